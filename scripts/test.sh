@@ -1,0 +1,48 @@
+#!/bin/sh
+# The README's test command: installs what is missing, builds, runs the whole
+# suite (plain build, then the ASan+UBSan build), and ends with one line
+# "N passed, N failed, N skipped". Exits non-zero on any failure or if no
+# test ran. Run as root on Debian 12 (the suite mounts FUSE filesystems and
+# starts a Docker engine).
+#
+# Knobs: AF_TEST_SANITIZE=0 skips the ASan+UBSan pass;
+#        AF_TEST_SUITES="unit integration" limits the plain pass to suites.
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+"$root/scripts/install-deps.sh" all || exit 1
+
+# Services the suites need (started only if not running; stopped by nobody:
+# CI machines are discarded after the run).
+if [ "$(id -u)" -eq 0 ]; then
+  "$root/scripts/start-dockerd.sh" || echo "test.sh: no Docker engine; the docker suite will skip"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+status=0
+logs=""
+
+run_pass () {
+  name=$1; dir=$2; shift 2
+  suites=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" || { status=1; return; }
+  fi
+  ninja -C "$dir" || { status=1; return; }
+  set --
+  for s in $suites; do set -- "$@" --suite "$s"; done
+  echo "== $name: meson test $*"
+  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" || status=1
+  logs="$logs $dir/meson-logs/testlog.json"
+}
+
+run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker}"
+if [ "${AF_TEST_SANITIZE:-1}" != 0 ]; then
+  # Sanitized pass: everything whose processes we build ourselves.
+  run_pass asan build-asan "${AF_TEST_SANITIZE_SUITES:-unit integration interop}" \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+fi
+
+/usr/bin/python3 "$root/scripts/count-results.py" $logs || status=1
+exit $status
