@@ -12,6 +12,8 @@ bump (TestServer *ts, guint *counter, int delta)
 {
   g_mutex_lock (&ts->lock);
   *counter += delta;
+  if (counter == &ts->active && ts->active > ts->peak_active)
+    ts->peak_active = ts->active;
   g_cond_broadcast (&ts->cond);
   g_mutex_unlock (&ts->lock);
 }
@@ -191,6 +193,15 @@ typedef struct {
   gboolean done;
 } CollectJob;
 
+static gboolean
+collect_resume (gpointer data)
+{
+  AfGrpcCall *call = data;
+  af_grpc_call_resume_receive (call);
+  af_grpc_call_unref (call);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 collect_receive (AfGrpcCall *call, const ProtobufCMessage *message, gpointer data)
 {
@@ -200,6 +211,14 @@ collect_receive (AfGrpcCall *call, const ProtobufCMessage *message, gpointer dat
     const Aftest__V1__TestRequest *req = (const Aftest__V1__TestRequest *)message;
     job->total += req->payload.len;
     job->messages++;
+    if (g_strcmp0 (req->text, "pause") == 0) {
+      /* A consumer that cannot keep up: stop receiving for a while. */
+      af_grpc_call_pause_receive (call);
+      GSource *src = g_timeout_source_new (req->delay_ms);
+      g_source_set_callback (src, collect_resume, af_grpc_call_ref (call), NULL);
+      g_source_attach (src, g_main_context_get_thread_default ());
+      g_source_unref (src);
+    }
     return;
   }
   Aftest__V1__TestReply reply = AFTEST__V1__TEST_REPLY__INIT;
@@ -343,14 +362,21 @@ stop_on_thread (gpointer data)
 }
 
 void
-test_server_stop (TestServer *ts, guint timeout_ms)
+test_server_shutdown (TestServer *ts, guint timeout_ms)
 {
   StopData sd = { ts, timeout_ms };
 
   g_main_context_invoke (ts->context, stop_on_thread, &sd);
   g_thread_join (ts->thread);
   /* Free on this thread: nothing iterates the context any more. */
-  af_grpc_server_free (ts->server);
+  g_clear_pointer (&ts->server, af_grpc_server_free);
+}
+
+void
+test_server_stop (TestServer *ts, guint timeout_ms)
+{
+  if (ts->server != NULL)
+    test_server_shutdown (ts, timeout_ms);
   g_main_loop_unref (ts->loop);
   /* Drop sources the handlers left (none expected) before the context. */
   while (g_main_context_iteration (ts->context, FALSE))
