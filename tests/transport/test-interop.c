@@ -25,8 +25,8 @@ run_python (gconstpointer data)
   AfGrpcServerOptions opts = { .max_message_size = 1024 * 1024 };
   TestServer *ts = test_server_start (&opts);
   g_autofree char *script = g_build_filename (srcdir, "interop-client.py", NULL);
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_subprocess_launcher_setenv (launcher, "PYTHONPATH", pydir, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "PYTHONHOME");
   g_autoptr (GSubprocess) proc = g_subprocess_launcher_spawn (
