@@ -386,6 +386,7 @@ gboolean
 af_grpc_call_send (AfGrpcCall *self, const ProtobufCMessage *message, GError **error)
 {
   g_return_val_if_fail (!self->finished, FALSE);
+  g_return_val_if_fail (af_grpc_call_get_kind (self) == AF_GRPC_SERVER_STREAMING, FALSE);
 
   if (self->dead) {
     g_set_error_literal (error, AF_ERROR, AF_ERROR_CANCELLED, "the call was cancelled");

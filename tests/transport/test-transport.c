@@ -520,7 +520,19 @@ test_unix_listener (void)
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_false (af_grpc_server_listen_unix (third, "/nonexistent/dir/x.sock", 0600, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_NOT_FOUND);
+  g_clear_error (&error);
   g_clear_pointer (&third, af_grpc_server_free);
+  /* Freed without ever starting, with a TCP port bound. */
+  g_autoptr (AfGrpcServer) fourth = af_grpc_server_new (NULL, &error);
+  g_assert_true (af_grpc_server_listen_tcp (fourth, "127.0.0.1:0", NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&fourth, af_grpc_server_free);
+  /* Nor can a second server share a TCP port (no SO_REUSEPORT). */
+  g_autoptr (AfGrpcServer) fifth = af_grpc_server_new (NULL, &error);
+  g_assert_false (af_grpc_server_listen_tcp (fifth, ts->tcp_endpoint, NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  g_clear_pointer (&fifth, af_grpc_server_free);
   g_autofree char *stale_lock = g_strconcat (stale, ".lock", NULL);
   g_assert_no_errno (unlink (stale_lock));
 
