@@ -263,6 +263,24 @@ test_client_stream (Fixture *f, gconstpointer data)
   g_assert_cmpuint (((Aftest__V1__TestReply *)reply)->messages, ==, 300);
   g_assert_cmpuint (((Aftest__V1__TestReply *)reply)->total, ==, 300 * sizeof buf);
 
+  /* The server finishes early with an error: later writes may fail, the
+   * status says why. */
+  g_autoptr (AfGrpcClientStream) s3 = af_grpc_channel_start_client_stream (
+      f->channel, TEST_COLLECT, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 50; i++) {
+    Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
+    req.text = i == 2 ? (char *)"fail" : NULL;
+    if (!af_grpc_client_stream_write (s3, &req.base, &error))
+      break;
+  }
+  g_clear_error (&error);
+  g_autoptr (AfProtobufMessage) reply3 = NULL;
+  g_assert_false (af_grpc_client_stream_finish (s3, &reply3, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION);
+  g_assert_cmpstr (error->message, ==, "collect refused message 3");
+  g_clear_error (&error);
+
   /* Zero messages. */
   g_autoptr (AfGrpcClientStream) s2 = af_grpc_channel_start_client_stream (
       f->channel, TEST_COLLECT, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
