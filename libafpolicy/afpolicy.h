@@ -86,8 +86,8 @@ gboolean af_policy_may_reveal_below (const AfPolicy *policy, const char *path, g
  * precedence order (best first). */
 typedef struct {
   AfLevel level;
-  int rule;           /* deciding rule index, -1 for the default */
-  GArray *matches;    /* int rule indices, precedence order, winner first */
+  int rule;        /* deciding rule index, -1 for the default */
+  GArray *matches; /* int rule indices, precedence order, winner first */
 } AfExplanation;
 
 AfExplanation *af_policy_explain (const AfPolicy *policy, const char *path, gssize len);
