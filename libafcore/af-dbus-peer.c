@@ -63,15 +63,14 @@ on_new_connection (GDBusServer *server, GDBusConnection *connection, gpointer da
 {
   AfDBusPeerServer *self = data;
   g_dbus_connection_register_object (connection, "/org/freedesktop/DBus",
-                                     self->bus_info->interfaces[0], &bus_vtable, NULL, NULL,
-                                     NULL);
+                                     self->bus_info->interfaces[0], &bus_vtable, NULL, NULL, NULL);
   self->callback (self, connection, self->user_data);
   return TRUE;
 }
 
 AfDBusPeerServer *
-af_dbus_peer_server_new (const char *socket_path, AfDBusPeerConnected callback,
-                         gpointer user_data, GError **error)
+af_dbus_peer_server_new (const char *socket_path, AfDBusPeerConnected callback, gpointer user_data,
+                         GError **error)
 {
   g_return_val_if_fail (socket_path != NULL && callback != NULL, NULL);
 
@@ -91,8 +90,8 @@ af_dbus_peer_server_new (const char *socket_path, AfDBusPeerConnected callback,
   }
 
   g_autoptr (GError) local = NULL;
-  GDBusServer *server = g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid, observer,
-                                                NULL, &local);
+  GDBusServer *server =
+      g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid, observer, NULL, &local);
   if (server == NULL) {
     g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE, "cannot listen for D-Bus peers on %s: %s",
                  socket_path, local->message);
@@ -147,7 +146,7 @@ af_dbus_peer_connect (const char *address, GCancellable *cancellable, GError **e
 {
   g_autoptr (GError) local = NULL;
   GDBusConnection *c = g_dbus_connection_new_for_address_sync (
-    address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, cancellable, &local);
+      address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, cancellable, &local);
   if (c == NULL) {
     g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE, "cannot connect to D-Bus peer %s: %s",
                  address, local->message);

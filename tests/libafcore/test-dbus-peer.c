@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 static const char introspection[] =
-  "<node><interface name='org.agentfense.Test'>"
-  "<method name='Echo'><arg type='s' direction='in'/><arg type='s' direction='out'/></method>"
-  "</interface></node>";
+    "<node><interface name='org.agentfense.Test'>"
+    "<method name='Echo'><arg type='s' direction='in'/><arg type='s' direction='out'/></method>"
+    "</interface></node>";
 
 typedef struct {
   char *dir;
@@ -109,19 +109,20 @@ run_gdbus (Fixture *f, const char *const *prefix)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   for (; prefix && *prefix; prefix++)
-    g_ptr_array_add (argv, (char *) *prefix);
-  const char *tail[] = { "gdbus", "call", "--address", af_dbus_peer_server_get_address (f->server),
-                         "--dest", "org.agentfense.Peer",
-                         "--object-path", "/org/agentfense/Test", "--method",
-                         "org.agentfense.Test.Echo", "hello peer", NULL };
+    g_ptr_array_add (argv, (char *)*prefix);
+  const char *tail[] = { "gdbus",         "call",
+                         "--address",     af_dbus_peer_server_get_address (f->server),
+                         "--dest",        "org.agentfense.Peer",
+                         "--object-path", "/org/agentfense/Test",
+                         "--method",      "org.agentfense.Test.Echo",
+                         "hello peer",    NULL };
   for (const char *const *t = tail; *t; t++)
-    g_ptr_array_add (argv, (char *) *t);
+    g_ptr_array_add (argv, (char *)*t);
   g_ptr_array_add (argv, NULL);
   g_autoptr (GError) error = NULL;
-  GSubprocess *p = g_subprocess_newv ((const char *const *) argv->pdata,
-                                      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                      &error);
+  GSubprocess *p =
+      g_subprocess_newv ((const char *const *)argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (p, NULL, NULL, subprocess_done, f);
   g_main_loop_run (f->loop);
@@ -133,7 +134,7 @@ test_gdbus_peer (Fixture *f, gconstpointer data)
 {
   g_autoptr (GSubprocess) p = run_gdbus (f, NULL);
   if (!g_subprocess_get_successful (p))
-    g_error ("gdbus failed: %s", (char *) g_object_get_data (G_OBJECT (p), "err"));
+    g_error ("gdbus failed: %s", (char *)g_object_get_data (G_OBJECT (p), "err"));
   g_assert_cmpstr (g_object_get_data (G_OBJECT (p), "out"), ==, "('hello peer',)\n");
   g_assert_cmpuint (f->connections->len, ==, 1);
 }
@@ -146,9 +147,9 @@ client_thread (gpointer data)
   g_autoptr (GDBusConnection) c = af_dbus_peer_connect (address, NULL, &error);
   g_assert_no_error (error);
   g_autoptr (GVariant) r =
-    g_dbus_connection_call_sync (c, NULL, "/org/agentfense/Test", "org.agentfense.Test", "Echo",
-                                 g_variant_new ("(s)", "in-process"), G_VARIANT_TYPE ("(s)"),
-                                 G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
+      g_dbus_connection_call_sync (c, NULL, "/org/agentfense/Test", "org.agentfense.Test", "Echo",
+                                   g_variant_new ("(s)", "in-process"), G_VARIANT_TYPE ("(s)"),
+                                   G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
   g_assert_no_error (error);
   const char *s;
   g_variant_get (r, "(&s)", &s);
@@ -166,7 +167,7 @@ static gpointer
 client_then_quit (gpointer data)
 {
   Fixture *f = data;
-  char *r = client_thread ((gpointer) af_dbus_peer_server_get_address (f->server));
+  char *r = client_thread ((gpointer)af_dbus_peer_server_get_address (f->server));
   g_idle_add (quit_idle, f->loop);
   return r;
 }
