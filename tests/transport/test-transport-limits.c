@@ -33,9 +33,8 @@ test_oversize (void)
     /* Request larger than the server accepts. */
     req.payload.data = big;
     req.payload.len = 2 * MiB;
-    g_assert_false (af_grpc_channel_call_unary (ch, TEST_ECHO, &req.base,
-                                                &aftest__v1__test_reply__descriptor, NULL, &reply,
-                                                NULL, &error));
+    g_assert_false (af_grpc_channel_call_unary (
+        ch, TEST_ECHO, &req.base, &aftest__v1__test_reply__descriptor, NULL, &reply, NULL, &error));
     g_assert_error (error, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED);
     g_clear_error (&error);
 
@@ -43,8 +42,8 @@ test_oversize (void)
     req.payload.len = MiB - 64;
     g_autoptr (AfProtobufMessage) ok_reply = NULL;
     g_assert_true (af_grpc_channel_call_unary (ch, TEST_ECHO, &req.base,
-                                               &aftest__v1__test_reply__descriptor, NULL,
-                                               &ok_reply, NULL, &error));
+                                               &aftest__v1__test_reply__descriptor, NULL, &ok_reply,
+                                               NULL, &error));
     g_assert_no_error (error);
 
     /* A streamed message larger than the server may send. */
@@ -75,9 +74,8 @@ test_oversize (void)
   AfGrpcChannelOptions small = { .max_message_size = 1000 };
   g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (ts->unix_endpoint, &small, &error);
   req.payload.len = 2000;
-  g_assert_false (af_grpc_channel_call_unary (ch, TEST_ECHO, &req.base,
-                                              &aftest__v1__test_reply__descriptor, NULL, &reply,
-                                              NULL, &error));
+  g_assert_false (af_grpc_channel_call_unary (
+      ch, TEST_ECHO, &req.base, &aftest__v1__test_reply__descriptor, NULL, &reply, NULL, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED);
   test_server_stop (ts, 1000);
 }
@@ -104,17 +102,17 @@ test_slow_reader_rss (void)
   const guint count = 3200, size = 64 * 1024; /* 200 MiB */
 
   gsize before_kb = test_proc_status_kb ("VmRSS");
-  g_autoptr (GSubprocess) proc = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, client, "slow-stream", ts->unix_endpoint,
-      G_STRINGIFY (3200), G_STRINGIFY (65536), "4", NULL);
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, client, "slow-stream",
+                        ts->unix_endpoint, G_STRINGIFY (3200), G_STRINGIFY (65536), "4", NULL);
   g_assert_no_error (error);
   g_autofree char *out = NULL;
   g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (proc));
   g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
-  g_autofree char *want = g_strdup_printf ("%u %" G_GUINT64_FORMAT "\n", count,
-                                           (guint64)count * size);
+  g_autofree char *want =
+      g_strdup_printf ("%u %" G_GUINT64_FORMAT "\n", count, (guint64)count * size);
   g_assert_cmpstr (out, ==, want);
 
   gsize peak_kb = test_proc_status_kb ("VmHWM");
@@ -138,13 +136,12 @@ test_peer_uid (void)
   }
   g_assert_nonnull (client);
   TestServer *ts = test_server_start (NULL);
-  g_autoptr (GSubprocess) proc = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, setpriv, "--reuid=65534", "--regid=65533",
-      "--clear-groups", client, "peer", ts->unix_endpoint, NULL);
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, setpriv, "--reuid=65534",
+                        "--regid=65533", "--clear-groups", client, "peer", ts->unix_endpoint, NULL);
   g_assert_no_error (error);
   /* setpriv execs the client, so the pid is the subprocess's own. */
-  g_autofree char *want =
-      g_strdup_printf ("65534 65533 %s\n", g_subprocess_get_identifier (proc));
+  g_autofree char *want = g_strdup_printf ("65534 65533 %s\n", g_subprocess_get_identifier (proc));
   g_autofree char *out = NULL;
   g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error));
   g_assert_no_error (error);

@@ -189,8 +189,8 @@ test_shutdown_in_flight (void)
   g_autoptr (AfGrpcChannel) unix_ch = af_grpc_channel_new (ts->unix_endpoint, NULL, &error);
   g_autoptr (AfGrpcChannel) tcp_ch = af_grpc_channel_new (ts->tcp_endpoint, NULL, &error);
   ShutdownJob jobs[] = {
-    { unix_ch, TEST_HANG, 0 },    { tcp_ch, TEST_HANG, 0 },    { unix_ch, TEST_STREAM, 0 },
-    { tcp_ch, TEST_STREAM, 0 },   { unix_ch, TEST_ECHO, 300 }, { tcp_ch, TEST_ECHO, 300 },
+    { unix_ch, TEST_HANG, 0 },  { tcp_ch, TEST_HANG, 0 },    { unix_ch, TEST_STREAM, 0 },
+    { tcp_ch, TEST_STREAM, 0 }, { unix_ch, TEST_ECHO, 300 }, { tcp_ch, TEST_ECHO, 300 },
   };
   GThread *threads[G_N_ELEMENTS (jobs)];
 

@@ -88,12 +88,12 @@ test_malformed (void)
     guint8 data[12];
     gsize len;
   } cases[] = {
-    { { 0x0a, 5, 'x' }, 3 },                                             /* length past the end */
-    { { 0x28 }, 1 },                                                     /* varint cut short */
+    { { 0x0a, 5, 'x' }, 3 }, /* length past the end */
+    { { 0x28 }, 1 },         /* varint cut short */
     { { 0x28, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 }, 12 }, /* long */
-    { { 0x0b, 0x0c }, 2 },    /* group wire types */
-    { { 0x01, 0, 0 }, 3 },    /* fixed64 cut short */
-    { { 0x00, 0x01 }, 2 },    /* field number 0 */
+    { { 0x0b, 0x0c }, 2 },       /* group wire types */
+    { { 0x01, 0, 0 }, 3 },       /* fixed64 cut short */
+    { { 0x00, 0x01 }, 2 },       /* field number 0 */
     { { 0x42, 2, 0x0a, 5 }, 4 }, /* bad nested message */
   };
 
