@@ -4,6 +4,7 @@
 #include "test-service.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "af-error.h"
 
@@ -104,6 +105,7 @@ typedef struct {
   gsize size;
   gulong cancel_id;
   gboolean done;
+  gboolean flood;
 } StreamJob;
 
 static void
@@ -125,7 +127,8 @@ stream_produce (AfGrpcCall *call, gpointer data)
   g_autoptr (GError) error = NULL;
 
   while (!job->done && job->next < job->count) {
-    if (!af_grpc_call_can_send (call)) {
+    /* A "flood" producer ignores can_send and relies on the refusal. */
+    if (!job->flood && !af_grpc_call_can_send (call)) {
       bump (job->ts, &job->ts->stream_paused, 1);
       return; /* resumed by the send-ready func */
     }
@@ -134,6 +137,11 @@ stream_produce (AfGrpcCall *call, gpointer data)
     reply.payload.data = job->payload;
     reply.payload.len = job->size;
     if (!af_grpc_call_send (call, &reply.base, &error)) {
+      if (job->flood && g_error_matches (error, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED) &&
+          strstr (error->message, "queue") != NULL) {
+        bump (job->ts, &job->ts->send_refused, 1);
+        return; /* the send-ready func follows */
+      }
       stream_job_end (job, error);
       return;
     }
@@ -175,6 +183,7 @@ handle_stream (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_
   job->call = call;
   job->count = req->count;
   job->size = req->size;
+  job->flood = g_strcmp0 (req->text, "flood") == 0;
   job->payload = g_malloc (req->size + 1);
   for (gsize i = 0; i < job->size; i++)
     job->payload[i] = (guint8)(i * 7);

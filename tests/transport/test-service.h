@@ -31,6 +31,7 @@ typedef struct {
   guint hang_cancelled;   /* Hang calls that saw their cancellation */
   guint stream_cancelled; /* Stream calls that saw their cancellation */
   guint stream_paused;    /* times a Stream producer found the queue full */
+  guint send_refused;     /* sends refused because the queue was full */
   guint active;           /* calls whose handler has not finished */
   guint peak_active;      /* the most calls in a handler at once */
 } TestServer;

@@ -150,6 +150,27 @@ test_peer_uid (void)
   test_server_stop (ts, 1000);
 }
 
+static void
+test_client_killed (void)
+{
+  const char *client = g_getenv ("AF_TRANSPORT_CLIENT");
+  g_autoptr (GError) error = NULL;
+
+  g_assert_nonnull (client);
+  TestServer *ts = test_server_start (NULL);
+  /* A client that goes away mid-stream without cancelling. */
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, client, "slow-stream",
+                        ts->unix_endpoint, "1000000", "1000", "1000", NULL);
+  g_assert_no_error (error);
+  g_assert_true (test_server_wait_counter (ts, &ts->stream_paused, 1));
+  g_subprocess_force_exit (proc);
+  g_assert_true (g_subprocess_wait (proc, NULL, &error));
+  /* The producer was told, and the call went away. */
+  g_assert_true (test_server_wait_counter (ts, &ts->stream_cancelled, 1));
+  test_server_stop (ts, 1000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -157,5 +178,6 @@ main (int argc, char **argv)
   g_test_add_func ("/transport-limits/oversize", test_oversize);
   g_test_add_func ("/transport-limits/slow-reader-rss", test_slow_reader_rss);
   g_test_add_func ("/transport-limits/peer-uid", test_peer_uid);
+  g_test_add_func ("/transport-limits/client-killed", test_client_killed);
   return g_test_run ();
 }
