@@ -43,9 +43,8 @@ run_group (JsonObject *group)
       const char *path = json_array_get_string_element (c, 0);
       AfLevel want;
       g_assert_true (af_level_parse (json_array_get_string_element (c, 1), &want, NULL));
-      int want_rule = json_array_get_null_element (c, 2)
-                          ? -1
-                          : (int)json_array_get_int_element (c, 2);
+      int want_rule =
+          json_array_get_null_element (c, 2) ? -1 : (int)json_array_get_int_element (c, 2);
       int got_rule;
       AfLevel got = af_policy_decide (policy, path, -1, &got_rule);
       g_autoptr (AfExplanation) e = af_policy_explain (policy, path, -1);

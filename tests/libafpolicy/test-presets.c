@@ -42,10 +42,14 @@ test_builtins (void)
     { "**/*.pem", AF_LEVEL_NONE, 100 },
   };
   static const Expect safe[] = {
-    { "**/*", AF_LEVEL_READ, 0 },           { "/output/**", AF_LEVEL_WRITE, 10 },
-    { "/tmp/**", AF_LEVEL_WRITE, 10 },      { "**/.env*", AF_LEVEL_NONE, 100 },
-    { "**/secrets/**", AF_LEVEL_NONE, 100 }, { "**/*.key", AF_LEVEL_NONE, 100 },
-    { "**/*.pem", AF_LEVEL_NONE, 100 },     { "**/credentials*", AF_LEVEL_NONE, 100 },
+    { "**/*", AF_LEVEL_READ, 0 },
+    { "/output/**", AF_LEVEL_WRITE, 10 },
+    { "/tmp/**", AF_LEVEL_WRITE, 10 },
+    { "**/.env*", AF_LEVEL_NONE, 100 },
+    { "**/secrets/**", AF_LEVEL_NONE, 100 },
+    { "**/*.key", AF_LEVEL_NONE, 100 },
+    { "**/*.pem", AF_LEVEL_NONE, 100 },
+    { "**/credentials*", AF_LEVEL_NONE, 100 },
     { "**/.git/**", AF_LEVEL_NONE, 50 },
   };
   assert_preset (reg, "view-only", view, G_N_ELEMENTS (view));
@@ -68,8 +72,8 @@ test_unknown (void)
   g_assert_false (af_preset_registry_expand (reg, "yolo", rules, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "unknown preset 'yolo'"));
-  g_assert_nonnull (strstr (
-      error->message, "agent-safe, development, full-access, read-only, view-only"));
+  g_assert_nonnull (
+      strstr (error->message, "agent-safe, development, full-access, read-only, view-only"));
   g_assert_cmpuint (rules->len, ==, 0);
 }
 
@@ -182,8 +186,8 @@ test_extend (void)
   af_preset_extend (base, 2, additions, 1, overrides, 3, out);
   g_assert_cmpuint (out->len, ==, 6);
   static const gint32 prio[] = { 0, 50, 7, 150, 150, 51 };
-  static const char *const pat[] = { "**/*", "**/.git/**", "/out", "/.git/config", "/.git/HEAD",
-                                     "/.git/hooks" };
+  static const char *const pat[] = { "**/*",         "**/.git/**", "/out",
+                                     "/.git/config", "/.git/HEAD", "/.git/hooks" };
   for (guint i = 0; i < 6; i++) {
     g_assert_cmpstr (g_array_index (out, AfRule, i).pattern, ==, pat[i]);
     g_assert_cmpint (g_array_index (out, AfRule, i).priority, ==, prio[i]);

@@ -119,8 +119,8 @@ test_errors (void)
   g_assert_false (af_rules_parse_json ("[]\0[]", 5, NULL, rules, &error));
   g_assert_nonnull (strstr (error->message, "NUL"));
   g_clear_error (&error);
-  g_assert_false (af_rules_parse_json (
-      "[{\"pattern\": \"/a\\u0000b\", \"permission\": \"read\"}]", -1, NULL, rules, &error));
+  g_assert_false (af_rules_parse_json ("[{\"pattern\": \"/a\\u0000b\", \"permission\": \"read\"}]",
+                                       -1, NULL, rules, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);
 }
 
@@ -149,8 +149,8 @@ test_limits (void)
 {
   GString *s = g_string_new ("[");
   for (guint i = 0; i <= AF_POLICY_MAX_RULES; i++)
-    g_string_append_printf (s, "%s{\"pattern\": \"/f%u\", \"permission\": \"read\"}",
-                            i ? "," : "", i);
+    g_string_append_printf (s, "%s{\"pattern\": \"/f%u\", \"permission\": \"read\"}", i ? "," : "",
+                            i);
   g_string_append_c (s, ']');
   g_autoptr (GArray) rules = af_rule_array_new ();
   g_autoptr (GError) error = NULL;

@@ -70,8 +70,8 @@ test_threads (void)
   gboolean quick = g_getenv ("AF_THREADS_QUICK") != NULL; /* under helgrind */
   g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GRand) rand = g_rand_new_with_seed (42);
-  static const char *const names[] = { "src", "build", "a.ext3", ".env", "secrets", ".git",
-                                       "output", "tmp",   "x.key", "lib",  "main.c" };
+  static const char *const names[] = { "src",    "build", "a.ext3", ".env", "secrets", ".git",
+                                       "output", "tmp",   "x.key",  "lib",  "main.c" };
   guint n_paths = quick ? 200 : 2000;
   for (guint i = 0; i < n_paths; i++) {
     GString *s = g_string_new (NULL);
@@ -106,8 +106,8 @@ test_threads (void)
     g_assert_cmpuint (work[t].mismatches, ==, 0);
     total += work[t].rounds * paths->len;
   }
-  g_test_message ("%u threads, %u decisions, all identical to the single-threaded ones",
-                  N_THREADS, total);
+  g_test_message ("%u threads, %u decisions, all identical to the single-threaded ones", N_THREADS,
+                  total);
   g_free (levels);
   g_free (rule_of);
   g_free (reveal);
