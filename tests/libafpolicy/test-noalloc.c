@@ -56,7 +56,7 @@ test_noalloc (void)
   GString *deep = g_string_new (NULL);
   for (guint i = 0; i < 300; i++)
     g_string_append (deep, "/d");
-  const char *paths[] = { "/",         "/src/a/b.c", "/src/gen/x", "/.env",         "/a/b",
+  const char *paths[] = { "/",          "/src/a/b.c", "/src/gen/x", "/.env",         "/a/b",
                           "/x/ab/y/xz", "/secrets/k", "/output/o",  "/.git/HEAD",    deep->str,
                           "/tmp/t.pem", "/é/日本",    "/a/\xff",    "/credentials1", "/q.key" };
   guint visible = 0;
