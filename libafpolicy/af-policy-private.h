@@ -16,10 +16,23 @@ G_BEGIN_DECLS
 
 #define AF_NO_RANK G_MAXUINT32
 
+/* What the part of a glob after its literal prefix looks like, so common
+ * shapes are decided without running the general matcher. */
+typedef enum {
+  AF_SHAPE_GENERIC,      /* run af_glob_match_segs */
+  AF_SHAPE_ANY_NONEMPTY, /* "**" "*": at least one more segment */
+  AF_SHAPE_LAST,         /* "**" X: at least one more segment, the last matches X */
+  AF_SHAPE_CONTAINS,     /* "**" L "**": some later segment is literally L */
+} AfShape;
+
 typedef struct {
   AfGlob *glob;
   guint index; /* in the rule list as given */
   AfLevel level;
+  guint first;    /* length of the literal prefix, in segments */
+  AfShape shape;  /* of segs[first..] */
+  const AfSeg *x; /* the X or L of the shape */
+  guint32 x_hash; /* af_hash_bytes of a literal L */
 } AfCRule;
 
 typedef struct {

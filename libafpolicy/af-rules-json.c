@@ -198,6 +198,22 @@ af_rules_parse_json_full (const char *data, gssize len, AfPresetRegistry *regist
     return FALSE;
   }
 
+  /* json-glib decodes "\u0000" and then cuts the string there, which would
+   * silently change a pattern; refuse it before parsing. */
+  for (gsize i = 0; i < n; i++) {
+    if (data[i] != '\\')
+      continue;
+    gsize run = 0;
+    while (i < n && data[i] == '\\') {
+      run++;
+      i++;
+    }
+    if (run % 2 == 1 && n - i >= 5 && memcmp (data + i, "u0000", 5) == 0) {
+      report (&rep, "rule file contains a NUL byte (\\u0000) in a string");
+      return FALSE;
+    }
+  }
+
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
   if (!json_parser_load_from_data (parser, data, (gssize)n, &local)) {
@@ -208,9 +224,11 @@ af_rules_parse_json_full (const char *data, gssize len, AfPresetRegistry *regist
   g_autoptr (AfPresetRegistry) own = NULL;
   guint start = out->len;
 
-  if (root != NULL && JSON_NODE_HOLDS_ARRAY (root)) {
+  if (root == NULL) {
+    report (&rep, "rule file is empty");
+  } else if (JSON_NODE_HOLDS_ARRAY (root)) {
     parse_rules_array (json_node_get_array (root), 0, FALSE, out, &rep);
-  } else if (root != NULL && JSON_NODE_HOLDS_OBJECT (root)) {
+  } else if (JSON_NODE_HOLDS_OBJECT (root)) {
     JsonObject *obj = json_node_get_object (root);
     JsonNode *preset = NULL, *rules = NULL;
     JsonObjectIter iter;
