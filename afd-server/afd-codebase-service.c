@@ -378,8 +378,8 @@ download_file (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_
   st->chunk = (gsize)rpc->settings->download_chunk_size;
   st->buf = g_malloc (st->chunk);
   st->started = started;
-  st->cancel_handler = afd_rpc_on_cancel (call, download_cancelled,
-                                          g_atomic_rc_box_acquire (st), download_state_unref);
+  st->cancel_handler = afd_rpc_on_cancel (call, download_cancelled, g_atomic_rc_box_acquire (st),
+                                          download_state_unref);
   af_grpc_call_set_send_ready_func (call, download_pump, st);
   g_atomic_rc_box_acquire (st);
   download_pump (call, st);
@@ -398,8 +398,8 @@ static const AfGrpcMethod methods[] = {
           get_codebase),
   METHOD ("ListCodebases", AF_GRPC_UNARY, sandbox__v1__list_codebases_request,
           sandbox__v1__list_codebases_response, list_codebases),
-  METHOD ("DeleteCodebase", AF_GRPC_UNARY, sandbox__v1__delete_codebase_request,
-          sandbox__v1__empty, delete_codebase),
+  METHOD ("DeleteCodebase", AF_GRPC_UNARY, sandbox__v1__delete_codebase_request, sandbox__v1__empty,
+          delete_codebase),
   METHOD ("UploadFiles", AF_GRPC_CLIENT_STREAMING, sandbox__v1__upload_chunk,
           sandbox__v1__upload_result, upload_files),
   METHOD ("DownloadFile", AF_GRPC_SERVER_STREAMING, sandbox__v1__download_file_request,

@@ -73,10 +73,9 @@ notify_ready_fd (int fd, const Daemon *d)
 {
   if (fd < 0)
     return;
-  g_autofree char *line =
-      g_strdup_printf ("READY socket=%s tcp_port=%d\n",
-                       d->settings->socket_path ? d->settings->socket_path : "none",
-                       d->rpc->tcp_port);
+  g_autofree char *line = g_strdup_printf (
+      "READY socket=%s tcp_port=%d\n", d->settings->socket_path ? d->settings->socket_path : "none",
+      d->rpc->tcp_port);
   if (write (fd, line, strlen (line)) < 0)
     g_warning ("--ready-fd %d: %s", fd, g_strerror (errno));
   close (fd);
@@ -170,8 +169,8 @@ main (int argc, char **argv)
   AfDirsEnv env;
   af_dirs_env_from_process (&env);
   g_autofree char *default_config = af_dirs_config_file (&env, g_getenv ("XDG_CONFIG_HOME"));
-  if (!af_config_load_file (config, config_file ? config_file : default_config,
-                            config_file != NULL, &error)) {
+  if (!af_config_load_file (config, config_file ? config_file : default_config, config_file != NULL,
+                            &error)) {
     g_printerr ("afd-server: %s\n", error->message);
     return 2;
   }

@@ -91,8 +91,7 @@ afd_test_daemon_start (AfdTestDaemon *d, const char *const *extra_args)
 }
 
 int
-afd_test_daemon_run_expect_fail (AfdTestDaemon *d, const char *const *extra_args,
-                                 char **out_stderr)
+afd_test_daemon_run_expect_fail (AfdTestDaemon *d, const char *const *extra_args, char **out_stderr)
 {
   g_autoptr (GError) error = NULL;
   ensure_dirs (d);

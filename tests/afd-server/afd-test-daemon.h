@@ -28,9 +28,9 @@ void afd_test_daemon_start (AfdTestDaemon *d, const char *const *extra_args);
 int afd_test_daemon_run_expect_fail (AfdTestDaemon *d, const char *const *extra_args,
                                      char **out_stderr);
 
-void afd_test_daemon_stop (AfdTestDaemon *d);    /* SIGTERM, wait, expect exit 0 */
-void afd_test_daemon_kill9 (AfdTestDaemon *d);   /* SIGKILL, wait */
-void afd_test_daemon_free (AfdTestDaemon *d);    /* stop if running, remove the dirs */
+void afd_test_daemon_stop (AfdTestDaemon *d);  /* SIGTERM, wait, expect exit 0 */
+void afd_test_daemon_kill9 (AfdTestDaemon *d); /* SIGKILL, wait */
+void afd_test_daemon_free (AfdTestDaemon *d);  /* stop if running, remove the dirs */
 gint64 afd_test_daemon_peak_rss_kb (AfdTestDaemon *d);
 
 AfGrpcChannel *afd_test_daemon_unix_channel (AfdTestDaemon *d);

@@ -129,9 +129,8 @@ download (AfGrpcChannel *ch, const char *cb, const char *path, guint *out_chunks
   req.codebase_id = (char *)cb;
   req.file_path = (char *)path;
   AfGrpcCallOptions opts = { .timeout_ms = 600000 };
-  g_autoptr (AfGrpcClientStream) s =
-      af_grpc_channel_start_server_stream (ch, SVC "DownloadFile", &req.base,
-                                           &sandbox__v1__file_chunk__descriptor, &opts, NULL, error);
+  g_autoptr (AfGrpcClientStream) s = af_grpc_channel_start_server_stream (
+      ch, SVC "DownloadFile", &req.base, &sandbox__v1__file_chunk__descriptor, &opts, NULL, error);
   if (s == NULL)
     return NULL;
   g_autoptr (GByteArray) out = g_byte_array_new ();
@@ -151,8 +150,7 @@ download (AfGrpcChannel *ch, const char *cb, const char *path, guint *out_chunks
 }
 
 static Sandbox__V1__ListFilesResponse *
-list_files (AfGrpcChannel *ch, const char *cb, const char *path, gboolean recursive,
-            GError **error)
+list_files (AfGrpcChannel *ch, const char *cb, const char *path, gboolean recursive, GError **error)
 {
   Sandbox__V1__ListFilesRequest req = SANDBOX__V1__LIST_FILES_REQUEST__INIT;
   req.codebase_id = (char *)cb;
@@ -261,17 +259,39 @@ test_error_codes (Fixture *f, gconstpointer data)
     g_autoptr (GError) e = NULL;
     gpointer reply = NULL;
     switch (i) {
-    case 0: reply = create_cb (f->ch, "", "", &e); break;
-    case 1: reply = create_cb (f->ch, long_name, "", &e); break;
-    case 2: reply = get_cb (f->ch, "", &e); break;
-    case 3: reply = get_cb (f->ch, unknown, &e); break;
-    case 4: reply = upload_str (f->ch, cb->id, "dir/file/x", "y", &e); break;
-    case 5: reply = upload_str (f->ch, cb->id, "dir", "y", &e); break;
-    case 6: reply = upload (f->ch, cb->id, "big", NULL, 0, (gint64)1 << 40, 1024, &e); break;
-    case 7: reply = download (f->ch, cb->id, "nope", NULL, &e); break;
-    case 8: reply = download (f->ch, cb->id, "dir", NULL, &e); break;
-    case 9: reply = list_files (f->ch, cb->id, "nope", FALSE, &e); break;
-    case 10: reply = list_files (f->ch, unknown, "", FALSE, &e); break;
+    case 0:
+      reply = create_cb (f->ch, "", "", &e);
+      break;
+    case 1:
+      reply = create_cb (f->ch, long_name, "", &e);
+      break;
+    case 2:
+      reply = get_cb (f->ch, "", &e);
+      break;
+    case 3:
+      reply = get_cb (f->ch, unknown, &e);
+      break;
+    case 4:
+      reply = upload_str (f->ch, cb->id, "dir/file/x", "y", &e);
+      break;
+    case 5:
+      reply = upload_str (f->ch, cb->id, "dir", "y", &e);
+      break;
+    case 6:
+      reply = upload (f->ch, cb->id, "big", NULL, 0, (gint64)1 << 40, 1024, &e);
+      break;
+    case 7:
+      reply = download (f->ch, cb->id, "nope", NULL, &e);
+      break;
+    case 8:
+      reply = download (f->ch, cb->id, "dir", NULL, &e);
+      break;
+    case 9:
+      reply = list_files (f->ch, cb->id, "nope", FALSE, &e);
+      break;
+    case 10:
+      reply = list_files (f->ch, unknown, "", FALSE, &e);
+      break;
     }
     g_test_message ("%s", want[i].what);
     g_assert_null (reply);
@@ -294,8 +314,10 @@ test_hostile_uploads (Fixture *f, gconstpointer data)
 
   g_autofree char *long_comp = g_strnfill (256, 'c');
   g_autofree char *other_rel = g_strdup_printf ("../%s/x", other->id);
-  const char *paths[] = { "../x", "a/../../x", "..", "/etc/passwd", "", ".", "file/inside",
-                          long_comp, other_rel, "./../x", "a/./../../../etc/x" };
+  const char *paths[] = {
+    "../x",    "a/../../x", "..",     "/etc/passwd",       "", ".", "file/inside",
+    long_comp, other_rel,   "./../x", "a/./../../../etc/x"
+  };
   for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
     g_autoptr (GError) e = NULL;
     r = upload_str (f->ch, cb->id, paths[i], "evil", &e);
@@ -324,8 +346,8 @@ test_hostile_uploads (Fixture *f, gconstpointer data)
     guint8 outer[2] = { 0x0a, (guint8)n };
     g_byte_array_append (b, outer, 2);
     g_byte_array_append (b, inner, (guint)n);
-    ProtobufCMessage *raw = protobuf_c_message_unpack (&sandbox__v1__upload_chunk__descriptor,
-                                                       NULL, b->len, b->data);
+    ProtobufCMessage *raw =
+        protobuf_c_message_unpack (&sandbox__v1__upload_chunk__descriptor, NULL, b->len, b->data);
     /* protobuf-c itself decodes it, truncating at the NUL — which is why the
      * transport checks the bytes before unpacking. */
     g_assert_nonnull (raw);
@@ -449,8 +471,7 @@ test_persistence_kill9 (Fixture *f, gconstpointer data)
     g_auto (GStrv) parts = g_strsplit (k, "/", 2);
     g_autoptr (GByteArray) bytes = download (f->ch, parts[0], parts[1], NULL, &error);
     g_assert_no_error (error);
-    g_autofree char *sum =
-        g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes->data, bytes->len);
+    g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes->data, bytes->len);
     g_assert_cmpstr (sum, ==, v);
   }
 }
@@ -582,8 +603,8 @@ test_tcp_token (Fixture *f, gconstpointer data)
   AfGrpcCallOptions right = { .timeout_ms = 10000, .metadata = good };
   ProtobufCMessage *out = NULL;
   g_assert_false (af_grpc_channel_call_unary (tcp, SVC "CreateCodebase", &req.base,
-                                              &sandbox__v1__codebase__descriptor, &none, &out,
-                                              NULL, &error));
+                                              &sandbox__v1__codebase__descriptor, &none, &out, NULL,
+                                              &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_UNAUTHENTICATED);
   g_clear_error (&error);
   g_assert_false (af_grpc_channel_call_unary (tcp, SVC "CreateCodebase", &req.base,
@@ -592,8 +613,8 @@ test_tcp_token (Fixture *f, gconstpointer data)
   g_assert_error (error, AF_ERROR, AF_ERROR_UNAUTHENTICATED);
   g_clear_error (&error);
   g_assert_true (af_grpc_channel_call_unary (tcp, SVC "CreateCodebase", &req.base,
-                                             &sandbox__v1__codebase__descriptor, &right, &out,
-                                             NULL, &error));
+                                             &sandbox__v1__codebase__descriptor, &right, &out, NULL,
+                                             &error));
   g_assert_no_error (error);
   FREE_MSG (out);
   /* The unix socket identifies by uid and needs no token. */
