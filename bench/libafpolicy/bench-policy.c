@@ -26,9 +26,8 @@ static const char *const exts[] = { "c", "h", "py", "md", "json", "rs", "go", "t
 static const char *const words[] = { "src",  "lib",   "docs", "test", "app",  "core",
                                      "util", "model", "api",  "web",  "build" };
 
-static void
-add (GArray *rules, AfPatternType type, AfLevel level, gint32 prio, const char *fmt, ...)
-    G_GNUC_PRINTF (5, 6);
+static void add (GArray *rules, AfPatternType type, AfLevel level, gint32 prio, const char *fmt,
+                 ...) G_GNUC_PRINTF (5, 6);
 
 static void
 add (GArray *rules, AfPatternType type, AfLevel level, gint32 prio, const char *fmt, ...)
@@ -90,8 +89,7 @@ make_paths (guint n_pkgs)
     GString *s = g_string_new (NULL);
     g_string_append_printf (s, "/pkg%u", g_rand_int_range (rand, 0, (gint32)n_pkgs + 2));
     for (guint d = 1; d < 7; d++)
-      g_string_append_printf (s, "/%s",
-                              words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
+      g_string_append_printf (s, "/%s", words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
     g_string_append_printf (s, "/file%u.%s", i % 50,
                             exts[g_rand_int_range (rand, 0, G_N_ELEMENTS (exts))]);
     paths[i] = g_string_free (s, FALSE);
@@ -131,8 +129,7 @@ cmp_double (const void *a, const void *b)
 
 /* Median ns per decision; *sum gets a checksum of the answers. */
 static double
-measure (const AfPolicy *p, char **paths, gsize *lens, gboolean linear, guint batches,
-         guint64 *sum)
+measure (const AfPolicy *p, char **paths, gsize *lens, gboolean linear, guint batches, guint64 *sum)
 {
   double *t = g_new (double, batches);
   guint64 check = 0;
@@ -198,8 +195,8 @@ main (int argc, char **argv)
     double ref = measure (p, paths, lens, TRUE, MAX (batches / 10, 11) | 1, &sum_ref);
     if (c == 0)
       base = fast;
-    printf ("%-7u %-12.1f %-14.1f %-8.1f %-10.2f (%u/%u paths visible)\n", n, fast, ref,
-            ref / fast, fast / base, visible, N_PATHS);
+    printf ("%-7u %-12.1f %-14.1f %-8.1f %-10.2f (%u/%u paths visible)\n", n, fast, ref, ref / fast,
+            fast / base, visible, N_PATHS);
     g_strfreev (paths);
     g_free (lens);
   }

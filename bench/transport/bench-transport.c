@@ -188,12 +188,11 @@ main (int argc, char **argv)
   }
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) server = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, argv[0], "--serve",
-      NULL);
+  g_autoptr (GSubprocess) server =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                        argv[0], "--serve", NULL);
   g_assert_no_error (error);
-  g_autoptr (GDataInputStream) in =
-      g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+  g_autoptr (GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
   g_autofree char *line = g_data_input_stream_read_line (in, NULL, NULL, &error);
   g_assert_no_error (error);
   g_auto (GStrv) endpoints = g_strsplit (line, " ", 2);
