@@ -10,31 +10,37 @@
 
 #include <string.h>
 
-gboolean
-af_rule_validate (const AfRule *rule, gssize pattern_len, gsize index, GError **error)
+/* Validate and compile one rule; errors name @index. */
+static AfGlob *
+compile_rule (const AfRule *rule, gssize pattern_len, gsize index, GError **error)
 {
   if ((guint)rule->level > AF_LEVEL_WRITE) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
                  "rule %" G_GSIZE_FORMAT
                  ": unknown permission %d (expected none, view, read or write)",
                  index, (int)rule->level);
-    return FALSE;
+    return NULL;
   }
   if ((guint)rule->type > AF_PATTERN_FILE) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
                  "rule %" G_GSIZE_FORMAT
                  ": unknown pattern type %d (expected glob, directory or file)",
                  index, (int)rule->type);
-    return FALSE;
+    return NULL;
   }
   g_autoptr (GError) local = NULL;
-  g_autoptr (AfGlob) glob = af_glob_compile (rule->pattern, pattern_len, rule->type, &local);
-  if (glob == NULL) {
+  AfGlob *glob = af_glob_compile (rule->pattern, pattern_len, rule->type, &local);
+  if (glob == NULL)
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "rule %" G_GSIZE_FORMAT ": %s", index,
                  local->message);
-    return FALSE;
-  }
-  return TRUE;
+  return glob;
+}
+
+gboolean
+af_rule_validate (const AfRule *rule, gssize pattern_len, gsize index, GError **error)
+{
+  g_autoptr (AfGlob) glob = compile_rule (rule, pattern_len, index, error);
+  return glob != NULL;
 }
 
 /* Precedence, best first: higher priority; file > directory > glob; no
@@ -72,14 +78,13 @@ af_policy_new (const AfRule *rules, gsize n_rules, GError **error)
   /* Compile into slots indexed as given first; reorder by rank after. */
   AfCRule *compiled = g_new0 (AfCRule, MAX (n_rules, 1));
   for (gsize i = 0; i < n_rules; i++) {
-    g_autoptr (GError) local = NULL;
-    if (!af_rule_validate (&rules[i], -1, i, error)) {
+    compiled[i].glob = compile_rule (&rules[i], -1, i, error);
+    if (compiled[i].glob == NULL) {
       for (gsize j = 0; j < i; j++)
         af_glob_free (compiled[j].glob);
       g_free (compiled);
       return NULL;
     }
-    compiled[i].glob = af_glob_compile (rules[i].pattern, -1, rules[i].type, NULL);
     compiled[i].index = (guint)i;
     compiled[i].level = rules[i].level;
   }

@@ -72,9 +72,9 @@ run (Fixture *f, char **out, char **err, ...)
   g_ptr_array_add (args, NULL);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc = g_subprocess_newv (
-      (const char *const *)args->pdata,
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_newv ((const char *const *)args->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
   g_assert_no_error (error);
@@ -93,11 +93,11 @@ test_check (Fixture *f, gconstpointer data)
   g_assert_cmpint (run (f, &out, &err, "check", "--rules", good, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "10 rules, valid"));
 
-  g_autofree char *bad = write_rules (
-      f, "bad.json",
-      "[{\"pattern\": \"/a/[x\", \"permission\": \"read\"}, {\"pattern\": \"/ok\", "
-      "\"permission\": \"read\"}, {\"pattern\": \"/b\", \"permission\": \"rw\"},"
-      " {\"pattern\": \"/c/*\", \"type\": \"file\", \"permission\": \"read\"}]");
+  g_autofree char *bad =
+      write_rules (f, "bad.json",
+                   "[{\"pattern\": \"/a/[x\", \"permission\": \"read\"}, {\"pattern\": \"/ok\", "
+                   "\"permission\": \"read\"}, {\"pattern\": \"/b\", \"permission\": \"rw\"},"
+                   " {\"pattern\": \"/c/*\", \"type\": \"file\", \"permission\": \"read\"}]");
   g_autofree char *out2 = NULL, *err2 = NULL;
   g_assert_cmpint (run (f, &out2, &err2, "check", "--rules", bad, NULL), ==, 1);
   g_assert_nonnull (strstr (err2, "rule 0: unbalanced '['"));
@@ -165,8 +165,8 @@ test_explain_text (Fixture *f, gconstpointer data)
 {
   g_autofree char *out = NULL, *err = NULL;
   g_assert_cmpint (
-      run (f, &out, &err, "explain", "--preset", "development", "/a/secrets/x.key", "/x", NULL),
-      ==, 0);
+      run (f, &out, &err, "explain", "--preset", "development", "/a/secrets/x.key", "/x", NULL), ==,
+      0);
   g_assert_nonnull (strstr (out, "/a/secrets/x.key: none\n"
                                  "  decided by: rule 2: glob '**/secrets/**' none priority 100\n"
                                  "  also matched: rule 3: glob '**/*.key' none priority 100\n"
@@ -175,8 +175,7 @@ test_explain_text (Fixture *f, gconstpointer data)
 
   /* A path above the root is an error for that path. */
   g_autofree char *out2 = NULL, *err2 = NULL;
-  g_assert_cmpint (run (f, &out2, &err2, "explain", "--preset", "read-only", "/../x", NULL), ==,
-                   1);
+  g_assert_cmpint (run (f, &out2, &err2, "explain", "--preset", "read-only", "/../x", NULL), ==, 1);
   g_assert_nonnull (strstr (err2, "above the codebase root"));
 }
 
@@ -185,8 +184,8 @@ test_presets (Fixture *f, gconstpointer data)
 {
   g_autofree char *custom = g_build_filename (f->presets_dir, "docs-writer.json", NULL);
   g_assert_true (g_file_set_contents (
-      custom, "[{\"pattern\": \"/docs\", \"type\": \"directory\", \"permission\": \"write\"}]",
-      -1, NULL));
+      custom, "[{\"pattern\": \"/docs\", \"type\": \"directory\", \"permission\": \"write\"}]", -1,
+      NULL));
   g_autofree char *out = NULL, *err = NULL;
   g_assert_cmpint (run (f, &out, &err, "presets", NULL), ==, 0);
   g_assert_cmpstr (out, ==,
