@@ -26,9 +26,8 @@ static const char *const exts[] = { "c", "h", "py", "md", "json", "rs", "go", "t
 static const char *const words[] = { "src",  "lib",   "docs", "test", "app",  "core",
                                      "util", "model", "api",  "web",  "build" };
 
-static void
-add (GArray *rules, AfPatternType type, AfLevel level, gint32 prio, const char *fmt, ...)
-    G_GNUC_PRINTF (5, 6);
+static void add (GArray *rules, AfPatternType type, AfLevel level, gint32 prio, const char *fmt,
+                 ...) G_GNUC_PRINTF (5, 6);
 
 static void
 add (GArray *rules, AfPatternType type, AfLevel level, gint32 prio, const char *fmt, ...)
@@ -90,8 +89,7 @@ make_paths (guint n_pkgs)
     GString *s = g_string_new (NULL);
     g_string_append_printf (s, "/pkg%u", g_rand_int_range (rand, 0, (gint32)n_pkgs + 2));
     for (guint d = 1; d < 7; d++)
-      g_string_append_printf (s, "/%s",
-                              words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
+      g_string_append_printf (s, "/%s", words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
     g_string_append_printf (s, "/file%u.%s", i % 50,
                             exts[g_rand_int_range (rand, 0, G_N_ELEMENTS (exts))]);
     paths[i] = g_string_free (s, FALSE);
@@ -131,8 +129,7 @@ cmp_double (const void *a, const void *b)
 
 /* Median ns per decision; *sum gets a checksum of the answers. */
 static double
-measure (const AfPolicy *p, char **paths, gsize *lens, gboolean linear, guint batches,
-         guint64 *sum)
+measure (const AfPolicy *p, char **paths, gsize *lens, gboolean linear, guint batches, guint64 *sum)
 {
   double *t = g_new (double, batches);
   guint64 check = 0;
@@ -163,8 +160,8 @@ main (int argc, char **argv)
 
   static const guint counts[] = { 10, 100, 1000 };
   double base = 0;
-  printf ("%-7s %-12s %-14s %-8s %-10s\n", "rules", "decide ns", "reference ns", "speedup",
-          "flatness");
+  printf ("%-7s %-12s %-14s %-8s %-10s %-10s\n", "rules", "decide ns", "reference ns", "speedup",
+          "flatness", "reveal ns");
   for (guint c = 0; c < G_N_ELEMENTS (counts); c++) {
     guint n = counts[c];
     guint n_pkgs = MAX (n / 10, 1);
@@ -196,10 +193,19 @@ main (int argc, char **argv)
 
     double fast = measure (p, paths, lens, FALSE, batches, &sum_fast);
     double ref = measure (p, paths, lens, TRUE, MAX (batches / 10, 11) | 1, &sum_ref);
+    /* may_reveal_below on the parent directories of the paths. */
+    double t0 = now_ns ();
+    guint reveal = 0;
+    for (guint i = 0; i < N_PATHS; i++) {
+      const char *slash = strrchr (paths[i], '/');
+      reveal += af_policy_may_reveal_below (p, paths[i], slash - paths[i]);
+    }
+    double reveal_ns = (now_ns () - t0) / N_PATHS;
     if (c == 0)
       base = fast;
-    printf ("%-7u %-12.1f %-14.1f %-8.1f %-10.2f (%u/%u paths visible)\n", n, fast, ref,
-            ref / fast, fast / base, visible, N_PATHS);
+    printf ("%-7u %-12.1f %-14.1f %-8.1f %-10.2f %-10.1f (%u/%u visible, %u/%u parents may "
+            "reveal)\n",
+            n, fast, ref, ref / fast, fast / base, reveal_ns, visible, N_PATHS, reveal, N_PATHS);
     g_strfreev (paths);
     g_free (lens);
   }
