@@ -264,7 +264,8 @@ decide_rank (const AfPolicy *p, const char *path, gsize len)
 
   for (guint i = 0; i < n; i++) {
     const char *seg = path + segs[i].off;
-    if (p->has_segment_keys) {
+    guint bit = af_segment_filter_bit (segs[i].hash);
+    if ((p->segment_filter[bit / 64] >> (bit % 64)) & 1) {
       guint32 list = af_policy_lookup (p, AF_KEY_SEGMENT, 0, segs[i].hash, seg, segs[i].len);
       if (list != AF_NO_RANK)
         test_list (p, list, &x, &best);
