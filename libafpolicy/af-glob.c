@@ -494,6 +494,7 @@ af_glob_compile (const char *pattern, gssize len, AfPatternType type, GError **e
       n_other++;
     }
     glob->covers_suffix[i] = n_other == 0 && n_gs >= 1 && n_star <= 1;
+    glob->can_cover = glob->can_cover || glob->covers_suffix[i];
   }
   return g_steal_pointer (&glob);
 }

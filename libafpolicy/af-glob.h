@@ -34,6 +34,7 @@ typedef struct {
   AfSeg *segs;
   guint8 *covers_suffix; /* [n_segs + 1]: segs[i..] match every non-empty
                           * segment sequence */
+  gboolean can_cover;    /* some covers_suffix[i] is set */
   gboolean has_wildcard; /* in the pattern as written (not the implicit one) */
   guint literal_chars;   /* characters that match themselves, '/' included */
   char *normalized;      /* "/a/b*" — canonical absolute pattern text */

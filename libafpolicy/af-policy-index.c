@@ -87,6 +87,8 @@ file_unanchored (Builder *b, const AfGlob *g, guint32 rank)
   if (best != NULL) {
     list_append (b, list_for (b, AF_KEY_SEGMENT, 0, best->text, best->len), rank);
     b->policy->has_segment_keys = TRUE;
+    guint bit = af_segment_filter_bit (af_hash_bytes (best->text, best->len));
+    b->policy->segment_filter[bit / 64] |= G_GUINT64_CONSTANT (1) << (bit % 64);
     return;
   }
 

@@ -15,6 +15,13 @@
 G_BEGIN_DECLS
 
 #define AF_NO_RANK G_MAXUINT32
+#define AF_SEGMENT_FILTER_WORDS 16 /* 1,024 bits */
+
+static inline guint
+af_segment_filter_bit (guint32 bytes_hash)
+{
+  return bytes_hash >> 22; /* 0 .. 1023 */
+}
 
 /* What the part of a glob after its literal prefix looks like, so common
  * shapes are decided without running the general matcher. */
@@ -78,6 +85,9 @@ struct _AfPolicy {
   AfSlot *slots; /* open addressing, [slot_mask + 1] */
   guint32 slot_mask;
   gboolean has_segment_keys, has_ext_keys, has_prefix_keys;
+  /* One bit per segment-key hash (top bits): most path segments name no
+   * SEGMENT key, and this answers that from two cache lines. */
+  guint64 segment_filter[AF_SEGMENT_FILTER_WORDS];
   GStringChunk *keys; /* storage for slot keys */
 };
 

@@ -10,6 +10,7 @@
 #include "af-error.h"
 #include "af-glob.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -296,6 +297,14 @@ af_rules_load_file (const char *path, AfPresetRegistry *registry, GArray *out, G
   g_autofree char *data = NULL;
   gsize n = 0;
   g_autoptr (GError) local = NULL;
+  GStatBuf st;
+  /* Refuse a huge file before reading it (the parser re-checks the bound). */
+  if (g_stat (path, &st) == 0 && st.st_size > AF_RULES_FILE_MAX) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "%s: rule file is %" G_GINT64_FORMAT " bytes; the limit is %d", path,
+                 (gint64)st.st_size, AF_RULES_FILE_MAX);
+    return FALSE;
+  }
   if (!g_file_get_contents (path, &data, &n, &local)) {
     g_set_error (error, AF_ERROR,
                  g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)

@@ -8,10 +8,12 @@
  * (what a matcher without an index does). Both sides must agree on every
  * decision (checked by a checksum), or the benchmark fails.
  *
- *   bench-policy [--batches N]
+ *   bench-policy [--rounds N]
  *
- * Prints the median ns per decision over batches of 1,000 paths, the ratio
- * to the reference, and the flatness t(N)/t(10). */
+ * Prints the median ns per decision over rounds of 1,000 paths (the three
+ * rule counts interleaved, so they share the machine's load), the ratio to
+ * the reference, the flatness t(N)/t(10), and the mean time of
+ * af_policy_may_reveal_below on the paths' parent directories. */
 #include "af-policy-private.h"
 
 #include <stdio.h>
@@ -151,54 +153,115 @@ measure (const AfPolicy *p, char **paths, gsize *lens, gboolean linear, guint ba
   return median;
 }
 
+typedef struct {
+  guint n;
+  AfPolicy *policy;
+  char **paths;
+  gsize *lens;
+  double *fast, *ref; /* per round */
+  guint visible, reveal;
+  double reveal_ns;
+} Config;
+
+/* One batch of BATCH decisions from @at; returns ns per decision. */
+static double
+batch (const Config *c, gboolean linear, guint at)
+{
+  guint64 sum;
+  (void)sum;
+  double t0 = now_ns ();
+  for (guint i = 0; i < BATCH; i++, at = (at + 1) % N_PATHS) {
+    int rule;
+    AfLevel l = linear ? linear_decide (c->policy, c->paths[at], c->lens[at], &rule)
+                       : af_policy_decide (c->policy, c->paths[at], (gssize)c->lens[at], &rule);
+    sum = (guint64)l + (guint64)rule;
+  }
+  return (now_ns () - t0) / BATCH;
+}
+
+static double
+median (double *v, guint n)
+{
+  qsort (v, n, sizeof (double), cmp_double);
+  return v[n / 2];
+}
+
 int
 main (int argc, char **argv)
 {
-  guint batches = 301;
-  if (argc == 3 && strcmp (argv[1], "--batches") == 0)
-    batches = (guint)atoi (argv[2]) | 1;
+  guint rounds = 301;
+  if (argc == 3 && strcmp (argv[1], "--rounds") == 0)
+    rounds = (guint)atoi (argv[2]) | 1;
 
   static const guint counts[] = { 10, 100, 1000 };
-  double base = 0;
-  printf ("%-7s %-12s %-14s %-8s %-10s\n", "rules", "decide ns", "reference ns", "speedup",
-          "flatness");
+  Config cfg[G_N_ELEMENTS (counts)];
   for (guint c = 0; c < G_N_ELEMENTS (counts); c++) {
-    guint n = counts[c];
-    guint n_pkgs = MAX (n / 10, 1);
-    g_autoptr (GArray) rules = mixed_rules (n, n_pkgs);
+    Config *k = &cfg[c];
+    k->n = counts[c];
+    guint n_pkgs = MAX (k->n / 10, 1);
+    g_autoptr (GArray) rules = mixed_rules (k->n, n_pkgs);
     g_autoptr (GError) error = NULL;
-    g_autoptr (AfPolicy) p =
-        af_policy_new ((const AfRule *)(void *)rules->data, rules->len, &error);
-    if (p == NULL) {
+    k->policy = af_policy_new ((const AfRule *)(void *)rules->data, rules->len, &error);
+    if (k->policy == NULL) {
       fprintf (stderr, "bench-policy: %s\n", error->message);
       return 1;
     }
-    char **paths = make_paths (n_pkgs);
-    gsize *lens = g_new (gsize, N_PATHS);
+    k->paths = make_paths (n_pkgs);
+    k->lens = g_new (gsize, N_PATHS);
     for (guint i = 0; i < N_PATHS; i++)
-      lens[i] = strlen (paths[i]);
+      k->lens[i] = strlen (k->paths[i]);
+    k->fast = g_new (double, rounds);
+    k->ref = g_new (double, rounds);
 
     /* Same answers on both sides, over the whole path set. */
     guint64 sum_fast, sum_ref;
     guint whole = (N_PATHS + BATCH - 1) / BATCH;
-    measure (p, paths, lens, FALSE, whole, &sum_fast);
-    measure (p, paths, lens, TRUE, whole, &sum_ref);
+    measure (k->policy, k->paths, k->lens, FALSE, whole, &sum_fast);
+    measure (k->policy, k->paths, k->lens, TRUE, whole, &sum_ref);
     if (sum_fast != sum_ref) {
-      fprintf (stderr, "bench-policy: %u rules: decisions differ from the reference\n", n);
+      fprintf (stderr, "bench-policy: %u rules: decisions differ from the reference\n", k->n);
       return 1;
     }
-    guint visible = 0;
+    k->visible = k->reveal = 0;
+    double t0 = now_ns ();
+    for (guint i = 0; i < N_PATHS; i++) {
+      const char *slash = strrchr (k->paths[i], '/');
+      k->reveal += af_policy_may_reveal_below (k->policy, k->paths[i], slash - k->paths[i]);
+    }
+    k->reveal_ns = (now_ns () - t0) / N_PATHS;
     for (guint i = 0; i < N_PATHS; i++)
-      visible += af_policy_decide (p, paths[i], -1, NULL) != AF_LEVEL_NONE;
+      k->visible += af_policy_decide (k->policy, k->paths[i], -1, NULL) != AF_LEVEL_NONE;
+  }
 
-    double fast = measure (p, paths, lens, FALSE, batches, &sum_fast);
-    double ref = measure (p, paths, lens, TRUE, MAX (batches / 10, 11) | 1, &sum_ref);
-    if (c == 0)
-      base = fast;
-    printf ("%-7u %-12.1f %-14.1f %-8.1f %-10.2f (%u/%u paths visible)\n", n, fast, ref, ref / fast,
-            fast / base, visible, N_PATHS);
-    g_strfreev (paths);
-    g_free (lens);
+  /* Interleaved rounds, so every configuration sees the same machine load;
+   * the reference only every tenth round (it is slow). */
+  guint n_ref = 0;
+  for (guint r = 0; r < rounds; r++) {
+    guint at = (r * BATCH) % N_PATHS;
+    for (guint c = 0; c < G_N_ELEMENTS (counts); c++)
+      cfg[c].fast[r] = batch (&cfg[c], FALSE, at);
+    if (r % 10 == 0) {
+      for (guint c = 0; c < G_N_ELEMENTS (counts); c++)
+        cfg[c].ref[n_ref] = batch (&cfg[c], TRUE, at);
+      n_ref++;
+    }
+  }
+
+  printf ("%-7s %-12s %-14s %-8s %-10s %-10s\n", "rules", "decide ns", "reference ns", "speedup",
+          "flatness", "reveal ns");
+  double base = median (cfg[0].fast, rounds);
+  for (guint c = 0; c < G_N_ELEMENTS (counts); c++) {
+    Config *k = &cfg[c];
+    double fast = median (k->fast, rounds), ref = median (k->ref, n_ref);
+    printf ("%-7u %-12.1f %-14.1f %-8.1f %-10.2f %-10.1f (%u/%u visible, %u/%u parents may "
+            "reveal)\n",
+            k->n, fast, ref, ref / fast, fast / base, k->reveal_ns, k->visible, N_PATHS, k->reveal,
+            N_PATHS);
+    af_policy_unref (k->policy);
+    g_strfreev (k->paths);
+    g_free (k->lens);
+    g_free (k->fast);
+    g_free (k->ref);
   }
   return 0;
 }

@@ -186,6 +186,7 @@ test_validation (void)
     g_autoptr (GError) e2 = NULL;
     g_autoptr (AfPolicy) p = af_policy_new (&r, 1, &e2);
     g_assert_no_error (e2);
+    g_assert_nonnull (p);
   }
   g_autofree char *segs = g_strnfill (AF_POLICY_MAX_PATTERN, 'a');
   for (guint i = 1; i < AF_POLICY_MAX_PATTERN; i += 2)

@@ -5,6 +5,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static GArray *
 parse_ok (const char *json)
@@ -171,6 +172,12 @@ test_file (void)
   g_assert_true (af_rules_load_file (path, NULL, rules, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (rules->len, ==, 1);
+  /* Over 16 MiB: refused before reading (a sparse file costs nothing). */
+  g_assert_cmpint (truncate (path, 16 * 1024 * 1024 + 1), ==, 0);
+  g_assert_false (af_rules_load_file (path, NULL, rules, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "the limit is 16777216"));
+  g_clear_error (&error);
   g_unlink (path);
   g_assert_false (af_rules_load_file (path, NULL, rules, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_NOT_FOUND);
