@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -145,6 +146,12 @@ main (int argc, char **argv)
   };
 
   signal (SIGPIPE, SIG_IGN);
+  /* Upload chunks arrive as messages of up to a few MiB, each allocated and
+   * freed by the transport. Above glibc's default threshold every one would
+   * be a fresh mmap, faulted in page by page; serve them from the heap and
+   * keep a little freed memory around instead (bounded by the thresholds). */
+  mallopt (M_MMAP_THRESHOLD, 8 << 20);
+  mallopt (M_TRIM_THRESHOLD, 32 << 20);
   g_autoptr (AfConfig) config = afd_config_new ();
   g_autoptr (GOptionContext) ctx = g_option_context_new ("— the AgentFense server");
   g_option_context_set_summary (
