@@ -203,11 +203,12 @@ main (int argc, char **argv)
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &d);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &d);
 
-  g_message ("afd-server %s serving%s%s%s%s (state %s)", AF_VERSION,
+  g_autofree char *tcp = d.settings->listen ? g_strdup_printf (" and tcp:%s (port %d)",
+                                                               d.settings->listen, d.rpc->tcp_port)
+                                            : g_strdup ("");
+  g_message ("version %s serving%s%s%s, state in %s", AF_VERSION,
              d.settings->socket_path ? " on unix:" : "",
-             d.settings->socket_path ? d.settings->socket_path : "",
-             d.settings->listen ? " and tcp:" : "", d.settings->listen ? d.settings->listen : "",
-             d.settings->state_dir);
+             d.settings->socket_path ? d.settings->socket_path : "", tcp, d.settings->state_dir);
   notify_ready_fd (ready_fd, &d);
   notify_systemd ("READY=1");
 
