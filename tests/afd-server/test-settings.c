@@ -37,8 +37,8 @@ static void
 test_overrides (void)
 {
   g_autoptr (GError) error = NULL;
-  const char *sets[] = { "state_dir", "/srv/afd", "socket", "none", "listen", "[::1]:7000",
-                         "quota", "1M", NULL };
+  const char *sets[] = { "state_dir",  "/srv/afd", "socket", "none", "listen",
+                         "[::1]:7000", "quota",    "1M",     NULL };
   g_autoptr (AfdSettings) s = resolve (sets, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (s->state_dir, ==, "/srv/afd");
