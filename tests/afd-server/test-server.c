@@ -459,7 +459,7 @@ static void
 test_persistence_kill9 (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *ids[2] = { NULL, NULL };
+  char *ids[2] = { NULL, NULL };
   g_autoptr (GHashTable) sums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree guint8 *big = g_malloc (3 << 20);
   for (gsize i = 0; i < (3 << 20); i++)
@@ -499,6 +499,8 @@ test_persistence_kill9 (Fixture *f, gconstpointer data)
     g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes->data, bytes->len);
     g_assert_cmpstr (sum, ==, v);
   }
+  g_free (ids[0]);
+  g_free (ids[1]);
 }
 
 static void
