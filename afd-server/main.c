@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -145,6 +146,12 @@ main (int argc, char **argv)
   };
 
   signal (SIGPIPE, SIG_IGN);
+  /* Upload chunks arrive as messages of up to a few MiB, each allocated and
+   * freed by the transport. Above glibc's default threshold every one would
+   * be a fresh mmap, faulted in page by page; serve them from the heap and
+   * keep a little freed memory around instead (bounded by the thresholds). */
+  mallopt (M_MMAP_THRESHOLD, 8 << 20);
+  mallopt (M_TRIM_THRESHOLD, 32 << 20);
   g_autoptr (AfConfig) config = afd_config_new ();
   g_autoptr (GOptionContext) ctx = g_option_context_new ("— the AgentFense server");
   g_option_context_set_summary (
@@ -196,11 +203,12 @@ main (int argc, char **argv)
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &d);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &d);
 
-  g_message ("afd-server %s serving%s%s%s%s (state %s)", AF_VERSION,
+  g_autofree char *tcp = d.settings->listen ? g_strdup_printf (" and tcp:%s (port %d)",
+                                                               d.settings->listen, d.rpc->tcp_port)
+                                            : g_strdup ("");
+  g_message ("version %s serving%s%s%s, state in %s", AF_VERSION,
              d.settings->socket_path ? " on unix:" : "",
-             d.settings->socket_path ? d.settings->socket_path : "",
-             d.settings->listen ? " and tcp:" : "", d.settings->listen ? d.settings->listen : "",
-             d.settings->state_dir);
+             d.settings->socket_path ? d.settings->socket_path : "", tcp, d.settings->state_dir);
   notify_ready_fd (ready_fd, &d);
   notify_systemd ("READY=1");
 
