@@ -11,7 +11,7 @@ if [ -z "$cf" ]; then
   echo "check-format: clang-format not installed" >&2
   exit 77
 fi
-files=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 bad=0
 for f in $files; do
   [ -f "$f" ] || continue
