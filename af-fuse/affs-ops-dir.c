@@ -23,7 +23,7 @@ static void
 op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_OPENDIR, &t);
   if (r == 0 && !S_ISDIR (t.node.st.st_mode))
     r = -ENOTDIR;
@@ -48,7 +48,7 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int
 fill_listing (AfFs *fs, fuse_ino_t ino, AffsDirHandle *h)
 {
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_READDIR, &t);
   if (r < 0)
     return r;

@@ -48,12 +48,13 @@ affs_handle_close (AfFs *fs, AffsHandle *h)
   g_atomic_int_add (&fs->open_handles, -1);
 }
 
-/* Flags for the backing open: creation is ours to do, O_DIRECT would bypass
- * nothing useful behind FUSE, and the controlling tty is not ours. */
+/* Flags for the backing open: only what changes how the backing file
+ * behaves. Creation is ours to do, O_DIRECT buys nothing behind FUSE, and
+ * kernel-internal bits (FMODE_EXEC on exec) would make openat2 fail. */
 static int
 backing_flags (int flags)
 {
-  return flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT | O_NOFOLLOW);
+  return flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_SYNC | O_DSYNC | O_LARGEFILE);
 }
 
 static gboolean
@@ -102,7 +103,7 @@ static void
 op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_OPEN, &t);
   if (r == 0 && S_ISDIR (t.node.st.st_mode))
     r = -EISDIR;
@@ -129,7 +130,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
            struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_child (fs, parent, name, AFFS_OP_CREATE, &t);
   if (r == 0) {
     t.level = affs_level_now (fs, t.path, t.exists ? t.node.st.st_mode : S_IFREG, &t.rule);

@@ -22,7 +22,7 @@ static void
 op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_child (fs, parent, name, AFFS_OP_LOOKUP, &t);
   if (r < 0 || !t.exists) {
     fuse_reply_err (req, r < 0 ? -r : ENOENT);
@@ -57,7 +57,7 @@ static void
 op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_GETATTR, &t);
   struct stat st;
   if (r == -ENOENT && t.path == NULL && fi != NULL && fi->fh != 0) {
@@ -133,7 +133,7 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
             struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_SETATTR, &t);
   AffsHandle *h = fi != NULL ? (AffsHandle *)(uintptr_t)fi->fh : NULL;
   if (r == -ENOENT && t.path == NULL && h != NULL && h->writable &&
@@ -190,7 +190,7 @@ static void
 op_readlink (fuse_req_t req, fuse_ino_t ino)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_READLINK, &t);
   if (r < 0) {
     fuse_reply_err (req, -r);
@@ -223,7 +223,7 @@ static void
 op_access (fuse_req_t req, fuse_ino_t ino, int mask)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_ACCESS, &t);
   if (r < 0) {
     fuse_reply_err (req, -r);
@@ -274,7 +274,7 @@ static void
 op_getxattr (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_GETXATTR, &t);
   if (r < 0) {
     fuse_reply_err (req, -r);
@@ -315,7 +315,7 @@ static void
 op_listxattr (fuse_req_t req, fuse_ino_t ino, size_t size)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_LISTXATTR, &t);
   if (r < 0) {
     fuse_reply_err (req, -r);
@@ -348,7 +348,7 @@ change_xattr (fuse_req_t req, fuse_ino_t ino, AffsOp op, const char *name, const
               size_t size, int flags)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, op, &t);
   if (r < 0) {
     fuse_reply_err (req, -r);

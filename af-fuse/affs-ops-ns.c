@@ -73,7 +73,7 @@ create_common (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                const char *link, AffsOp op)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = check_create (fs, parent, name, mode & S_IFMT, op, &t);
   if (r == 0 && (S_ISCHR (mode) || S_ISBLK (mode)))
     r = affs_deny (fs, op, t.path, t.rule, -EPERM);
@@ -117,8 +117,8 @@ static void
 op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) src;
-  g_auto (AffsTarget) dst;
+  g_auto (AffsTarget) src = { 0 };
+  g_auto (AffsTarget) dst = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_LINK, &src);
   if (r == 0 && src.level != AFFS_WRITE)
     r = affs_deny (fs, AFFS_OP_LINK, src.path, src.rule, -EACCES);
@@ -192,7 +192,7 @@ remove_common (fuse_req_t req, fuse_ino_t parent, const char *name, gboolean dir
 {
   AfFs *fs = affs_from_req (req);
   AffsOp op = dir ? AFFS_OP_RMDIR : AFFS_OP_UNLINK;
-  g_auto (AffsTarget) t;
+  g_auto (AffsTarget) t = { 0 };
   int r = check_remove (fs, parent, name, op, &t);
   if (r == 0) {
     g_mutex_lock (&fs->delta_lock);
@@ -329,8 +329,8 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
            const char *newname, unsigned int flags)
 {
   AfFs *fs = affs_from_req (req);
-  g_auto (AffsTarget) src;
-  g_auto (AffsTarget) dst;
+  g_auto (AffsTarget) src = { 0 };
+  g_auto (AffsTarget) dst = { 0 };
   int r = 0;
   if ((flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 ||
       ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)))

@@ -178,6 +178,7 @@ affs_session_mount (AfFs *fs, const char *mountpoint, gboolean allow_other, GErr
   char *argv[] = { (char *)"af-fuse", (char *)"-o", opts, NULL };
   struct fuse_args args = FUSE_ARGS_INIT (3, argv);
   fs->se = fuse_session_new (&args, &ops, sizeof ops, fs);
+  fuse_opt_free_args (&args);
   if (fs->se == NULL) {
     g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot create the FUSE session");
     return FALSE;
