@@ -176,9 +176,14 @@ main (int argc, char **argv)
   if (opt_dbus_address != NULL) {
     dbus = affs_dbus_new (fs, opt_dbus_address, on_shutdown_request, &app, &error);
     if (dbus == NULL) {
+      /* Without its control channel the mount is useless to its parent:
+       * undo it and fail (never report ready). */
       af_sb_warning (opt_sandbox_id, "control connection failed: %s", error->message);
       g_clear_error (&error);
       affs_session_stop (fs);
+      affs_session_finish (fs);
+      affs_free (fs);
+      return 1;
     }
   }
   if (opt_ready_fd >= 0) {

@@ -8,10 +8,14 @@
  * Must never: do I/O, hold a file descriptor, or call into libfuse. */
 #include "affs.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 static void
 inode_free (gpointer p)
 {
   AffsInode *inode = p;
+  g_slist_free (inode->open_fds);
   g_free (inode->path);
   g_free (inode);
 }
@@ -111,13 +115,39 @@ affs_inode_forget (AfFs *fs, fuse_ino_t ino, guint64 n)
 }
 
 void
-affs_inode_add_writer (AfFs *fs, fuse_ino_t ino, int delta)
+affs_inode_handle_opened (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer)
 {
   g_mutex_lock (&fs->lock);
   AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
-  if (inode != NULL)
-    inode->writers += delta;
+  if (inode != NULL) {
+    inode->writers += writer ? 1 : 0;
+    inode->open_fds = g_slist_prepend (inode->open_fds, GINT_TO_POINTER (fd));
+  }
   g_mutex_unlock (&fs->lock);
+}
+
+void
+affs_inode_handle_closed (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer)
+{
+  g_mutex_lock (&fs->lock);
+  AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
+  if (inode != NULL) {
+    inode->writers -= writer ? 1 : 0;
+    inode->open_fds = g_slist_remove (inode->open_fds, GINT_TO_POINTER (fd));
+  }
+  g_mutex_unlock (&fs->lock);
+}
+
+int
+affs_inode_fstat (AfFs *fs, fuse_ino_t ino, struct stat *st)
+{
+  int r = -ENOENT;
+  g_mutex_lock (&fs->lock);
+  AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
+  if (inode != NULL && inode->open_fds != NULL)
+    r = fstat (GPOINTER_TO_INT (inode->open_fds->data), st) < 0 ? -errno : 0;
+  g_mutex_unlock (&fs->lock);
+  return r;
 }
 
 int
@@ -245,6 +275,7 @@ affs_inode_snapshot (AfFs *fs)
       continue;
     AffsInodeRef ref = { 0 };
     ref.ino = inode->ino;
+    ref.type = inode->type;
     ref.path = g_strdup (inode->path);
     if (inode->ino != FUSE_ROOT_ID) {
       g_autofree char *dir = affs_path_dirname (inode->path);

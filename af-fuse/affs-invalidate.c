@@ -53,3 +53,16 @@ affs_invalidate_paths (AfFs *fs, const char *const *paths)
     }
   }
 }
+
+void
+affs_invalidate_file_attrs (AfFs *fs)
+{
+  if (fs->se == NULL)
+    return;
+  g_autoptr (GArray) refs = affs_inode_snapshot (fs);
+  for (guint i = 0; i < refs->len; i++) {
+    AffsInodeRef *ref = &g_array_index (refs, AffsInodeRef, i);
+    if (S_ISREG (ref->type))
+      (void)fuse_lowlevel_notify_inval_inode (fs->se, ref->ino, -1, 0);
+  }
+}

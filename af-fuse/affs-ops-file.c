@@ -34,15 +34,14 @@ void
 affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino)
 {
   h->ino = ino;
-  if (h->writable)
-    affs_inode_add_writer (fs, ino, 1);
+  affs_inode_handle_opened (fs, ino, h->fd, h->writable);
 }
 
 void
 affs_handle_close (AfFs *fs, AffsHandle *h)
 {
-  if (h->ino != 0 && h->writable)
-    affs_inode_add_writer (fs, h->ino, -1);
+  if (h->ino != 0)
+    affs_inode_handle_closed (fs, h->ino, h->fd, h->writable);
   close (h->fd);
   g_free (h);
   g_atomic_int_add (&fs->open_handles, -1);

@@ -60,11 +60,12 @@ op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_GETATTR, &t);
   struct stat st;
-  if (r == -ENOENT && t.path == NULL && fi != NULL && fi->fh != 0) {
-    /* Unlinked but still open: the handle's fd is the file. */
-    AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
-    if (fstat (h->fd, &st) < 0) {
-      fuse_reply_err (req, errno);
+  if (r == -ENOENT && t.path == NULL) {
+    /* Unlinked but still open: an open handle's fd is the file (fstat
+     * arrives without the handle). */
+    r = affs_inode_fstat (fs, ino, &st);
+    if (r < 0) {
+      fuse_reply_err (req, -r);
       return;
     }
     affs_count (fs, AFFS_OP_GETATTR, TRUE);

@@ -158,6 +158,11 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
     fuse_reply_err (req, -r);
     return;
   }
+  /* Each name is its own inode here: the other names' link counts are
+   * stale in the kernel until told. Attributes only, which takes no lock
+   * the kernel holds during link/unlink, so it is safe before the reply
+   * (and must be: the caller may stat as soon as it returns). */
+  affs_invalidate_file_attrs (fs);
   affs_count (fs, AFFS_OP_LINK, TRUE);
   affs_reply_entry (req, fs, dst.path, &dst.node);
 }
@@ -192,6 +197,7 @@ remove_common (fuse_req_t req, fuse_ino_t parent, const char *name, gboolean dir
 {
   AfFs *fs = affs_from_req (req);
   AffsOp op = dir ? AFFS_OP_RMDIR : AFFS_OP_UNLINK;
+  gboolean relink = FALSE;
   g_auto (AffsTarget) t = { 0 };
   int r = check_remove (fs, parent, name, op, &t);
   if (r == 0) {
@@ -207,10 +213,13 @@ remove_common (fuse_req_t req, fuse_ino_t parent, const char *name, gboolean dir
     if (r == 0)
       r = affs_delete (fs, t.path, &t.node);
     g_mutex_unlock (&fs->delta_lock);
+    relink = r == 0 && !dir && t.node.st.st_nlink > 1;
     if (r == 0)
       affs_inode_unlinked (fs, t.path);
     affs_caches_clear (fs);
   }
+  if (relink)
+    affs_invalidate_file_attrs (fs);
   AFFS_REPLY_ERR (req, fs, op, r);
 }
 

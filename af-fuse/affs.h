@@ -70,10 +70,11 @@ const char *affs_op_name (AffsOp op);
  * size and the kernel's cache settings). */
 typedef struct {
   fuse_ino_t ino;
-  char *path;      /* canonical relative ("" = root); NULL once unlinked. fs->lock */
-  guint64 nlookup; /* kernel references; fs->lock */
-  mode_t type;     /* S_IFMT bits at lookup */
-  gint writers;    /* open handles for writing; fs->lock */
+  char *path;       /* canonical relative ("" = root); NULL once unlinked. fs->lock */
+  guint64 nlookup;  /* kernel references; fs->lock */
+  mode_t type;      /* S_IFMT bits at lookup */
+  gint writers;     /* open handles for writing; fs->lock */
+  GSList *open_fds; /* GINT_TO_POINTER (fd) of open handles (borrowed); fs->lock */
 } AffsInode;
 
 /* A denial, handed to the control interface (which rate-limits it). */
@@ -144,8 +145,12 @@ fuse_ino_t affs_inode_ref_path (AfFs *fs, const char *path, mode_t type);
 /* The ino for @path if the kernel knows it, else 0. */
 fuse_ino_t affs_inode_find (AfFs *fs, const char *path);
 void affs_inode_forget (AfFs *fs, fuse_ino_t ino, guint64 n);
-/* Open-for-writing handles on @ino (commit keeps such files in the delta). */
-void affs_inode_add_writer (AfFs *fs, fuse_ino_t ino, int delta);
+/* Open handles on @ino: counted for writers (commit keeps such files in
+ * the delta) and remembered so an unlinked open file can still be stat'ed. */
+void affs_inode_handle_opened (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer);
+void affs_inode_handle_closed (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer);
+/* fstat through any open handle of @ino; -ENOENT if none. */
+int affs_inode_fstat (AfFs *fs, fuse_ino_t ino, struct stat *st);
 int affs_inode_writers (AfFs *fs, fuse_ino_t ino);
 /* Namespace changes, mirrored in the table. */
 void affs_inode_unlinked (AfFs *fs, const char *path);
@@ -158,6 +163,7 @@ typedef struct {
   fuse_ino_t ino;
   char *name;
   char *path;
+  mode_t type;
 } AffsInodeRef;
 GArray *affs_inode_snapshot (AfFs *fs);
 void affs_inode_ref_clear (gpointer p);
@@ -265,6 +271,9 @@ affs_from_req (fuse_req_t req)
 /* ---- affs-invalidate.c: kernel cache invalidation (no locks held) ---- */
 void affs_invalidate_all (AfFs *fs);
 void affs_invalidate_paths (AfFs *fs, const char *const *paths);
+/* Attributes only, of every regular file: a hard link changed a link count
+ * that other names (other inodes here) show. */
+void affs_invalidate_file_attrs (AfFs *fs);
 
 /* ---- affs-commit.c: commit, discard, changes (takes delta_lock) ---- */
 typedef struct {
