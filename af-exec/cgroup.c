@@ -471,6 +471,13 @@ kill_dir (AfCgroup *cg, const char *dir)
 }
 
 void
+af_cgroup_kill_all (AfCgroup *cg)
+{
+  if (cg->track)
+    kill_dir (cg, cg->track);
+}
+
+void
 af_cgroup_free (AfCgroup *cg)
 {
   if (cg == NULL)

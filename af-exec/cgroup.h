@@ -76,6 +76,9 @@ gint64 af_cgroup_oom_kills (AfCgroup *cg);
 void af_cgroup_cmd_free (AfCgroupCmd *cmd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfCgroupCmd, af_cgroup_cmd_free)
 
+/* SIGKILL every process of the sandbox, its init included. */
+void af_cgroup_kill_all (AfCgroup *cg);
+
 /* Stats for GetStats: memory in use by the sandbox, pids, cpu time (µs). */
 void af_cgroup_stats (AfCgroup *cg, gint64 *memory_bytes, gint64 *pids, gint64 *cpu_usec);
 

@@ -5,9 +5,12 @@
  * supervisor (`--serve --dbus-address ADDR`) hands over to service.c.
  * Must never: pass its own environment to the sandbox, or exit before the
  * sandbox's processes are gone. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "af-error.h"
 #include "af-log.h"
@@ -24,9 +27,28 @@
 
 typedef struct {
   GMainLoop *loop;
+  AfSandbox *sb;
   int status;
+  int signal;
   gint64 timeout_ms;
 } OneShot;
+
+/* SIGINT/SIGTERM/SIGHUP: end the command's whole tree and exit through the
+ * normal path, so the cgroups are removed. */
+typedef struct {
+  OneShot *os;
+  int signal;
+} SignalWatch;
+
+static gboolean
+on_signal (gpointer data)
+{
+  SignalWatch *w = data;
+  w->os->signal = w->signal;
+  if (w->os->sb)
+    af_cgroup_kill_all (af_sandbox_get_cgroup (w->os->sb));
+  return G_SOURCE_CONTINUE;
+}
 
 static void
 on_done (gpointer data, const AfExecResult *r, const GError *error)
@@ -38,6 +60,8 @@ on_done (gpointer data, const AfExecResult *r, const GError *error)
     os->status = g_error_matches (error, AF_ERROR, AF_ERROR_NOT_FOUND)           ? EXIT_NOT_FOUND
                  : g_error_matches (error, AF_ERROR, AF_ERROR_PERMISSION_DENIED) ? EXIT_CANNOT_RUN
                                                                                  : EXIT_AF_EXEC;
+  } else if (os->signal) {
+    os->status = 128 + os->signal;
   } else if (r->timed_out) {
     g_printerr ("af-exec: timed out after %.3f s; the command's processes were killed\n",
                 os->timeout_ms / 1000.0);
@@ -53,17 +77,14 @@ on_done (gpointer data, const AfExecResult *r, const GError *error)
 }
 
 static int
-run_one_shot (AfConfig *config, char **argv, char **env)
+run_sandboxed (AfConfig *config, char **argv, char **env, OneShot *os, const char *name)
 {
   g_autoptr (GError) error = NULL;
   g_auto (AfSandboxConfig) cfg = { 0 };
   g_autoptr (AfSandbox) sb = NULL;
-  g_autofree char *name = g_strdup_printf ("oneshot-%d", (int)getpid ());
-  const char *id = af_config_get_string (config, "exec", "sandbox_id");
-  OneShot os = { 0 };
   AfExecRequest req = { 0 };
 
-  if (!af_exec_sandbox_config (config, id && id[0] ? id : name, &cfg, &error)) {
+  if (!af_exec_sandbox_config (config, name, &cfg, &error)) {
     g_printerr ("af-exec: %s\n", error->message);
     return EXIT_AF_EXEC;
   }
@@ -72,24 +93,46 @@ run_one_shot (AfConfig *config, char **argv, char **env)
     g_printerr ("af-exec: cannot start the sandbox: %s\n", error->message);
     return EXIT_AF_EXEC;
   }
-  os.loop = g_main_loop_new (NULL, FALSE);
-  os.timeout_ms = af_config_get_int (config, "exec", "timeout");
+  os->sb = sb;
+  os->timeout_ms = af_config_get_int (config, "exec", "timeout");
   req.argv = (const char *const *)argv;
   req.env = (const char *const *)env;
   req.cwd = af_config_get_string (config, "exec", "workdir");
-  req.timeout_ms = os.timeout_ms;
+  req.timeout_ms = os->timeout_ms;
   req.stdin_fd = 0;
   req.stdout_fd = 1;
   req.stderr_fd = 2;
   req.output_cap = af_config_get_int (config, "exec", "output_limit");
-  if (!af_sandbox_exec (sb, &req, on_done, &os, &error)) {
+  if (!af_sandbox_exec (sb, &req, on_done, os, &error)) {
     g_printerr ("af-exec: %s\n", error->message);
-    g_main_loop_unref (os.loop);
+    os->sb = NULL;
     return EXIT_AF_EXEC;
   }
-  g_main_loop_run (os.loop);
+  g_main_loop_run (os->loop);
+  os->sb = NULL;
+  return os->status;
+}
+
+static int
+run_one_shot (AfConfig *config, char **argv, char **env)
+{
+  g_autofree char *name = g_strdup_printf ("oneshot-%d", (int)getpid ());
+  const char *id = af_config_get_string (config, "exec", "sandbox_id");
+  OneShot os = { 0 };
+  SignalWatch watches[] = { { &os, SIGINT }, { &os, SIGTERM }, { &os, SIGHUP } };
+  guint sources[G_N_ELEMENTS (watches)];
+  int status;
+
+  /* Installed first: a signal that arrives while the sandbox starts is
+   * handled once the loop runs, with the sandbox known. */
+  for (gsize i = 0; i < G_N_ELEMENTS (watches); i++)
+    sources[i] = g_unix_signal_add (watches[i].signal, on_signal, &watches[i]);
+  os.loop = g_main_loop_new (NULL, FALSE);
+  status = run_sandboxed (config, argv, env, &os, id && id[0] ? id : name);
   g_main_loop_unref (os.loop);
-  return os.status;
+  for (gsize i = 0; i < G_N_ELEMENTS (watches); i++)
+    g_source_remove (sources[i]);
+  return status;
 }
 
 static void
