@@ -565,6 +565,25 @@ af_cgroup_cmd_kill (AfCgroupCmd *cmd)
     kill_dir (cmd->cg, cmd->dir);
 }
 
+GArray *
+af_cgroup_cmd_pids (AfCgroupCmd *cmd)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autofree char *text = cmd->dir ? read_file (cmd->dir, "cgroup.procs") : NULL;
+  char *p, *end;
+
+  for (p = text; p && *p; p = end) {
+    int pid = (int)g_ascii_strtoll (p, &end, 10);
+    if (end == p)
+      break;
+    if (pid > 0)
+      g_array_append_val (pids, pid);
+    while (*end == '\n')
+      end++;
+  }
+  return pids;
+}
+
 void
 af_cgroup_cmd_signal (AfCgroupCmd *cmd, int sig)
 {

@@ -65,6 +65,8 @@ const int *af_cgroup_cmd_fds (AfCgroupCmd *cmd, int *n_fds);
 void af_cgroup_cmd_kill (AfCgroupCmd *cmd);
 /* Send @sig to every process in it (a grace signal before the kill). */
 void af_cgroup_cmd_signal (AfCgroupCmd *cmd, int sig);
+/* Host pids in the command's cgroup (empty without cgroups). */
+GArray *af_cgroup_cmd_pids (AfCgroupCmd *cmd);
 /* TRUE once no process is left in it. */
 gboolean af_cgroup_cmd_is_empty (AfCgroupCmd *cmd);
 /* Call @func once the cgroup is empty (at once if it already is), from the

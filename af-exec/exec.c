@@ -31,6 +31,9 @@ typedef struct {
   gint64 start_us;
   guint timeout;
   gboolean exited;
+  gboolean shell_semantics;
+  int stderr_fd; /* borrowed, for a shell-style "not found" */
+  char *arg0;
 } Exec;
 
 static void
@@ -39,6 +42,7 @@ exec_free (Exec *ex)
   if (ex->timeout)
     g_source_remove (ex->timeout);
   af_cgroup_cmd_free (ex->cg);
+  g_free (ex->arg0);
   g_free (ex);
 }
 
@@ -111,6 +115,20 @@ on_spawned (gpointer data, int pid, const GError *error)
   if (ex->err)
     af_relay_join (ex->err, NULL, NULL);
   ex->out = ex->err = NULL;
+  if (ex->shell_semantics && (g_error_matches (error, AF_ERROR, AF_ERROR_NOT_FOUND) ||
+                              g_error_matches (error, AF_ERROR, AF_ERROR_PERMISSION_DENIED))) {
+    gboolean missing = g_error_matches (error, AF_ERROR, AF_ERROR_NOT_FOUND);
+    g_autofree char *msg =
+        g_strdup_printf ("sh: 1: %s: %s\n", ex->arg0, missing ? "not found" : "Permission denied");
+    /* A consumer that went away misses the message; the code says it. */
+    ex->result.stderr_bytes =
+        write (ex->stderr_fd, msg, strlen (msg)) < 0 ? 0 : (gint64)strlen (msg);
+    ex->result.exit_code = missing ? 127 : 126;
+    ex->result.duration_us = g_get_monotonic_time () - ex->start_us;
+    ex->done (ex->data, &ex->result, NULL);
+    exec_free (ex);
+    return;
+  }
   ex->done (ex->data, NULL, error);
   exec_free (ex);
 }
@@ -163,8 +181,12 @@ af_sandbox_exec (AfSandbox *sb, const AfExecRequest *req, AfExecDone done, gpoin
   ex->id = af_sandbox_next_id (sb);
   ex->done = done;
   ex->data = data;
+  ex->shell_semantics = req->shell_semantics;
+  ex->stderr_fd = req->stderr_fd;
+  ex->arg0 = g_strdup (req->argv[0]);
   ex->cg = af_cgroup_cmd_new (af_sandbox_get_cgroup (sb), ex->id, error);
   if (ex->cg == NULL) {
+    g_free (ex->arg0);
     g_free (ex);
     return FALSE;
   }

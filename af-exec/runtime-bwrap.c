@@ -148,6 +148,15 @@ child_exec (const ChildPlan *p)
 {
   static char *const empty_env[] = { NULL };
   int src[4], fd;
+  sigset_t none;
+
+  /* Ignored signals and the mask survive exec: GIO ignores SIGPIPE, and a
+   * command must start with the defaults. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
 
   for (int i = 0; i < p->n_cg_fds; i++)
     if (write (p->cg_fds[i], "0", 1) != 1)
@@ -335,6 +344,16 @@ bwrap_spawn (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError **erro
 }
 
 static void
+bwrap_kill (AfRuntime *rt)
+{
+  AfRuntimeBwrap *self = (AfRuntimeBwrap *)rt;
+
+  /* bwrap's pid 1 has bwrap's death as its parent-death signal. */
+  if (self->bwrap_pid > 0)
+    kill (self->bwrap_pid, SIGKILL);
+}
+
+static void
 bwrap_stop (AfRuntime *rt)
 {
   AfRuntimeBwrap *self = (AfRuntimeBwrap *)rt;
@@ -369,6 +388,7 @@ static const AfRuntimeVTable bwrap_vtable = {
   .name = "bwrap",
   .start = bwrap_start,
   .spawn = bwrap_spawn,
+  .kill = bwrap_kill,
   .stop = bwrap_stop,
   .free = bwrap_free,
 };

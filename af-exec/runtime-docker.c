@@ -17,6 +17,11 @@ docker_spawn (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError **err
 }
 
 static void
+docker_kill (AfRuntime *rt)
+{
+}
+
+static void
 docker_stop (AfRuntime *rt)
 {
 }
@@ -31,6 +36,7 @@ static const AfRuntimeVTable docker_vtable = {
   .name = "docker",
   .start = docker_start,
   .spawn = docker_spawn,
+  .kill = docker_kill,
   .stop = docker_stop,
   .free = docker_free,
 };

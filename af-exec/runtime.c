@@ -24,6 +24,14 @@ af_runtime_spawn (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError *
 }
 
 void
+af_runtime_kill (AfRuntime *rt)
+{
+  if (rt->cgroup)
+    af_cgroup_kill_all (rt->cgroup);
+  rt->vtable->kill (rt);
+}
+
+void
 af_runtime_stop (AfRuntime *rt)
 {
   rt->vtable->stop (rt);

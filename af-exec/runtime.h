@@ -64,6 +64,9 @@ typedef struct {
   gboolean (*start) (AfRuntime *rt, GError **error);
   /* Returns an id the exit/cancel refer to; 0 with @error on failure. */
   gboolean (*spawn) (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError **error);
+  /* Kill the whole sandbox now; pending callbacks still run (the init's
+   * death fails or ends each). */
+  void (*kill) (AfRuntime *rt);
   /* Stop everything; no callback runs afterwards. */
   void (*stop) (AfRuntime *rt);
   void (*free) (AfRuntime *rt);
@@ -82,6 +85,7 @@ AfRuntime *af_runtime_docker_new (AfSandboxConfig *cfg, AfCgroup *cgroup);
 
 gboolean af_runtime_start (AfRuntime *rt, GError **error);
 gboolean af_runtime_spawn (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError **error);
+void af_runtime_kill (AfRuntime *rt);
 void af_runtime_stop (AfRuntime *rt);
 void af_runtime_free (AfRuntime *rt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfRuntime, af_runtime_free)

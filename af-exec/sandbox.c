@@ -9,6 +9,8 @@ struct _AfSandbox {
   AfRuntime *runtime;
   guint64 next_id;
   char *death;
+  GSourceFunc died_func;
+  gpointer died_data;
 };
 
 static const char *const default_env[] = {
@@ -24,6 +26,15 @@ on_died (gpointer data, const char *reason)
   AfSandbox *sb = data;
   if (sb->death == NULL)
     sb->death = g_strdup (reason);
+  if (sb->died_func)
+    sb->died_func (sb->died_data);
+}
+
+void
+af_sandbox_set_died_func (AfSandbox *sb, GSourceFunc func, gpointer data)
+{
+  sb->died_func = func;
+  sb->died_data = data;
 }
 
 AfSandbox *
@@ -90,6 +101,12 @@ const char *
 af_sandbox_death_reason (AfSandbox *sb)
 {
   return sb->death;
+}
+
+void
+af_sandbox_kill (AfSandbox *sb)
+{
+  af_runtime_kill (sb->runtime);
 }
 
 guint64

@@ -29,6 +29,12 @@ gboolean af_sandbox_is_alive (AfSandbox *sb);
 /* Why the sandbox died, or NULL while it lives. */
 const char *af_sandbox_death_reason (AfSandbox *sb);
 guint64 af_sandbox_next_id (AfSandbox *sb);
+/* @func runs once when the sandbox dies (its init gone). */
+void af_sandbox_set_died_func (AfSandbox *sb, GSourceFunc func, gpointer data);
+
+/* Kill every process of the sandbox; running commands end (SIGKILL) and
+ * sessions close through their normal callbacks. */
+void af_sandbox_kill (AfSandbox *sb);
 
 /* The environment inside: the defaults, then @env_add ("K=V") on top.
  * Validates names and bounds (INVALID_ARGUMENT). */
@@ -42,6 +48,10 @@ typedef struct {
   int stdin_fd;             /* borrowed */
   int stdout_fd, stderr_fd; /* borrowed destinations */
   gint64 output_cap;        /* per stream; 0 = unlimited */
+  /* A command string run without a shell (af_exec_shell_argv): report a
+   * missing or unrunnable program as a shell would, exit 127 or 126 with a
+   * message on stderr, not as an error. */
+  gboolean shell_semantics;
 } AfExecRequest;
 
 typedef struct {

@@ -130,7 +130,11 @@ child_main (void *data)
   int stage = AF_INIT_STAGE_CGROUP;
   int first_cg = 3 + ctx->has_status_fd;
 
-  /* The init blocks SIGCHLD for its signalfd; a blocked mask survives exec. */
+  /* The init blocks SIGCHLD for its signalfd; a blocked mask survives exec,
+   * and so would an ignored signal. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
   sigprocmask (SIG_SETMASK, &ctx->child_mask, NULL);
   setsid ();
 
