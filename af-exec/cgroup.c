@@ -422,6 +422,65 @@ af_cgroup_new (const char *parent, const char *name, const AfLimits *limits, GEr
   }
 }
 
+AfCgroup *
+af_cgroup_new_for_pid (int pid, GError **error)
+{
+  g_autoptr (AfCgroup) cg = g_new0 (AfCgroup, 1);
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cgroup", pid);
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  const char *v2 = NULL, *mem = NULL, *pids = NULL;
+
+  cg->mode = af_cgroup_detect ();
+  cg->dirs = g_ptr_array_new_with_free_func (g_free);
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    g_auto (GStrv) f = g_strsplit (*l, ":", 3);
+    if (g_strv_length (f) != 3)
+      continue;
+    if (g_str_equal (f[0], "0") && f[1][0] == '\0')
+      v2 = strstr (*l, "::") + 2;
+    else if (strstr (f[1], "memory"))
+      mem = strchr (strchr (*l, ':') + 1, ':') + 1;
+    else if (g_str_equal (f[1], "pids"))
+      pids = strchr (strchr (*l, ':') + 1, ':') + 1;
+  }
+  switch (cg->mode) {
+  case AF_CGROUP_MODE_V2:
+    if (v2 == NULL)
+      break;
+    cg->track = g_build_filename (CG_ROOT, v2, NULL);
+    cg->mem_cmds = g_strdup (cg->track);
+    break;
+  case AF_CGROUP_MODE_HYBRID:
+    if (v2 == NULL)
+      break;
+    cg->track = g_build_filename (CG_ROOT "/unified", v2, NULL);
+    if (mem && v1_dir ("memory"))
+      cg->mem_cmds = g_build_filename (v1_dir ("memory"), mem, NULL);
+    break;
+  case AF_CGROUP_MODE_V1:
+    if (pids == NULL || v1_dir ("pids") == NULL)
+      break;
+    cg->track = g_build_filename (v1_dir ("pids"), pids, NULL);
+    if (mem && v1_dir ("memory"))
+      cg->mem_cmds = g_build_filename (v1_dir ("memory"), mem, NULL);
+    break;
+  case AF_CGROUP_MODE_NONE:
+  default:
+    break;
+  }
+  if (cg->track == NULL) {
+    cg->mode = AF_CGROUP_MODE_NONE;
+  } else {
+    cg->cmd_parent = g_strdup (cg->track);
+    cg->mem_sb = g_strdup (cg->mem_cmds);
+  }
+  return g_steal_pointer (&cg);
+}
+
 AfCgroupMode
 af_cgroup_get_mode (AfCgroup *cg)
 {

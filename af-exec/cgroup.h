@@ -48,6 +48,11 @@ typedef struct _AfCgroupCmd AfCgroupCmd;
  * limits are asked for and no cgroup can be written. */
 AfCgroup *af_cgroup_new (const char *parent, const char *name, const AfLimits *limits,
                          GError **error);
+/* Adopt the cgroups another manager made for @pid (a Docker container's
+ * init): commands get c<id> cgroups below its tracking cgroup; limits stay
+ * the other manager's business. */
+AfCgroup *af_cgroup_new_for_pid (int pid, GError **error);
+
 /* Kill everything left, remove the directories. */
 void af_cgroup_free (AfCgroup *cg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfCgroup, af_cgroup_free)

@@ -82,6 +82,8 @@ struct _AfRuntime {
 
 AfRuntime *af_runtime_bwrap_new (AfSandboxConfig *cfg, AfCgroup *cgroup);
 AfRuntime *af_runtime_docker_new (AfSandboxConfig *cfg, AfCgroup *cgroup);
+/* Host pid of the container's init (its cgroups are the container's). */
+int af_runtime_docker_init_pid (AfRuntime *rt);
 
 gboolean af_runtime_start (AfRuntime *rt, GError **error);
 gboolean af_runtime_spawn (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError **error);

@@ -44,13 +44,24 @@ af_sandbox_new (AfSandboxConfig *cfg, GError **error)
 
   sb->cfg = *cfg;
   memset (cfg, 0, sizeof *cfg);
+  if (sb->cfg.kind == AF_RUNTIME_DOCKER) {
+    /* The engine makes the container's cgroups and applies the limits;
+     * commands get their own cgroups below the container's. */
+    sb->runtime = af_runtime_docker_new (&sb->cfg, NULL);
+    sb->runtime->died = on_died;
+    sb->runtime->died_data = sb;
+    if (!af_runtime_start (sb->runtime, error))
+      return NULL;
+    sb->cgroup = af_cgroup_new_for_pid (af_runtime_docker_init_pid (sb->runtime), error);
+    if (sb->cgroup == NULL)
+      return NULL;
+    sb->runtime->cgroup = sb->cgroup;
+    return g_steal_pointer (&sb);
+  }
   sb->cgroup = af_cgroup_new (sb->cfg.cgroup_parent, sb->cfg.name, &sb->cfg.limits, error);
   if (sb->cgroup == NULL)
     return NULL;
-  if (sb->cfg.kind == AF_RUNTIME_DOCKER)
-    sb->runtime = af_runtime_docker_new (&sb->cfg, sb->cgroup);
-  else
-    sb->runtime = af_runtime_bwrap_new (&sb->cfg, sb->cgroup);
+  sb->runtime = af_runtime_bwrap_new (&sb->cfg, sb->cgroup);
   sb->runtime->died = on_died;
   sb->runtime->died_data = sb;
   if (!af_runtime_start (sb->runtime, error))

@@ -191,3 +191,69 @@ af_seccomp_build_memfd (GError **error)
   }
   return fd;
 }
+
+static void
+json_rule (GString *j, const char *const *names, gsize n, int err, const char *args)
+{
+  g_string_append (j, j->str[j->len - 1] == '[' ? "\n    {\"names\": [" : ",\n    {\"names\": [");
+  for (gsize i = 0; i < n; i++)
+    g_string_append_printf (j, "%s\"%s\"", i ? ", " : "", names[i]);
+  g_string_append_printf (j, "], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": %d", err);
+  if (args)
+    g_string_append_printf (j, ", \"args\": [%s]", args);
+  g_string_append (j, "}");
+}
+
+char *
+af_seccomp_docker_profile (void)
+{
+  GString *j = g_string_new (NULL);
+  static const char *const clone_name[] = { "clone" };
+  static const char *const personality_name[] = { "personality" };
+  static const char *const ioctl_name[] = { "ioctl" };
+  static const char *const socket_name[] = { "socket" };
+
+  /* Only the native architecture is listed: others hit the bad-arch action
+   * (kill), as in the bwrap filter. */
+  g_string_append (j, "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n");
+#if defined(__x86_64__)
+  g_string_append (j, "  \"architectures\": [\"SCMP_ARCH_X86_64\"],\n");
+#elif defined(__aarch64__)
+  g_string_append (j, "  \"architectures\": [\"SCMP_ARCH_AARCH64\"],\n");
+#endif
+  g_string_append (j, "  \"syscalls\": [");
+  json_rule (j, eperm_calls, G_N_ELEMENTS (eperm_calls), EPERM, NULL);
+  json_rule (j, enosys_calls, G_N_ELEMENTS (enosys_calls), ENOSYS, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (ns_flags); i++) {
+    g_autofree char *arg =
+        g_strdup_printf ("{\"index\": 0, \"value\": %" G_GUINT64_FORMAT
+                         ", \"valueTwo\": %" G_GUINT64_FORMAT ", \"op\": \"SCMP_CMP_MASKED_EQ\"}",
+                         ns_flags[i], ns_flags[i]);
+    json_rule (j, clone_name, 1, EPERM, arg);
+  }
+  json_rule (j, personality_name, 1, EPERM,
+             "{\"index\": 0, \"value\": 0, \"op\": \"SCMP_CMP_NE\"}");
+  {
+    const unsigned long reqs[] = { TIOCSTI, TIOCLINUX };
+    for (gsize i = 0; i < G_N_ELEMENTS (reqs); i++) {
+      g_autofree char *arg = g_strdup_printf ("{\"index\": 1, \"value\": 4294967295, "
+                                              "\"valueTwo\": %lu, \"op\": \"SCMP_CMP_MASKED_EQ\"}",
+                                              reqs[i]);
+      json_rule (j, ioctl_name, 1, EPERM, arg);
+    }
+  }
+  for (int family = 0; family < AF_MAX; family++) {
+    g_autofree char *arg = NULL;
+    if (family_allowed (family))
+      continue;
+    arg = g_strdup_printf ("{\"index\": 0, \"value\": %d, \"op\": \"SCMP_CMP_EQ\"}", family);
+    json_rule (j, socket_name, 1, EAFNOSUPPORT, arg);
+  }
+  {
+    g_autofree char *arg =
+        g_strdup_printf ("{\"index\": 0, \"value\": %d, \"op\": \"SCMP_CMP_GE\"}", AF_MAX);
+    json_rule (j, socket_name, 1, EAFNOSUPPORT, arg);
+  }
+  g_string_append (j, "\n  ]\n}\n");
+  return g_string_free (j, FALSE);
+}

@@ -16,6 +16,10 @@ G_BEGIN_DECLS
  * /proc/self/fd in the spawning child). */
 int af_seccomp_build_memfd (GError **error);
 
+/* The same policy as a Docker/OCI seccomp profile (JSON), for
+ * `docker create --security-opt seccomp=FILE`. */
+char *af_seccomp_docker_profile (void);
+
 /* The number of syscall names in the filter (for --version). */
 guint af_seccomp_n_rules (void);
 

@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -348,11 +349,23 @@ main (int argc, char **argv)
   int sock, sfd;
   AfInitHeader ready = { AF_INIT_MAGIC, AF_INIT_OP_READY, 0 };
 
-  if (argc != 2)
+  if (argc == 3 && strcmp (argv[1], "--connect") == 0) {
+    /* Docker: af-exec listens on a socket bind-mounted into the container. */
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen (argv[2]) >= sizeof sa.sun_path)
+      return 2;
+    strcpy (sa.sun_path, argv[2]);
+    sock = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (sock < 0 || connect (sock, (struct sockaddr *)&sa, sizeof sa) < 0)
+      return 2;
+  } else if (argc == 2) {
+    /* bwrap: the socket is inherited at this fd. */
+    sock = atoi (argv[1]);
+    if (fcntl (sock, F_SETFD, FD_CLOEXEC) < 0)
+      return 2;
+  } else {
     return 2;
-  sock = atoi (argv[1]);
-  if (fcntl (sock, F_SETFD, FD_CLOEXEC) < 0)
-    return 2;
+  }
 
   /* Commands run as our uid; keep them out of /proc/1/fd and /proc/1/mem. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
