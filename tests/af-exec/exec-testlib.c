@@ -27,9 +27,80 @@ exec_test_require_root (void)
 }
 
 gboolean
+exec_test_is_docker (void)
+{
+  return g_strcmp0 (g_getenv ("AF_EXEC_TEST_RUNTIME"), "docker") == 0;
+}
+
+const char *const *
+exec_test_runtime_args (void)
+{
+  static const char *const docker[] = { "--runtime", "docker", "--image", EXEC_TEST_IMAGE, NULL };
+  static const char *const none[] = { NULL };
+  return exec_test_is_docker () ? docker : none;
+}
+
+static gboolean
+run_ok (const char *cmd, char **why)
+{
+  g_autofree char *err = NULL;
+  int status = -1;
+  const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+  if (!g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                     &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL)) {
+    if (why)
+      *why = g_strdup_printf ("%s: %s", cmd, err ? g_strstrip (err) : "failed");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Start an engine when none answers, and import a busybox-static image. */
+static char *
+prepare_docker (void)
+{
+  g_autofree char *why = NULL;
+  g_autofree char *script =
+      g_build_filename (g_getenv ("G_TEST_SRCDIR") ? g_getenv ("G_TEST_SRCDIR") : ".", "..",
+                        "scripts", "start-dockerd.sh", NULL);
+  g_autofree char *start = g_strdup_printf ("sh '%s'", script);
+  g_autofree char *tmp = NULL, *import = NULL;
+
+  if (g_find_program_in_path ("docker") == NULL)
+    return g_strdup ("no docker CLI installed");
+  if (!run_ok ("docker info", NULL) && !run_ok (start, &why))
+    return g_strdup_printf ("no Docker engine can run here (%s)", why);
+  if (run_ok ("docker image inspect " EXEC_TEST_IMAGE, NULL))
+    return NULL;
+  if (!g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
+    return g_strdup ("busybox-static is not installed (needed for the test image)");
+  tmp = g_dir_make_tmp ("af-exec-image-XXXXXX", NULL);
+  import = g_strdup_printf ("set -e; cd '%s'; mkdir -p bin etc tmp workspace home/sandbox; "
+                            "cp /bin/busybox bin/; for a in $(bin/busybox --list); do "
+                            "[ -e bin/$a ] || ln -s busybox bin/$a; done; "
+                            "echo 'root:x:0:0::/:/bin/sh' > etc/passwd; "
+                            "tar -cf - . | docker import - " EXEC_TEST_IMAGE "; cd /; rm -rf '%s'",
+                            tmp, tmp);
+  if (!run_ok (import, &why))
+    return g_strdup_printf ("cannot import the test image: %s", why);
+  return NULL;
+}
+
+gboolean
 exec_test_require_sandbox (void)
 {
   static int ok = -1;
+  static char *why = NULL;
+  if (exec_test_is_docker ()) {
+    if (ok < 0) {
+      why = prepare_docker ();
+      ok = why == NULL;
+    }
+    if (!ok)
+      g_test_skip (why);
+    return ok;
+  }
   if (ok < 0) {
     g_autofree char *bwrap = g_find_program_in_path ("bwrap");
     int status = -1;
@@ -107,6 +178,8 @@ exec_test_run (ExecFixture *fx, const char *input, char **out, char **err, const
   g_ptr_array_add (argv, (char *)exec_test_af_exec ());
   g_ptr_array_add (argv, "--workspace");
   g_ptr_array_add (argv, fx->workspace);
+  for (const char *const *r = exec_test_runtime_args (); *r; r++)
+    g_ptr_array_add (argv, (char *)*r);
   va_start (ap, first_arg);
   for (const char *a = first_arg; a; a = va_arg (ap, const char *))
     g_ptr_array_add (argv, (char *)a);
@@ -120,10 +193,13 @@ exec_test_run (ExecFixture *fx, const char *input, char **out, char **err, const
   in = g_bytes_new (input ? input : "", input ? strlen (input) : 0);
   g_subprocess_communicate (p, in, NULL, &o, &e, &error);
   g_assert_no_error (error);
+  /* Empty output has no data pointer: still hand back "". */
   if (out)
-    *out = g_strndup (g_bytes_get_data (o, NULL), g_bytes_get_size (o));
+    *out = g_bytes_get_size (o) ? g_strndup (g_bytes_get_data (o, NULL), g_bytes_get_size (o))
+                                : g_strdup ("");
   if (err)
-    *err = g_strndup (g_bytes_get_data (e, NULL), g_bytes_get_size (e));
+    *err = g_bytes_get_size (e) ? g_strndup (g_bytes_get_data (e, NULL), g_bytes_get_size (e))
+                                : g_strdup ("");
   if (g_subprocess_get_if_signaled (p))
     return -g_subprocess_get_term_sig (p);
   return g_subprocess_get_exit_status (p);

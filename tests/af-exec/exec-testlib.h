@@ -9,7 +9,16 @@ typedef struct {
   char *workspace; /* 0777 temp dir, removed at teardown */
 } ExecFixture;
 
-/* Skip (and return FALSE) when bwrap cannot build a sandbox here. */
+/* The runtime under test: AF_EXEC_TEST_RUNTIME=docker, else bwrap. */
+gboolean exec_test_is_docker (void);
+/* "--runtime docker --image …" or nothing: what every af-exec run gets. */
+const char *const *exec_test_runtime_args (void);
+/* The docker suite's image, imported from busybox-static when missing. */
+#define EXEC_TEST_IMAGE "agentfense-busybox:test"
+
+/* Skip (and return FALSE) when the runtime under test cannot build a
+ * sandbox here: bwrap without namespaces, or no Docker engine (the docker
+ * suite starts one with scripts/start-dockerd.sh and imports its image). */
 gboolean exec_test_require_sandbox (void);
 gboolean exec_test_require_root (void);
 

@@ -11,6 +11,28 @@
 
 #include "exec-testlib.h"
 
+/* af-exec with the runtime under test, in the background. */
+static GSubprocess *launch (ExecFixture *fx, GError **error, const char *first,
+                            ...) G_GNUC_NULL_TERMINATED;
+
+static GSubprocess *
+launch (ExecFixture *fx, GError **error, const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  va_list ap;
+  g_ptr_array_add (argv, (char *)exec_test_af_exec ());
+  g_ptr_array_add (argv, "--workspace");
+  g_ptr_array_add (argv, fx->workspace);
+  for (const char *const *r = exec_test_runtime_args (); *r; r++)
+    g_ptr_array_add (argv, (char *)*r);
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *)a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  return g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_NONE, error);
+}
+
 #define SETUP()                                                                                    \
   if (!exec_test_require_root () || !exec_test_require_sandbox ())                                 \
     return;
@@ -101,11 +123,9 @@ test_env_not_on_host (ExecFixture *fx, gconstpointer data)
   int sleeper, pid, chain = 0;
   SETUP ();
 
-  p = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, exec_test_af_exec (), "--workspace",
-                        fx->workspace, "--env", "AF_REQ_MARKER=req-7c1e", "--", "sleep", "30.731",
-                        NULL);
+  p = launch (fx, &error, "--env", "AF_REQ_MARKER=req-7c1e", "--", "sleep", "30.731", NULL);
   g_assert_no_error (error);
-  sleeper = exec_test_wait_proc ("sleep 30.731", 5000);
+  sleeper = exec_test_wait_proc ("sleep 30.731", 30000);
   g_assert_cmpint (sleeper, >, 0);
   g_assert_true (environ_has (sleeper, "AF_REQ_MARKER=req-7c1e"));
   /* Every host-side ancestor up to af-exec: bwrap, the init — none has it. */
@@ -115,7 +135,7 @@ test_env_not_on_host (ExecFixture *fx, gconstpointer data)
     if (atoi (g_subprocess_get_identifier (p)) == pid)
       break;
   }
-  g_assert_cmpint (chain, >=, 2);
+  g_assert_cmpint (chain, >=, exec_test_is_docker () ? 1 : 2);
   g_subprocess_send_signal (p, SIGTERM);
   g_subprocess_wait (p, NULL, &error);
   g_assert_no_error (error);
@@ -151,7 +171,7 @@ test_timeout_kills_tree (ExecFixture *fx, gconstpointer data)
   g_assert_cmpint (exec_test_run (fx, NULL, NULL, &err, "--timeout", "500ms", "--", "sh", "-c",
                                   "(setsid sleep 301.17 &); sleep 302.17 & sleep 303.17", NULL),
                    ==, 124);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_USEC_PER_SEC);
   g_assert_nonnull (strstr (err, "timed out"));
   left = exec_test_find_procs ("sleep 30");
   for (guint i = 0; i < left->len; i++)
@@ -209,20 +229,21 @@ test_uid_not_root (ExecFixture *fx, gconstpointer data)
   g_autofree char *out = NULL;
   int sleeper;
   SETUP ();
-  p = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, exec_test_af_exec (), "--workspace",
-                        fx->workspace, "--", "sleep", "30.913", NULL);
+  p = launch (fx, &error, "--", "sleep", "30.913", NULL);
   g_assert_no_error (error);
-  sleeper = exec_test_wait_proc ("sleep 30.913", 5000);
+  sleeper = exec_test_wait_proc ("sleep 30.913", 30000);
   g_assert_cmpint (sleeper, >, 0);
   g_assert_cmpint (exec_test_proc_uid (sleeper), >, 0);
   g_assert_cmpint (exec_test_proc_uid (parent_of (sleeper)), >, 0); /* the init */
   g_subprocess_send_signal (p, SIGTERM);
   g_subprocess_wait (p, NULL, NULL);
-  /* Inside, the sandbox user is 1000, and root-owned dirs are not writable. */
-  g_assert_cmpint (exec_test_run (fx, NULL, &out, NULL, "--", "sh", "-c",
-                                  "id -u; touch /usr/af-test 2>/dev/null || echo denied", NULL),
-                   ==, 0);
-  g_assert_cmpstr (out, ==, "1000\ndenied\n");
+  /* Inside, not root either, and system dirs are not writable. */
+  g_assert_cmpint (
+      exec_test_run (fx, NULL, &out, NULL, "--", "sh", "-c",
+                     "id -u; touch /usr/af-test /bin/af-test 2>/dev/null || echo denied", NULL),
+      ==, 0);
+  g_assert_cmpint (atoi (out), >, 0);
+  g_assert_nonnull (strstr (out, "\ndenied\n"));
 }
 
 static void
@@ -272,10 +293,19 @@ test_network (ExecFixture *fx, gconstpointer data)
       exec_test_run (fx, NULL, &out, NULL, "--", "/workspace/try-syscall", "connect", port_s, NULL),
       ==, 0);
   g_assert_cmpstr (out, ==, "connect 111\n"); /* ECONNREFUSED: its own, empty loopback */
-  g_assert_cmpint (exec_test_run (fx, NULL, &out2, NULL, "--network", "--",
-                                  "/workspace/try-syscall", "connect", port_s, NULL),
-                   ==, 0);
-  g_assert_cmpstr (out2, ==, "connect 0\n");
+  if (exec_test_is_docker ()) {
+    /* Bridge networking: an interface besides lo (the host's loopback is
+     * not the container's, so the connect check is bwrap's). */
+    g_assert_cmpint (exec_test_run (fx, NULL, &out2, NULL, "--network", "--", "sh", "-c",
+                                    "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '", NULL),
+                     ==, 0);
+    g_assert_nonnull (strstr (out2, "eth0"));
+  } else {
+    g_assert_cmpint (exec_test_run (fx, NULL, &out2, NULL, "--network", "--",
+                                    "/workspace/try-syscall", "connect", port_s, NULL),
+                     ==, 0);
+    g_assert_cmpstr (out2, ==, "connect 0\n");
+  }
   close (fd);
 }
 
@@ -432,22 +462,24 @@ test_memory_limit (ExecFixture *fx, gconstpointer data)
 {
   g_autofree char *err = NULL, *out = NULL;
   SETUP ();
-  g_assert_cmpint (
-      exec_test_run (fx, NULL, NULL, &err, "--memory", "64M", "--", "sh", "-c",
-                     "exec python3 -c 'b = bytearray(400 * 1024 * 1024); print(len(b))'", NULL),
-      ==, 137);
-  g_assert_nonnull (strstr (err, "memory limit"));
+  /* A shell variable of 300 MB under a 64 MiB limit. */
+  g_assert_cmpint (exec_test_run (fx, NULL, NULL, &err, "--memory", "64M", "--", "sh", "-c",
+                                  "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}",
+                                  NULL),
+                   ==, 137);
+  if (!exec_test_is_docker ())
+    g_assert_nonnull (strstr (err, "memory limit"));
   /* Under the limit, fine. */
-  g_assert_cmpint (exec_test_run (fx, NULL, &out, NULL, "--memory", "64M", "--", "python3", "-c",
-                                  "b = bytearray(8 * 1024 * 1024); print(len(b))", NULL),
+  g_assert_cmpint (exec_test_run (fx, NULL, &out, NULL, "--memory", "64M", "--", "sh", "-c",
+                                  "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo ${#x}", NULL),
                    ==, 0);
-  g_assert_cmpstr (out, ==, "8388608\n");
+  g_assert_cmpstr (out, ==, "1000000\n");
 }
 
 static void
 test_pids_limit (ExecFixture *fx, gconstpointer data)
 {
-  g_autofree char *out = NULL;
+  g_autofree char *out = NULL, *err = NULL;
   g_autoptr (GArray) left = NULL;
   SETUP ();
   /* A fork bomb is contained and killed by the timeout. */
@@ -456,42 +488,51 @@ test_pids_limit (ExecFixture *fx, gconstpointer data)
                    ==, 124);
   left = exec_test_find_procs ("sleep 60.4417");
   g_assert_cmpuint (left->len, ==, 0);
-  /* The limit is enforced: 40 processes cannot all start under 32. */
-  g_assert_cmpint (exec_test_run (fx, NULL, &out, NULL, "--pids", "32", "--", "python3", "-c",
-                                  "import os, time\n"
-                                  "n = 0\n"
-                                  "for i in range(40):\n"
-                                  "  try:\n"
-                                  "    if os.fork() == 0:\n"
-                                  "      time.sleep(5); os._exit(0)\n"
-                                  "    n += 1\n"
-                                  "  except BlockingIOError:\n"
-                                  "    print('EAGAIN'); break\n"
-                                  "print(n)",
-                                  NULL),
-                   ==, 0);
-  g_assert_true (g_str_has_prefix (out, "EAGAIN\n"));
-  g_assert_cmpint (atoi (out + 7), <, 32);
-  g_assert_cmpint (atoi (out + 7), >, 10);
+  /* The limit is enforced: 40 background sleeps cannot all start under 32. */
+  g_assert_cmpint (exec_test_run (fx, NULL, &out, &err, "--pids", "32", "--", "sh", "-c",
+                                  "for i in $(seq 40); do sleep 5 & done; echo all started", NULL),
+                   !=, 0);
+  g_assert_null (strstr (out, "all started"));
+  g_assert_nonnull (strstr (err, "fork"));
+}
+
+static guint64
+proc_cpu_ticks (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  g_auto (GStrv) f = NULL;
+  const char *p;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return 0;
+  p = strrchr (stat, ')');
+  f = g_strsplit (p + 2, " ", -1);
+  /* utime and stime are fields 14 and 15; f[0] is field 3. */
+  return g_ascii_strtoull (f[11], NULL, 10) + g_ascii_strtoull (f[12], NULL, 10);
 }
 
 static void
 test_cpu_quota (ExecFixture *fx, gconstpointer data)
 {
-  g_autofree char *out = NULL;
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 t0, t1;
   double used;
+  int looper;
   SETUP ();
-  /* 20 ms per 100 ms: one second of wall time gives about 0.2 s of CPU. */
-  g_assert_cmpint (exec_test_run (fx, NULL, &out, NULL, "--cpu-quota", "20000", "--", "python3",
-                                  "-c",
-                                  "import time\n"
-                                  "end = time.monotonic() + 1.0\n"
-                                  "while time.monotonic() < end: pass\n"
-                                  "print(time.process_time())",
-                                  NULL),
-                   ==, 0);
-  used = g_ascii_strtod (out, NULL);
+  /* 20 ms per 100 ms: a busy loop gets about a fifth of a CPU. */
+  p = launch (fx, &error, "--cpu-quota", "20000", "--", "sh", "-c", "while :; do :; done; #cpu",
+              NULL);
+  g_assert_no_error (error);
+  looper = exec_test_wait_proc ("sh -c while :; do :; done; #cpu", 30000);
+  g_assert_cmpint (looper, >, 0);
+  t0 = proc_cpu_ticks (looper);
+  g_usleep (G_USEC_PER_SEC);
+  t1 = proc_cpu_ticks (looper);
+  used = (double)(t1 - t0) / (double)sysconf (_SC_CLK_TCK);
   g_test_message ("cpu used in 1 s wall under a 20%% quota: %.3f s", used);
+  g_subprocess_send_signal (p, SIGTERM);
+  g_subprocess_wait (p, NULL, NULL);
   g_assert_cmpfloat (used, <, 0.45);
   g_assert_cmpfloat (used, >, 0.05);
 }
