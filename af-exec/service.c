@@ -491,7 +491,7 @@ begin_stop (Service *svc)
   svc->stopping = TRUE;
   g_hash_table_iter_init (&it, svc->sessions);
   while (g_hash_table_iter_next (&it, NULL, &v)) {
-    g_hash_table_iter_steal (&it);
+    g_hash_table_iter_remove (&it); /* frees the key; the session is ours now */
     af_session_destroy (v);
   }
   af_sandbox_kill (svc->sb);
