@@ -8,5 +8,6 @@
 #include <agentfense/version.h>
 #include <agentfense/errors.h>
 #include <agentfense/rules.h>
+#include <agentfense/presets.h>
 #include <agentfense/local-tree.h>
 #undef AGENTFENSE_INSIDE
