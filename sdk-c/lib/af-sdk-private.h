@@ -42,3 +42,40 @@ void af_sdk_propagate_call_error (GError **dest, GError *src, AfCallContext cont
                                   const char *subject);
 
 G_END_DECLS
+
+/* ---- client internals (af-client.c) ---- */
+
+#include "af-grpc-client.h"
+#include "codebase.pb-c.h"
+
+struct _AfClient {
+  gint ref_count;
+  char *endpoint;         /* gRPC target */
+  AfGrpcChannel *channel; /* owned; thread-safe */
+};
+
+/* The endpoint for @endpoint as a user gave it (NULL or "" for the
+ * default): an absolute path becomes "unix:PATH". */
+char *af_client_resolve_endpoint (const char *endpoint);
+
+/* One unary call of @client; errors go through the status table with
+ * @context and @subject. */
+gboolean af_client_call_unary (AfClient *client, const char *method,
+                               const ProtobufCMessage *request,
+                               const ProtobufCMessageDescriptor *response_desc,
+                               ProtobufCMessage **out_response, AfCallContext context,
+                               const char *subject, GCancellable *cancellable, GError **error);
+
+/* A required id argument: NULL or "" is AF_SDK_ERROR_INVALID_CONFIGURATION
+ * naming @what. The format is the server's business. */
+gboolean af_client_check_id (const char *id, const char *what, GError **error);
+
+/* A codebase path as the wire wants it (relative, canonical), or NULL with
+ * AF_SDK_ERROR_INVALID_CONFIGURATION. With @allow_root "" and "/" are the
+ * root. */
+char *af_client_wire_path (const char *path, gboolean allow_root, GError **error);
+
+/* ---- codebase values (af-codebase.c) ---- */
+
+AfCodebase *af_codebase_new_from_wire (const Sandbox__V1__Codebase *message);
+AfFileInfo *af_file_info_new_from_wire (const Sandbox__V1__FileInfo *message);

@@ -10,4 +10,6 @@
 #include <agentfense/rules.h>
 #include <agentfense/presets.h>
 #include <agentfense/local-tree.h>
+#include <agentfense/client.h>
+#include <agentfense/codebase.h>
 #undef AGENTFENSE_INSIDE
