@@ -16,6 +16,7 @@ static const struct {
   CliVerbFunc func;
   const char *summary;
 } verbs[] = {
+  { "codebase", cli_codebase, "Create, list, upload to, download from and remove codebases" },
   { "policy", cli_policy, "Explain which permission a path gets under a rule file" },
   { "presets", cli_presets, "List and show the built-in permission presets" },
 };

@@ -36,6 +36,7 @@ typedef int (*CliVerbFunc) (CliContext *cli, int argc, char **argv);
 
 int cli_presets (CliContext *cli, int argc, char **argv);
 int cli_policy (CliContext *cli, int argc, char **argv);
+int cli_codebase (CliContext *cli, int argc, char **argv);
 
 /* The options every verb accepts (--json, --endpoint), to add to a verb's
  * GOptionContext. */
