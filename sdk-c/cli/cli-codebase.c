@@ -310,7 +310,8 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
     g_printerr ("skipped %s (%s)\n", path, skip_reason (af_local_file_get_status (file)));
   }
   g_autofree char *size = cli_format_size (progress.total_bytes);
-  g_print ("uploaded %u files (%s), skipped %u\n", files->len, size, skipped->len);
+  g_print ("uploaded %u %s (%s), skipped %u\n", files->len, files->len == 1 ? "file" : "files",
+           size, skipped->len);
   return CLI_EXIT_OK;
 }
 
