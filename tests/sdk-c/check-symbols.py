@@ -41,6 +41,13 @@ def header_publics(paths):
     return names
 
 
+def undocumented(names, paths):
+    """Public functions without a gtk-doc block ("/**" then " * name:")."""
+    text = "".join(open(p).read() for p in paths)
+    return sorted(n for n in names
+                  if not re.search(r"/\*\*\s*\n\s*\*\s*" + re.escape(n) + r":", text))
+
+
 def main():
     nm, library, script, *headers = sys.argv[1:]
     sets = {
@@ -50,7 +57,7 @@ def main():
     }
     ok = True
     ref_name, ref = next(iter(sets.items()))
-    print(f"1..{len(sets) + 1}")
+    print(f"1..{len(sets) + 2}")
     bad = sorted(n for n in ref if not n.startswith("af_"))
     if bad:
         ok = False
@@ -66,6 +73,12 @@ def main():
                   f"missing {missing}, extra {extra}")
         else:
             print(f"ok {i} - {len(names)} symbols {name}")
+    missing_docs = undocumented(sets["declared AF_PUBLIC in the headers"], headers)
+    if missing_docs:
+        ok = False
+        print(f"not ok {len(sets) + 2} - public functions without a doc comment: {missing_docs}")
+    else:
+        print(f"ok {len(sets) + 2} - every public function has a doc comment")
     if len(ref) == 0:
         print("Bail out! the library exports nothing")
         ok = False
