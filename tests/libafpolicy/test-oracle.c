@@ -321,7 +321,7 @@ static void
 test_oracle (void)
 {
   const char *env = g_getenv ("AF_ORACLE_SETS");
-  guint sets = env ? (guint)g_ascii_strtoull (env, NULL, 10) : 25000;
+  guint sets = env ? (guint)g_ascii_strtoull (env, NULL, 10) : 13000;
   guint decisions = 0;
   g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   for (guint s = 0; s < sets; s++)
