@@ -74,6 +74,15 @@ af_policy_new (const AfRule *rules, gsize n_rules, GError **error)
     return NULL;
   }
   g_return_val_if_fail (rules != NULL || n_rules == 0, NULL);
+  gsize total = 0;
+  for (gsize i = 0; i < n_rules; i++)
+    total += rules[i].pattern ? strlen (rules[i].pattern) : 0;
+  if (total > AF_POLICY_MAX_TOTAL_PATTERN) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "the patterns of this rule set total %" G_GSIZE_FORMAT " bytes; the limit is %d",
+                 total, AF_POLICY_MAX_TOTAL_PATTERN);
+    return NULL;
+  }
 
   /* Compile into slots indexed as given first; reorder by rank after. */
   AfCRule *compiled = g_new0 (AfCRule, MAX (n_rules, 1));
@@ -242,14 +251,16 @@ decide_rank (const AfPolicy *p, const char *path, gsize len)
       off++;
     if (off >= len)
       break;
+    /* Find the end and hash in one pass (af_hash_bytes, inlined). */
     gsize end = off;
+    guint32 h = 2166136261u;
     while (end < len && path[end] != '/')
-      end++;
-    if (n == AF_DECIDE_MAX_SEGS || end - off > G_MAXUINT32 || end > G_MAXUINT32)
+      h = (h ^ (guchar)path[end++]) * 16777619u;
+    if (n == AF_DECIDE_MAX_SEGS || end > G_MAXUINT32)
       return decide_unindexed (p, path, len);
     segs[n].off = (guint32)off;
     segs[n].len = (guint32)(end - off);
-    segs[n].hash = af_hash_bytes (path + off, end - off);
+    segs[n].hash = h;
     n++;
     off = end;
   }
