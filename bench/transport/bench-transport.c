@@ -6,17 +6,29 @@
  *   - sequential unary calls/s with p50/p99 latency, unix socket and TCP;
  *   - unary calls/s with 32 calls in flight (32 client threads);
  *   - server-streaming MB/s (64 KiB messages).
- * Every reply is checked (text echoed, message count and byte totals).
+ * Besides wall-clock rates it reports CPU time per call (client and server),
+ * which a busy shared machine disturbs far less. Each figure is the best of
+ * --rounds rounds. Every reply is checked (text echoed, counts, totals).
  *
- *   bench-transport [--calls N] [--stream-mib N]
+ *   bench-transport [--calls N] [--stream-mib N] [--rounds N]
  */
 #include <gio/gio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "af-grpc-client.h"
 #include "test-service.h"
+
+typedef struct {
+  double rate;                 /* calls/s or MB/s */
+  double p50, p99;             /* µs, sequential only */
+  double client_us, server_us; /* CPU per call (per MiB for streams) */
+} Result;
+
+static const char *server_pid;
 
 static int
 serve (void)
@@ -31,6 +43,28 @@ serve (void)
     ;
   test_server_stop (ts, 1000);
   return 0;
+}
+
+static double
+self_cpu_us (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec +
+         ru.ru_stime.tv_usec;
+}
+
+static double
+server_cpu_us (void)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/stat", server_pid);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  /* Fields after the ")" of the command name: utime is the 12th, stime 13th. */
+  g_auto (GStrv) f = g_strsplit (strrchr (text, ')') + 2, " ", -1);
+  return (g_ascii_strtod (f[11], NULL) + g_ascii_strtod (f[12], NULL)) * 1e6 /
+         sysconf (_SC_CLK_TCK);
 }
 
 static int
@@ -55,26 +89,30 @@ echo_once (AfGrpcChannel *ch, const char *text)
     g_error ("echo: wrong reply");
 }
 
-static void
-bench_sequential (const char *label, const char *endpoint, int calls, double *out_rate)
+static Result
+bench_sequential (const char *endpoint, int calls)
 {
   g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoint, NULL, NULL);
   gint64 *lat = g_new (gint64, calls);
+  Result r;
 
   for (int i = 0; i < 200; i++) /* connect and warm up */
     echo_once (ch, "warm");
+  double c0 = self_cpu_us (), s0 = server_cpu_us ();
   gint64 start = g_get_monotonic_time ();
   for (int i = 0; i < calls; i++) {
     gint64 t = g_get_monotonic_time ();
     echo_once (ch, "ping");
     lat[i] = g_get_monotonic_time () - t;
   }
-  double secs = (g_get_monotonic_time () - start) / 1e6;
+  r.rate = calls / ((g_get_monotonic_time () - start) / 1e6);
+  r.client_us = (self_cpu_us () - c0) / calls;
+  r.server_us = (server_cpu_us () - s0) / calls;
   qsort (lat, calls, sizeof *lat, cmp_gint64);
-  *out_rate = calls / secs;
-  printf ("  %-28s %9.0f calls/s   p50 %5" G_GINT64_FORMAT " us   p99 %5" G_GINT64_FORMAT " us\n",
-          label, *out_rate, lat[calls / 2], lat[calls * 99 / 100]);
+  r.p50 = lat[calls / 2];
+  r.p99 = lat[calls * 99 / 100];
   g_free (lat);
+  return r;
 }
 
 typedef struct {
@@ -91,35 +129,41 @@ in_flight_thread (gpointer data)
   return NULL;
 }
 
-static double
-bench_in_flight (const char *label, const char *endpoint, int calls)
+static Result
+bench_in_flight (const char *endpoint, int calls)
 {
   g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoint, NULL, NULL);
-  const int n = 32;
   GThread *threads[32];
-  InFlight f = { ch, calls / n };
+  InFlight f = { ch, calls / 32 };
+  Result r = { 0 };
 
   echo_once (ch, "warm");
+  double c0 = self_cpu_us (), s0 = server_cpu_us ();
   gint64 start = g_get_monotonic_time ();
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < 32; i++)
     threads[i] = g_thread_new ("bench", in_flight_thread, &f);
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < 32; i++)
     g_thread_join (threads[i]);
-  double rate = f.calls * n / ((g_get_monotonic_time () - start) / 1e6);
-  printf ("  %-28s %9.0f calls/s\n", label, rate);
-  return rate;
+  int done = f.calls * 32;
+  r.rate = done / ((g_get_monotonic_time () - start) / 1e6);
+  r.client_us = (self_cpu_us () - c0) / done;
+  r.server_us = (server_cpu_us () - s0) / done;
+  return r;
 }
 
-static double
-bench_stream (const char *label, const char *endpoint, int mib)
+static Result
+bench_stream (const char *endpoint, int mib)
 {
   g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoint, NULL, NULL);
   Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
   g_autoptr (GError) error = NULL;
   guint64 bytes = 0, n = 0;
+  Result r = { 0 };
 
+  echo_once (ch, "warm");
   req.count = mib * 16;
   req.size = 64 * 1024;
+  double c0 = self_cpu_us (), s0 = server_cpu_us ();
   gint64 start = g_get_monotonic_time ();
   g_autoptr (AfGrpcClientStream) s = af_grpc_channel_start_server_stream (
       ch, TEST_STREAM, &req.base, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
@@ -134,49 +178,63 @@ bench_stream (const char *label, const char *endpoint, int mib)
   g_assert_no_error (error);
   if (n != req.count || bytes != (guint64)req.count * req.size)
     g_error ("stream: got %" G_GUINT64_FORMAT " messages", n);
-  double rate = bytes / 1e6 / ((g_get_monotonic_time () - start) / 1e6);
-  printf ("  %-28s %9.0f MB/s\n", label, rate);
-  return rate;
+  r.rate = bytes / 1e6 / ((g_get_monotonic_time () - start) / 1e6);
+  r.client_us = (self_cpu_us () - c0) / mib;
+  r.server_us = (server_cpu_us () - s0) / mib;
+  return r;
 }
 
-/* Runs the python reference; returns its stdout lines ("key value"). */
-static GHashTable *
-run_python (const char *endpoint, int calls, int mib)
+/* Runs the python reference; fills seq/flight/stream from its output. */
+static gboolean
+run_python (const char *endpoint, int calls, int mib, Result *seq, Result *flight, Result *stream)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *calls_s = g_strdup_printf ("%d", calls);
   g_autofree char *mib_s = g_strdup_printf ("%d", mib);
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_setenv (l, "PYTHONPATH", BENCH_PYTHON_DIR, TRUE);
-  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawn (
-      l, &error, "/usr/bin/python3", BENCH_PYTHON_SCRIPT, endpoint, calls_s, mib_s, NULL);
+  g_autoptr (GSubprocess) p =
+      g_subprocess_launcher_spawn (l, &error, "/usr/bin/python3", BENCH_PYTHON_SCRIPT, endpoint,
+                                   calls_s, mib_s, server_pid, NULL);
   g_autofree char *out = NULL;
-  GHashTable *result = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &error) ||
       g_subprocess_get_exit_status (p) != 0) {
     printf ("  python reference failed: %s\n", error ? error->message : "exit status");
-    return result;
+    return FALSE;
   }
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
   for (char **line = lines; *line; line++) {
-    g_auto (GStrv) kv = g_strsplit (*line, " ", 2);
-    if (kv[0] && kv[1])
-      g_hash_table_insert (result, g_strdup (kv[0]), g_strdup (kv[1]));
+    Result *r = NULL;
+    double v[5];
+    char key[16];
+    if (sscanf (*line, "%15s %lf %lf %lf %lf %lf", key, &v[0], &v[1], &v[2], &v[3], &v[4]) != 6)
+      continue;
+    r = g_str_equal (key, "seq") ? seq : g_str_equal (key, "flight") ? flight : stream;
+    *r = (Result){ v[0], v[1], v[2], v[3], v[4] };
   }
-  return result;
+  return TRUE;
 }
 
-static double
-py_value (GHashTable *py, const char *key)
+static void
+keep_best (Result *best, Result r)
 {
-  const char *v = g_hash_table_lookup (py, key);
-  return v ? g_ascii_strtod (v, NULL) : 0;
+  if (r.rate > best->rate)
+    *best = r;
+}
+
+static void
+print_row (const char *what, const char *unit, Result ours, Result py)
+{
+  printf ("| %-30s | %8.0f | %8.0f | %5.2f | %6.1f / %6.1f | %6.1f / %6.1f |\n", what, ours.rate,
+          py.rate, py.rate > 0 ? ours.rate / py.rate : 0, ours.client_us, ours.server_us,
+          py.client_us, py.server_us);
+  (void)unit;
 }
 
 int
 main (int argc, char **argv)
 {
-  int calls = 20000, mib = 512;
+  int calls = 20000, mib = 512, rounds = 3;
 
   if (argc > 1 && g_str_equal (argv[1], "--serve"))
     return serve ();
@@ -185,49 +243,53 @@ main (int argc, char **argv)
       calls = atoi (argv[i + 1]);
     else if (g_str_equal (argv[i], "--stream-mib"))
       mib = atoi (argv[i + 1]);
+    else if (g_str_equal (argv[i], "--rounds"))
+      rounds = atoi (argv[i + 1]);
   }
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) server = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, argv[0], "--serve",
-      NULL);
+  g_autoptr (GSubprocess) server =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                        argv[0], "--serve", NULL);
   g_assert_no_error (error);
-  g_autoptr (GDataInputStream) in =
-      g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+  server_pid = g_subprocess_get_identifier (server);
+  g_autoptr (GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
   g_autofree char *line = g_data_input_stream_read_line (in, NULL, NULL, &error);
   g_assert_no_error (error);
   g_auto (GStrv) endpoints = g_strsplit (line, " ", 2);
-  const char *unix_ep = endpoints[0], *tcp_ep = endpoints[1];
+  const char *names[] = { "unix", "tcp" };
 
-  printf ("libafcore client -> C server (separate process), %d calls, %d MiB streamed\n", calls,
-          mib);
-  double seq_unix, seq_tcp;
-  bench_sequential ("unary sequential, unix", unix_ep, calls, &seq_unix);
-  bench_sequential ("unary sequential, tcp", tcp_ep, calls, &seq_tcp);
-  double fl_unix = bench_in_flight ("unary 32 in flight, unix", unix_ep, calls * 2);
-  double fl_tcp = bench_in_flight ("unary 32 in flight, tcp", tcp_ep, calls * 2);
-  double st_unix = bench_stream ("stream 64 KiB msgs, unix", unix_ep, mib);
-  double st_tcp = bench_stream ("stream 64 KiB msgs, tcp", tcp_ep, mib);
-
-  printf ("python3-grpcio client (reference) -> same server\n");
-  struct {
-    const char *name, *ep;
-    double seq, flight, stream;
-  } refs[] = { { "unix", unix_ep, seq_unix, fl_unix, st_unix },
-               { "tcp", tcp_ep, seq_tcp, fl_tcp, st_tcp } };
-  for (guint i = 0; i < G_N_ELEMENTS (refs); i++) {
-    g_autoptr (GHashTable) py = run_python (refs[i].ep, calls / 4, mib / 4);
-    double seq = py_value (py, "seq_calls_per_s");
-    double flight = py_value (py, "flight_calls_per_s");
-    double stream = py_value (py, "stream_mb_per_s");
-    printf ("  %-5s unary sequential %7.0f calls/s (p50 %s us, p99 %s us)   ours/python %.2f\n",
-            refs[i].name, seq, (char *)g_hash_table_lookup (py, "seq_p50_us"),
-            (char *)g_hash_table_lookup (py, "seq_p99_us"), seq > 0 ? refs[i].seq / seq : 0);
-    printf ("  %-5s unary 32 in flight %6.0f calls/s   ours/python %.2f\n", refs[i].name, flight,
-            flight > 0 ? refs[i].flight / flight : 0);
-    printf ("  %-5s stream %18.0f MB/s      ours/python %.2f\n", refs[i].name, stream,
-            stream > 0 ? refs[i].stream / stream : 0);
+  Result ours[2][3] = { 0 }, py[2][3] = { 0 };
+  for (int round = 0; round < rounds; round++) {
+    for (int e = 0; e < 2; e++) {
+      keep_best (&ours[e][0], bench_sequential (endpoints[e], calls));
+      keep_best (&ours[e][1], bench_in_flight (endpoints[e], calls * 2));
+      keep_best (&ours[e][2], bench_stream (endpoints[e], mib));
+      Result s = { 0 }, f = { 0 }, st = { 0 };
+      if (run_python (endpoints[e], calls / 4, mib / 2, &s, &f, &st)) {
+        keep_best (&py[e][0], s);
+        keep_best (&py[e][1], f);
+        keep_best (&py[e][2], st);
+      }
+    }
   }
+
+  printf ("best of %d rounds; %d sequential calls (python: %d), %d MiB streamed (python: %d)\n",
+          rounds, calls, calls / 4, mib, mib / 2);
+  printf ("| %-30s | %8s | %8s | %5s | %-15s | %-15s |\n", "", "libafcore", "grpcio", "ratio",
+          "CPU us ours c/s", "CPU us py c/s");
+  for (int e = 0; e < 2; e++) {
+    g_autofree char *a = g_strdup_printf ("unary sequential calls/s, %s", names[e]);
+    g_autofree char *b = g_strdup_printf ("unary 32 in flight calls/s, %s", names[e]);
+    g_autofree char *c = g_strdup_printf ("stream MB/s (64 KiB), %s", names[e]);
+    print_row (a, "calls/s", ours[e][0], py[e][0]);
+    print_row (b, "calls/s", ours[e][1], py[e][1]);
+    print_row (c, "MB/s", ours[e][2], py[e][2]);
+  }
+  for (int e = 0; e < 2; e++)
+    printf ("latency %s: libafcore p50 %.0f us p99 %.0f us; grpcio p50 %.0f us p99 %.0f us\n",
+            names[e], ours[e][0].p50, ours[e][0].p99, py[e][0].p50, py[e][0].p99);
+  printf ("(CPU per call for unary, per MiB for streams: client / server)\n");
 
   g_output_stream_close (g_subprocess_get_stdin_pipe (server), NULL, NULL);
   g_subprocess_wait_check (server, NULL, &error);

@@ -218,8 +218,17 @@ collect_receive (AfGrpcCall *call, const ProtobufCMessage *message, gpointer dat
 
   if (message != NULL) {
     const Aftest__V1__TestRequest *req = (const Aftest__V1__TestRequest *)message;
+    g_assert_false (job->done); /* nothing arrives after finish */
     job->total += req->payload.len;
     job->messages++;
+    if (g_strcmp0 (req->text, "fail") == 0) {
+      /* Finishing early, before the client's half-close. */
+      job->done = TRUE;
+      af_grpc_call_finish_error (call, AF_ERROR_FAILED_PRECONDITION,
+                                 "collect refused message %" G_GUINT64_FORMAT, job->messages);
+      bump (job->ts, &job->ts->active, -1);
+      return;
+    }
     if (g_strcmp0 (req->text, "pause") == 0) {
       /* A consumer that cannot keep up: stop receiving for a while. */
       af_grpc_call_pause_receive (call);

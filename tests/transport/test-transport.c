@@ -263,6 +263,24 @@ test_client_stream (Fixture *f, gconstpointer data)
   g_assert_cmpuint (((Aftest__V1__TestReply *)reply)->messages, ==, 300);
   g_assert_cmpuint (((Aftest__V1__TestReply *)reply)->total, ==, 300 * sizeof buf);
 
+  /* The server finishes early with an error: later writes may fail, the
+   * status says why. */
+  g_autoptr (AfGrpcClientStream) s3 = af_grpc_channel_start_client_stream (
+      f->channel, TEST_COLLECT, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 50; i++) {
+    Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
+    req.text = i == 2 ? (char *)"fail" : NULL;
+    if (!af_grpc_client_stream_write (s3, &req.base, &error))
+      break;
+  }
+  g_clear_error (&error);
+  g_autoptr (AfProtobufMessage) reply3 = NULL;
+  g_assert_false (af_grpc_client_stream_finish (s3, &reply3, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION);
+  g_assert_cmpstr (error->message, ==, "collect refused message 3");
+  g_clear_error (&error);
+
   /* Zero messages. */
   g_autoptr (AfGrpcClientStream) s2 = af_grpc_channel_start_client_stream (
       f->channel, TEST_COLLECT, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
@@ -520,7 +538,19 @@ test_unix_listener (void)
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_false (af_grpc_server_listen_unix (third, "/nonexistent/dir/x.sock", 0600, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_NOT_FOUND);
+  g_clear_error (&error);
   g_clear_pointer (&third, af_grpc_server_free);
+  /* Freed without ever starting, with a TCP port bound. */
+  g_autoptr (AfGrpcServer) fourth = af_grpc_server_new (NULL, &error);
+  g_assert_true (af_grpc_server_listen_tcp (fourth, "127.0.0.1:0", NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&fourth, af_grpc_server_free);
+  /* Nor can a second server share a TCP port (no SO_REUSEPORT). */
+  g_autoptr (AfGrpcServer) fifth = af_grpc_server_new (NULL, &error);
+  g_assert_false (af_grpc_server_listen_tcp (fifth, ts->tcp_endpoint, NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  g_clear_pointer (&fifth, af_grpc_server_free);
   g_autofree char *stale_lock = g_strconcat (stale, ".lock", NULL);
   g_assert_no_errno (unlink (stale_lock));
 
