@@ -13,6 +13,7 @@
 struct _AfdStore {
   int codebases_fd;
   int tmp_fd;
+  gboolean sync;
 };
 
 struct _AfdUpload {
@@ -75,6 +76,7 @@ afd_store_open (const char *state_dir, GError **error)
   g_autofree char *tmp = g_build_filename (state_dir, "tmp", NULL);
   AfdStore *store = g_new0 (AfdStore, 1);
   store->codebases_fd = store->tmp_fd = -1;
+  store->sync = TRUE;
   if ((store->codebases_fd = open_or_make_dir (cb, error)) < 0 ||
       (store->tmp_fd = open_or_make_dir (tmp, error)) < 0) {
     afd_store_free (store);
@@ -93,6 +95,12 @@ afd_store_free (AfdStore *store)
   if (store->tmp_fd >= 0)
     close (store->tmp_fd);
   g_free (store);
+}
+
+void
+afd_store_set_sync (AfdStore *store, gboolean sync)
+{
+  store->sync = sync;
 }
 
 int
@@ -365,7 +373,7 @@ afd_upload_commit (AfdUpload *up, int root_fd, const char *relpath, char **out_s
                    gint64 *out_mtime_us, GError **error)
 {
   g_return_val_if_fail (up->tmp_name != NULL && *relpath != '\0', FALSE);
-  if (fsync (up->fd) != 0)
+  if (up->store->sync && fsync (up->fd) != 0)
     return set_errno_error (error, errno, "cannot sync the upload");
   struct stat st;
   if (fstat (up->fd, &st) != 0)
@@ -393,7 +401,8 @@ afd_upload_commit (AfdUpload *up, int root_fd, const char *relpath, char **out_s
   }
   g_clear_pointer (&up->tmp_name, g_free);
   /* The rename is durable only once the directory is. */
-  fsync (dirfd);
+  if (up->store->sync)
+    fsync (dirfd);
   close (dirfd);
 
   *out_sha256 = g_strdup (g_checksum_get_string (up->sha));

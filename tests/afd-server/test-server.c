@@ -36,14 +36,14 @@ teardown (Fixture *f, gconstpointer data)
 }
 
 static void
-restart (Fixture *f, gboolean kill9)
+restart (Fixture *f, gboolean kill9, const char *const *args)
 {
   g_clear_pointer (&f->ch, af_grpc_channel_unref);
   if (kill9)
     afd_test_daemon_kill9 (&f->d);
   else
     afd_test_daemon_stop (&f->d);
-  afd_test_daemon_start (&f->d, NULL);
+  afd_test_daemon_start (&f->d, args);
   f->ch = afd_test_daemon_unix_channel (&f->d);
 }
 
@@ -480,7 +480,7 @@ test_persistence_kill9 (Fixture *f, gconstpointer data)
       FREE_MSG (r);
     }
   }
-  restart (f, TRUE);
+  restart (f, TRUE, data);
 
   for (int c = 0; c < 2; c++) {
     Sandbox__V1__Codebase *cb = get_cb (f->ch, ids[c], &error);
@@ -625,6 +625,7 @@ test_refusals_at_start (void)
 
 static const char *const token_args[] = { "--auth-token=s3cret", NULL };
 static const char *const big_args[] = { "--max-file-size=4G", NULL };
+static const char *const nosync_args[] = { "--sync=false", NULL };
 
 static void
 test_tcp_token (Fixture *f, gconstpointer data)
@@ -671,6 +672,8 @@ main (int argc, char **argv)
   ADD ("/afd-server/hostile-uploads", test_hostile_uploads, NULL);
   ADD ("/afd-server/lying-2gib", test_lying_2gib, big_args);
   ADD ("/afd-server/persistence-kill9", test_persistence_kill9, NULL);
+  /* Without fsync only a power loss can lose data: kill -9 must not. */
+  ADD ("/afd-server/persistence-kill9-nosync", test_persistence_kill9, nosync_args);
   ADD ("/afd-server/crash-mid-upload", test_crash_mid_upload, NULL);
   ADD ("/afd-server/second-server-refused", test_second_server_refused, NULL);
   ADD ("/afd-server/tcp-token", test_tcp_token, token_args);
