@@ -1,6 +1,7 @@
 /* afd-store.c — codebase content on disk, reached only through dir fds with
  * O_NOFOLLOW. Never logs; never touches the database. */
 #include "afd-store.h"
+#include "afd-sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +21,7 @@ struct _AfdUpload {
   AfdStore *store;
   int fd;
   char *tmp_name; /* under store->tmp_fd; NULL once renamed away */
-  GChecksum *sha;
+  AfdSha256 *sha;
   gint64 size;
 };
 
@@ -298,7 +299,7 @@ afd_store_open_file (int root_fd, const char *relpath, GError **error)
 char *
 afd_store_hash_fd (int fd, GError **error)
 {
-  g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (AfdSha256) sha = afd_sha256_new ();
   g_autofree guchar *buf = g_malloc (256 * 1024);
   off_t off = 0;
   for (;;) {
@@ -311,10 +312,10 @@ afd_store_hash_fd (int fd, GError **error)
     }
     if (n == 0)
       break;
-    g_checksum_update (sha, buf, n);
+    afd_sha256_update (sha, buf, (gsize)n);
     off += n;
   }
-  return g_strdup (g_checksum_get_string (sha));
+  return afd_sha256_finish_hex (sha);
 }
 
 AfdUpload *
@@ -339,7 +340,7 @@ afd_upload_begin (AfdStore *store, GError **error)
     g_clear_pointer (&up->tmp_name, g_free);
     return NULL;
   }
-  up->sha = g_checksum_new (G_CHECKSUM_SHA256);
+  up->sha = afd_sha256_new ();
   return g_steal_pointer (&up);
 }
 
@@ -357,7 +358,7 @@ afd_upload_write (AfdUpload *up, const void *data, gsize len, GError **error)
     p += n;
     left -= (gsize)n;
   }
-  g_checksum_update (up->sha, data, (gssize)len);
+  afd_sha256_update (up->sha, data, len);
   up->size += (gint64)len;
   return TRUE;
 }
@@ -405,7 +406,8 @@ afd_upload_commit (AfdUpload *up, int root_fd, const char *relpath, char **out_s
     fsync (dirfd);
   close (dirfd);
 
-  *out_sha256 = g_strdup (g_checksum_get_string (up->sha));
+  *out_sha256 = afd_sha256_finish_hex (up->sha);
+  g_clear_pointer (&up->sha, afd_sha256_free);
   *out_mtime_us = afd_store_stat_mtime_us (&st);
   return TRUE;
 }
@@ -420,7 +422,6 @@ afd_upload_free (AfdUpload *up)
   if (up->tmp_name != NULL)
     unlinkat (up->store->tmp_fd, up->tmp_name, 0);
   g_free (up->tmp_name);
-  if (up->sha)
-    g_checksum_free (up->sha);
+  afd_sha256_free (up->sha);
   g_free (up);
 }
