@@ -2,6 +2,7 @@
 #pragma once
 
 #include "af-config.h"
+#include "af-dbus-peer.h"
 #include "af-dirs.h"
 #include "af-error.h"
 #include "af-ids.h"
