@@ -22,6 +22,9 @@ static const AfConfigKey schema[] = {
     "File holding the bearer token TCP clients must send" },
   { "server", "log_level", AF_CONFIG_STRING, "message", 0, 0,
     "error, warning, message, info or debug (one line per RPC)" },
+  { "server", "sync", AF_CONFIG_BOOL, "true", 0, 0,
+    "fsync each upload and database commit before answering (false: faster, but a power "
+    "loss may lose the last acknowledged changes; a crash of afd-server alone never does)" },
   { "server", "max_message_size", AF_CONFIG_SIZE, "4M", 64 * 1024, GiB,
     "Largest gRPC message accepted or sent" },
   { "codebase", "max_file_size", AF_CONFIG_SIZE, "1G", 0, 1LL << 40,
@@ -31,6 +34,8 @@ static const AfConfigKey schema[] = {
     "Codebases one owner may have" },
   { "codebase", "download_chunk_size", AF_CONFIG_SIZE, "256K", 64 * 1024, 1024 * 1024,
     "Bytes per DownloadFile message (64K..1M)" },
+  { "codebase", "max_uploads", AF_CONFIG_INT, "256", 1, 65536,
+    "Uploads in progress at once, over all clients (each holds a temp file)" },
   { "codebase", "max_list_entries", AF_CONFIG_INT, "100000", 1, 10000000,
     "Entries one ListFiles answer may hold" },
 };
@@ -144,6 +149,7 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
     g_clear_pointer (&s->auth_token, g_free);
 
   s->allow_remote = af_config_get_bool (config, "server", "allow_remote");
+  s->sync = af_config_get_bool (config, "server", "sync");
   if (s->listen != NULL && !afd_listen_is_loopback (s->listen)) {
     if (!s->allow_remote) {
       g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
@@ -171,6 +177,7 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
   s->max_codebases_per_owner = af_config_get_int (config, "codebase", "max_per_owner");
   s->download_chunk_size = af_config_get_int (config, "codebase", "download_chunk_size");
   s->max_list_entries = af_config_get_int (config, "codebase", "max_list_entries");
+  s->max_uploads = af_config_get_int (config, "codebase", "max_uploads");
   /* A download chunk plus framing must fit in one message. */
   if (s->download_chunk_size + 64 > s->max_message_size)
     s->download_chunk_size = s->max_message_size - 64;
