@@ -26,6 +26,9 @@ affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out)
   AffsHandle *h = g_new0 (AffsHandle, 1);
   h->fd = fd;
   h->writable = writable;
+  g_mutex_lock (&fs->handles_lock);
+  g_hash_table_add (fs->handles, h);
+  g_mutex_unlock (&fs->handles_lock);
   *out = h;
   return 0;
 }
@@ -42,6 +45,9 @@ affs_handle_close (AfFs *fs, AffsHandle *h)
 {
   if (h->ino != 0)
     affs_inode_handle_closed (fs, h->ino, h->fd, h->writable);
+  g_mutex_lock (&fs->handles_lock);
+  g_hash_table_remove (fs->handles, h);
+  g_mutex_unlock (&fs->handles_lock);
   close (h->fd);
   g_free (h);
   g_atomic_int_add (&fs->open_handles, -1);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "af-error.h"
+#include "affs-ops.h"
 
 /* fds kept back from the handle budget: loop threads (each may hold a few
  * transiently), D-Bus, copy-up and commit temporaries, stdio. */
@@ -51,6 +52,8 @@ affs_new (const char *source, const char *delta, GError **error)
   g_mutex_init (&fs->policy_lock);
   g_mutex_init (&fs->cache_lock);
   g_mutex_init (&fs->delta_lock);
+  g_mutex_init (&fs->handles_lock);
+  fs->handles = g_hash_table_new (NULL, NULL);
   fs->lower_visible = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->reveals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   affs_inodes_init (fs);
@@ -98,6 +101,17 @@ affs_free (AfFs *fs)
     close (fs->upper_fd);
   if (fs->work_fd >= 0)
     close (fs->work_fd);
+  /* Handles whose release never arrived (the mount ended first). */
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, fs->handles);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    AffsHandle *h = key;
+    close (h->fd);
+    g_free (h);
+  }
+  g_hash_table_unref (fs->handles);
+  g_mutex_clear (&fs->handles_lock);
   affs_inodes_clear (fs);
   g_clear_pointer (&fs->lower_visible, g_hash_table_unref);
   g_clear_pointer (&fs->reveals, g_hash_table_unref);

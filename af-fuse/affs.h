@@ -121,6 +121,10 @@ typedef struct {
    * limit) so the process can never run out of fds. Atomic. */
   gint open_handles;
   gint max_handles;
+  /* Every live handle (AffsHandle*, owned), so a shutdown with releases
+   * still in flight closes them. handles_lock only. */
+  GMutex handles_lock;
+  GHashTable *handles;
 
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
