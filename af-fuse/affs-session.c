@@ -59,7 +59,7 @@ affs_new (const char *source, const char *delta, GError **error)
   fs->upper_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->dir_nlink = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   affs_inodes_init (fs);
-  fs->timeout = 60.0;
+  fs->timeout = 600.0;
   fs->source_path = g_canonicalize_filename (source, NULL);
   fs->delta_path = g_canonicalize_filename (delta, NULL);
   g_autofree char *upper = g_build_filename (fs->delta_path, "upper", NULL);
@@ -167,8 +167,10 @@ loop_thread (gpointer data)
   s->tid = pthread_self ();
   g_atomic_int_set (&s->tid_valid, 1);
   struct fuse_loop_config *cfg = fuse_loop_cfg_create ();
+  /* Idle workers are kept up to the maximum: libfuse otherwise ends and
+   * starts threads between bursts of small requests (a grep -r). */
   fuse_loop_cfg_set_max_threads (cfg, 16);
-  fuse_loop_cfg_set_idle_threads (cfg, 4);
+  fuse_loop_cfg_set_idle_threads (cfg, 16);
   s->loop_result = fuse_session_loop_mt (fs->se, cfg);
   fuse_loop_cfg_destroy (cfg);
   if (s->on_exit != NULL)
