@@ -482,6 +482,10 @@ af_cgroup_new_for_pid (int pid, GError **error)
   } else {
     cg->cmd_parent = g_strdup (cg->track);
     cg->mem_sb = g_strdup (cg->mem_cmds);
+    if (cg->mode == AF_CGROUP_MODE_V2)
+      cg->pids_sb = g_strdup (cg->track);
+    else if (pids && v1_dir ("pids"))
+      cg->pids_sb = g_build_filename (v1_dir ("pids"), pids, NULL);
   }
   return g_steal_pointer (&cg);
 }

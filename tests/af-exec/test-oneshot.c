@@ -140,7 +140,7 @@ test_env_not_on_host (ExecFixture *fx, gconstpointer data)
   g_subprocess_wait (p, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 128 + SIGTERM);
-  g_assert_cmpint (exec_test_find_procs ("sleep 30.731")->len, ==, 0);
+  g_assert_cmpint (exec_test_count_procs ("sleep 30.731"), ==, 0);
 }
 
 static void
