@@ -88,6 +88,11 @@ run_sandboxed (AfConfig *config, char **argv, char **env, OneShot *os, const cha
     g_printerr ("af-exec: %s\n", error->message);
     return EXIT_AF_EXEC;
   }
+  {
+    g_autofree char *cg = af_cgroup_describe (af_cgroup_detect ());
+    af_sb_info (name, "starting: %s runtime, host uid %u, cgroups %s",
+                cfg.kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap", (guint)cfg.host_uid, cg);
+  }
   sb = af_sandbox_new (&cfg, &error);
   if (sb == NULL) {
     g_printerr ("af-exec: cannot start the sandbox: %s\n", error->message);
