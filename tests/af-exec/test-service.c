@@ -8,6 +8,7 @@
 
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 
 #include "exec-client.h"
 #include "exec-testlib.h"
@@ -381,6 +382,36 @@ test_limits_keep_sandbox (ExecFixture *fx, gconstpointer data)
   exec_service_stop (svc);
 }
 
+static void
+test_peer_gone (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  g_autofree char *id = NULL;
+  g_autoptr (GError) error = NULL;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+  id = create_session (svc, NULL);
+  exec_service_session_exec (svc, id, req_cmd ("sleep 318.5 &", 0), &o);
+  exec_outcome_clear (&o);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 318.5"), ==, 1);
+  /* The owner goes away: af-exec kills everything and exits. */
+  g_dbus_connection_close_sync (svc->conn, NULL, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait (svc->proc, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (svc->proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (svc->proc), ==, 0);
+  wait_no_proc ("sleep 318.5");
+  g_dbus_connection_signal_unsubscribe (svc->conn, svc->sub);
+  g_object_unref (svc->conn);
+  g_object_unref (svc->proc);
+  g_ptr_array_unref (svc->signals);
+  g_rmdir (svc->dir);
+  g_free (svc->dir);
+  g_free (svc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -395,5 +426,6 @@ main (int argc, char **argv)
   ADD ("session-state", test_session_state);
   ADD ("session-timeout", test_session_timeout);
   ADD ("limits-keep-sandbox", test_limits_keep_sandbox);
+  ADD ("peer-gone", test_peer_gone);
   return g_test_run ();
 }
