@@ -121,12 +121,27 @@ void af_preset_extend (const AfRule *base, gsize n_base, const AfRule *additions
 
 /* A new GArray of AfRule that clears its elements. */
 GArray *af_rule_array_new (void);
+/* Append a rule (the pattern is copied). */
+void af_rule_array_add (GArray *rules, const char *pattern, AfPatternType type, AfLevel level,
+                        gint32 priority);
+/* "glob '/src/x' read priority 10" — for explain output and audit records. */
+char *af_rule_to_string (const AfRule *rule);
+
+/* Validate one rule (@len bytes of pattern, or -1): the same checks as
+ * af_policy_new, for callers that hold patterns with explicit lengths (wire
+ * strings may contain NUL). The message names rule @index. */
+gboolean af_rule_validate (const AfRule *rule, gssize pattern_len, gsize index, GError **error);
 
 /* Rule files (JSON): an array of rules, or {"preset": NAME, "rules": [...]}
  * (preset first, then the rules). Appends to @out. @registry may be NULL
  * for the built-ins only. Errors name the rule index. */
 gboolean af_rules_parse_json (const char *data, gssize len, AfPresetRegistry *registry, GArray *out,
                               GError **error);
+/* Like af_rules_parse_json, but when @errors is not NULL it collects every
+ * error message (char *, for `af-policy check`) instead of stopping at the
+ * first; @error then holds the first. */
+gboolean af_rules_parse_json_full (const char *data, gssize len, AfPresetRegistry *registry,
+                                   GArray *out, GPtrArray *errors, GError **error);
 gboolean af_rules_load_file (const char *path, AfPresetRegistry *registry, GArray *out,
                              GError **error);
 

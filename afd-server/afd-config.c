@@ -1,0 +1,178 @@
+/* afd-config.c — afd-server's configuration keys and their resolution.
+ * Never logs; never touches the disk except to read the token file. */
+#include "afd-config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#define GiB (1LL << 30)
+
+static const AfConfigKey schema[] = {
+  { "server", "state_dir", AF_CONFIG_PATH, "", 0, 0,
+    "State directory (database, codebases); empty = the default state dir" },
+  { "server", "socket", AF_CONFIG_STRING, "", 0, 0,
+    "Unix socket path; empty = <runtime dir>/afd.sock; none = no unix socket" },
+  { "server", "listen", AF_CONFIG_STRING, "127.0.0.1:9000", 0, 0,
+    "TCP address (host:port); none = no TCP" },
+  { "server", "allow_remote", AF_CONFIG_BOOL, "false", 0, 0,
+    "Allow a TCP address other than loopback (needs an auth token)" },
+  { "server", "auth_token", AF_CONFIG_STRING, "", 0, 0,
+    "Bearer token TCP clients must send (prefer auth_token_file)" },
+  { "server", "auth_token_file", AF_CONFIG_PATH, "", 0, 0,
+    "File holding the bearer token TCP clients must send" },
+  { "server", "log_level", AF_CONFIG_STRING, "message", 0, 0,
+    "error, warning, message, info or debug (one line per RPC)" },
+  { "server", "max_message_size", AF_CONFIG_SIZE, "4M", 64 * 1024, GiB,
+    "Largest gRPC message accepted or sent" },
+  { "codebase", "max_file_size", AF_CONFIG_SIZE, "1G", 0, 1LL << 40,
+    "Largest file an upload may store" },
+  { "codebase", "quota", AF_CONFIG_SIZE, "10G", 0, 1LL << 50, "Total bytes per codebase" },
+  { "codebase", "max_per_owner", AF_CONFIG_INT, "10000", 1, G_MAXINT32,
+    "Codebases one owner may have" },
+  { "codebase", "download_chunk_size", AF_CONFIG_SIZE, "256K", 64 * 1024, 1024 * 1024,
+    "Bytes per DownloadFile message (64K..1M)" },
+  { "codebase", "max_list_entries", AF_CONFIG_INT, "100000", 1, 10000000,
+    "Entries one ListFiles answer may hold" },
+};
+
+const AfConfigKey *
+afd_config_schema (gsize *out_n_keys)
+{
+  *out_n_keys = G_N_ELEMENTS (schema);
+  return schema;
+}
+
+AfConfig *
+afd_config_new (void)
+{
+  return af_config_new (schema, G_N_ELEMENTS (schema));
+}
+
+void
+afd_settings_free (AfdSettings *s)
+{
+  if (s == NULL)
+    return;
+  g_free (s->state_dir);
+  g_free (s->socket_path);
+  g_free (s->listen);
+  g_free (s->auth_token);
+  g_free (s);
+}
+
+gboolean
+afd_listen_is_loopback (const char *listen)
+{
+  /* "host:port", "[v6]:port", optionally with grpc's "ipv4:"/"ipv6:" scheme.
+   * Only a literal loopback address or "localhost" counts: a name such as
+   * "127.example.com" could resolve anywhere. */
+  const char *p = listen;
+  if (g_str_has_prefix (p, "ipv4:") || g_str_has_prefix (p, "ipv6:"))
+    p += 5;
+  const char *colon = strrchr (p, ':');
+  if (colon == NULL)
+    return FALSE;
+  g_autofree char *host = g_strndup (p, (gsize)(colon - p));
+  if (host[0] == '[' && host[strlen (host) - 1] == ']') {
+    char *inner = g_strndup (host + 1, strlen (host) - 2);
+    g_free (host);
+    host = inner;
+  }
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    return TRUE;
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (host);
+  return addr != NULL && g_inet_address_get_is_loopback (addr);
+}
+
+static char *
+read_token_file (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (path, &text, &len, &local)) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "auth_token_file: %s", local->message);
+    return NULL;
+  }
+  if (len > 4096 || memchr (text, '\0', len) != NULL) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "auth_token_file %s: not a token (binary or longer than 4 KiB)", path);
+    return NULL;
+  }
+  return g_strstrip (g_steal_pointer (&text));
+}
+
+AfdSettings *
+afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
+{
+  g_autoptr (AfdSettings) s = g_new0 (AfdSettings, 1);
+
+  const char *state = af_config_get_string (config, "server", "state_dir");
+  s->state_dir = *state ? g_strdup (state) : af_dirs_state_dir (env);
+
+  const char *sock = af_config_get_string (config, "server", "socket");
+  if (*sock == '\0')
+    s->socket_path = af_dirs_server_socket (env);
+  else if (strcmp (sock, "none") != 0) {
+    if (!g_path_is_absolute (sock)) {
+      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                   "socket: expected an absolute path or 'none', got '%s'", sock);
+      return NULL;
+    }
+    s->socket_path = g_strdup (sock);
+  }
+
+  const char *listen = af_config_get_string (config, "server", "listen");
+  if (*listen != '\0' && strcmp (listen, "none") != 0)
+    s->listen = g_strdup (listen);
+  if (s->socket_path == NULL && s->listen == NULL) {
+    g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                         "both the unix socket and TCP are disabled: nothing to serve");
+    return NULL;
+  }
+
+  const char *token = af_config_get_string (config, "server", "auth_token");
+  const char *token_file = af_config_get_string (config, "server", "auth_token_file");
+  if (*token_file != '\0') {
+    s->auth_token = read_token_file (token_file, error);
+    if (s->auth_token == NULL)
+      return NULL;
+  } else if (*token != '\0') {
+    s->auth_token = g_strdup (token);
+  }
+  if (s->auth_token != NULL && *s->auth_token == '\0')
+    g_clear_pointer (&s->auth_token, g_free);
+
+  s->allow_remote = af_config_get_bool (config, "server", "allow_remote");
+  if (s->listen != NULL && !afd_listen_is_loopback (s->listen)) {
+    if (!s->allow_remote) {
+      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                   "listen address %s is not loopback: pass --allow-remote and configure "
+                   "an auth token (auth_token_file) to serve other hosts",
+                   s->listen);
+      return NULL;
+    }
+    if (s->auth_token == NULL) {
+      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                   "listen address %s is not loopback: an auth token is required "
+                   "(auth_token_file or auth_token)",
+                   s->listen);
+      return NULL;
+    }
+  }
+
+  if (!af_log_level_parse (af_config_get_string (config, "server", "log_level"), &s->log_level,
+                           error))
+    return NULL;
+
+  s->max_message_size = af_config_get_int (config, "server", "max_message_size");
+  s->max_file_size = af_config_get_int (config, "codebase", "max_file_size");
+  s->codebase_quota = af_config_get_int (config, "codebase", "quota");
+  s->max_codebases_per_owner = af_config_get_int (config, "codebase", "max_per_owner");
+  s->download_chunk_size = af_config_get_int (config, "codebase", "download_chunk_size");
+  s->max_list_entries = af_config_get_int (config, "codebase", "max_list_entries");
+  /* A download chunk plus framing must fit in one message. */
+  if (s->download_chunk_size + 64 > s->max_message_size)
+    s->download_chunk_size = s->max_message_size - 64;
+  return g_steal_pointer (&s);
+}

@@ -1,0 +1,269 @@
+/* afd-db.c — SQLite connection, integrity check, migrations, statement cache.
+ * Never logs: every failure is returned as a GError. */
+#include "afd-db.h"
+#include "afd-schema.h"
+
+#include <string.h>
+
+struct _AfdDb {
+  sqlite3 *handle;
+  char *path;
+  GHashTable *stmts; /* static SQL text (by address) -> sqlite3_stmt*, owned */
+  int version;
+};
+
+sqlite3 *
+afd_db_handle (AfdDb *db)
+{
+  return db->handle;
+}
+
+int
+afd_db_schema_version (AfdDb *db)
+{
+  return db->version;
+}
+
+gint64
+afd_db_now_us (void)
+{
+  return g_get_real_time ();
+}
+
+static int
+code_for_sqlite (int rc)
+{
+  switch (rc & 0xff) {
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return AF_ERROR_DATA_LOSS;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return AF_ERROR_UNAVAILABLE;
+  case SQLITE_FULL:
+    return AF_ERROR_RESOURCE_EXHAUSTED;
+  case SQLITE_CONSTRAINT:
+    return AF_ERROR_FAILED_PRECONDITION;
+  default:
+    return AF_ERROR_INTERNAL;
+  }
+}
+
+void
+afd_db_set_error (AfdDb *db, const char *what, GError **error)
+{
+  int rc = sqlite3_extended_errcode (db->handle);
+  g_set_error (error, AF_ERROR, code_for_sqlite (rc), "database %s: %s: %s", db->path, what,
+               sqlite3_errmsg (db->handle));
+}
+
+gboolean
+afd_db_exec (AfdDb *db, const char *sql, GError **error)
+{
+  char *msg = NULL;
+  int rc = sqlite3_exec (db->handle, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) {
+    g_set_error (error, AF_ERROR, code_for_sqlite (rc), "database %s: %s", db->path,
+                 msg ? msg : sqlite3_errstr (rc));
+    sqlite3_free (msg);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+sqlite3_stmt *
+afd_db_prepare (AfdDb *db, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (db->stmts, sql);
+  if (stmt != NULL) {
+    sqlite3_reset (stmt);
+    sqlite3_clear_bindings (stmt);
+    return stmt;
+  }
+  if (sqlite3_prepare_v3 (db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+      SQLITE_OK) {
+    afd_db_set_error (db, "prepare", error);
+    return NULL;
+  }
+  g_hash_table_insert (db->stmts, (gpointer)sql, stmt);
+  return stmt;
+}
+
+gboolean
+afd_db_step_done (AfdDb *db, sqlite3_stmt *stmt, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+  if (rc != SQLITE_DONE) {
+    afd_db_set_error (db, "step", error);
+    sqlite3_reset (stmt);
+    return FALSE;
+  }
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+afd_db_begin (AfdDb *db, GError **error)
+{
+  return afd_db_exec (db, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+afd_db_commit (AfdDb *db, GError **error)
+{
+  return afd_db_exec (db, "COMMIT", error);
+}
+
+void
+afd_db_rollback (AfdDb *db)
+{
+  if (!sqlite3_get_autocommit (db->handle))
+    sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Run a pragma whose answer is rows of text; TRUE when the only row is "ok".
+ * Up to a few problem lines are kept in the message. */
+static gboolean
+check_pragma (AfdDb *db, const char *pragma, GError **error)
+{
+  sqlite3_stmt *raw = NULL;
+  int rc = sqlite3_prepare_v2 (db->handle, pragma, -1, &raw, NULL);
+  g_autoptr (GString) problems = g_string_new (NULL);
+  int n = 0;
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step (raw)) == SQLITE_ROW) {
+      const char *row = (const char *)sqlite3_column_text (raw, 0);
+      if (row != NULL && strcmp (row, "ok") == 0)
+        continue;
+      if (n++ < 3)
+        g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", row ? row : "?");
+    }
+  }
+  sqlite3_finalize (raw);
+  if (rc != SQLITE_DONE) {
+    g_set_error (error, AF_ERROR, AF_ERROR_DATA_LOSS, "database %s is not a usable database: %s",
+                 db->path, sqlite3_errstr (rc));
+    return FALSE;
+  }
+  if (n > 0) {
+    g_set_error (error, AF_ERROR, AF_ERROR_DATA_LOSS, "database %s is corrupt (%s)", db->path,
+                 problems->str);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+afd_db_integrity_check (AfdDb *db, GError **error)
+{
+  return check_pragma (db, "PRAGMA integrity_check", error);
+}
+
+static gboolean
+read_version (AfdDb *db, int *out, GError **error)
+{
+  sqlite3_stmt *raw = NULL;
+  if (sqlite3_prepare_v2 (db->handle, "PRAGMA user_version", -1, &raw, NULL) != SQLITE_OK ||
+      sqlite3_step (raw) != SQLITE_ROW) {
+    afd_db_set_error (db, "read schema version", error);
+    sqlite3_finalize (raw);
+    return FALSE;
+  }
+  *out = sqlite3_column_int (raw, 0);
+  sqlite3_finalize (raw);
+  return TRUE;
+}
+
+/* Each migration and its version bump commit together or not at all. */
+static gboolean
+migrate (AfdDb *db, int target, GError **error)
+{
+  int version = 0;
+  if (!read_version (db, &version, error))
+    return FALSE;
+  if (version > AFD_DB_SCHEMA_VERSION) {
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "database %s has schema version %d, newer than this afd-server (%d)", db->path,
+                 version, AFD_DB_SCHEMA_VERSION);
+    return FALSE;
+  }
+  while (version < target) {
+    const char *sql = afd_schema_migration (version + 1);
+    g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
+    g_autoptr (GError) local = NULL;
+    if (!afd_db_begin (db, error))
+      return FALSE;
+    if (!afd_db_exec (db, sql, &local) || !afd_db_exec (db, bump, &local)) {
+      afd_db_rollback (db);
+      g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "migration to schema version %d: %s",
+                   version + 1, local->message);
+      return FALSE;
+    }
+    if (!afd_db_commit (db, error))
+      return FALSE;
+    version++;
+  }
+  db->version = version;
+  return TRUE;
+}
+
+static void
+finalize_stmt (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+AfdDb *
+afd_db_open_at_version (const char *path, int target_version, GError **error)
+{
+  g_autoptr (AfdDb) db = g_new0 (AfdDb, 1);
+  db->path = g_strdup (path);
+  db->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, finalize_stmt);
+
+  int rc = sqlite3_open_v2 (path, &db->handle,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                SQLITE_OPEN_EXRESCODE,
+                            NULL);
+  if (rc != SQLITE_OK) {
+    g_set_error (error, AF_ERROR, code_for_sqlite (rc), "cannot open database %s: %s", path,
+                 db->handle ? sqlite3_errmsg (db->handle) : sqlite3_errstr (rc));
+    return NULL;
+  }
+  sqlite3_extended_result_codes (db->handle, 1);
+  /* Another process (sqlite3 CLI, a backup) may hold a lock briefly. */
+  sqlite3_busy_timeout (db->handle, 5000);
+
+  /* Before anything writes: a damaged file must stop the server, never be
+   * "repaired" into an empty database. */
+  if (!check_pragma (db, "PRAGMA quick_check", error))
+    return NULL;
+
+  if (!afd_db_exec (db, "PRAGMA journal_mode = WAL", error) ||
+      !afd_db_exec (db, "PRAGMA synchronous = FULL", error) ||
+      !afd_db_exec (db, "PRAGMA foreign_keys = ON", error) ||
+      !afd_db_exec (db, "PRAGMA trusted_schema = OFF", error))
+    return NULL;
+
+  if (!migrate (db, target_version, error))
+    return NULL;
+  return g_steal_pointer (&db);
+}
+
+AfdDb *
+afd_db_open (const char *path, GError **error)
+{
+  return afd_db_open_at_version (path, AFD_DB_SCHEMA_VERSION, error);
+}
+
+void
+afd_db_close (AfdDb *db)
+{
+  if (db == NULL)
+    return;
+  if (db->stmts)
+    g_hash_table_destroy (db->stmts);
+  if (db->handle)
+    sqlite3_close (db->handle);
+  g_free (db->path);
+  g_free (db);
+}

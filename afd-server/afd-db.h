@@ -1,0 +1,65 @@
+/* afd-db.h — the SQLite metadata database of afd-server.
+ *
+ * Owns: opening (WAL, foreign keys, busy timeout), the start-up integrity
+ * check, schema migrations, a cache of prepared statements, transactions.
+ * Must never: hold a statement un-reset past its use (a stepped statement
+ * pins a WAL snapshot), build SQL from request data (always bind), or be used
+ * from more than one thread (the daemon runs every handler on its main
+ * thread). */
+#pragma once
+
+#include "afcore.h"
+
+#include <sqlite3.h>
+
+G_BEGIN_DECLS
+
+typedef struct _AfdDb AfdDb;
+
+/* Schema versions: 1 = codebases, files, events; 2 = unix-socket ownership
+ * (codebases.owner_uid) and event/listing indexes. */
+#define AFD_DB_SCHEMA_VERSION 2
+
+/* Open (creating if needed) @path, run PRAGMA quick_check, then migrate to
+ * AFD_DB_SCHEMA_VERSION. A corrupt file is AF_ERROR_DATA_LOSS; a database
+ * newer than this build is AF_ERROR_FAILED_PRECONDITION. */
+AfdDb *afd_db_open (const char *path, GError **error);
+
+/* Like afd_db_open but migrate only up to @target_version (tests and the
+ * fixture generator use this to build old databases). */
+AfdDb *afd_db_open_at_version (const char *path, int target_version, GError **error);
+
+void afd_db_close (AfdDb *db);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfdDb, afd_db_close)
+
+sqlite3 *afd_db_handle (AfdDb *db);
+int afd_db_schema_version (AfdDb *db);
+
+/* A cached prepared statement for the static string @sql, reset and with
+ * bindings cleared. Declare the variable g_auto (AfdStmt) so it is reset when
+ * it goes out of scope. */
+typedef sqlite3_stmt *AfdStmt;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (AfdStmt, sqlite3_reset, NULL)
+sqlite3_stmt *afd_db_prepare (AfdDb *db, const char *sql, GError **error);
+
+/* Step @stmt expecting SQLITE_DONE. */
+gboolean afd_db_step_done (AfdDb *db, sqlite3_stmt *stmt, GError **error);
+
+/* One statement, no bindings, no rows (DDL, pragmas). */
+gboolean afd_db_exec (AfdDb *db, const char *sql, GError **error);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Rollback never fails visibly. */
+gboolean afd_db_begin (AfdDb *db, GError **error);
+gboolean afd_db_commit (AfdDb *db, GError **error);
+void afd_db_rollback (AfdDb *db);
+
+/* Set @error from the connection's last error, prefixed with @what. */
+void afd_db_set_error (AfdDb *db, const char *what, GError **error);
+
+/* PRAGMA integrity_check; TRUE when it reports "ok". */
+gboolean afd_db_integrity_check (AfdDb *db, GError **error);
+
+/* Microseconds since the epoch (the unit every timestamp column uses). */
+gint64 afd_db_now_us (void);
+
+G_END_DECLS

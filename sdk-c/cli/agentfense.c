@@ -1,0 +1,94 @@
+/* agentfense.c — the command-line tool's entry point: global options and
+ * dispatch to one verb per file (cli-*.c).
+ *
+ *   agentfense [--endpoint ADDRESS] [--json] VERB [ARGS...]
+ *
+ * Must never: implement a verb here, or reach below libagentfense for
+ * anything the library offers. */
+#include "cli.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+  const char *name;
+  CliVerbFunc func;
+  const char *summary;
+} verbs[] = {
+  { "codebase", cli_codebase, "Create, list, upload to, download from and remove codebases" },
+  { "policy", cli_policy, "Explain which permission a path gets under a rule file" },
+  { "presets", cli_presets, "List and show the built-in permission presets" },
+};
+
+static void
+print_help (FILE *out)
+{
+  fprintf (out, "Usage: agentfense [--endpoint ADDRESS] [--json] COMMAND [ARGS...]\n\n"
+                "Commands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
+    fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+  fprintf (out, "\nGlobal options:\n"
+                "  --endpoint ADDRESS  Server address (unix:/path or host:port); default:\n"
+                "                      $AGENTFENSE_ENDPOINT, the local server's socket, or\n"
+                "                      localhost:9000\n"
+                "  --json              Print JSON for scripts\n"
+                "  --version           Print the version and exit\n"
+                "  -h, --help          Print this help and exit\n\n"
+                "Run 'agentfense COMMAND --help' for the options of a command.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  CliContext cli = { .prog = "agentfense" };
+
+  setlocale (LC_ALL, "");
+
+  /* Global options may precede the verb; the verb's own parser accepts them
+   * too, so they are left in argv for it. */
+  int verb_index = -1;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0) {
+      print_help (stdout);
+      return CLI_EXIT_OK;
+    }
+    if (strcmp (arg, "--version") == 0) {
+      g_print ("agentfense %s (libagentfense %s)\n", AF_SDK_VERSION_STRING, af_sdk_get_version ());
+      return CLI_EXIT_OK;
+    }
+    if (strcmp (arg, "--endpoint") == 0) {
+      i++;
+      continue;
+    }
+    if (strcmp (arg, "--json") == 0 || g_str_has_prefix (arg, "--endpoint="))
+      continue;
+    if (arg[0] == '-') {
+      g_printerr ("agentfense: unknown option %s\nTry 'agentfense --help'.\n", arg);
+      return CLI_EXIT_USAGE;
+    }
+    verb_index = i;
+    break;
+  }
+  if (verb_index < 0) {
+    print_help (stderr);
+    return CLI_EXIT_USAGE;
+  }
+
+  for (gsize v = 0; v < G_N_ELEMENTS (verbs); v++) {
+    if (strcmp (argv[verb_index], verbs[v].name) != 0)
+      continue;
+    /* Hand the verb an argv with the verb first and every other argument
+     * (global options included) after it. */
+    g_autoptr (GPtrArray) args = g_ptr_array_new ();
+    g_ptr_array_add (args, argv[verb_index]);
+    for (int i = 1; i < argc; i++)
+      if (i != verb_index)
+        g_ptr_array_add (args, argv[i]);
+    g_ptr_array_add (args, NULL);
+    return verbs[v].func (&cli, (int)args->len - 1, (char **)args->pdata);
+  }
+  g_printerr ("agentfense: unknown command '%s'\nTry 'agentfense --help'.\n", argv[verb_index]);
+  return CLI_EXIT_USAGE;
+}

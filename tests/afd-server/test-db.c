@@ -1,0 +1,272 @@
+/* Unit tests for afd-server's database layer: pragmas, migrations (from the
+ * v1 fixture), refusal of corrupt or newer databases, triggers that keep
+ * codebase size and file_count exact, statement reuse. */
+#include "afd-db.h"
+#include "afd-rows.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef struct {
+  char *dir;
+  char *path;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("afd-db-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+  f->path = g_build_filename (f->dir, "afd.db", NULL);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+  for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++) {
+    g_autofree char *p = g_strconcat (f->path, suffixes[i], NULL);
+    g_unlink (p);
+  }
+  g_assert_cmpint (g_rmdir (f->dir), ==, 0);
+  g_free (f->path);
+  g_free (f->dir);
+}
+
+static gint64
+query_int (AfdDb *db, const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (afd_db_handle (db), sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  gint64 v = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return v;
+}
+
+static char *
+query_text (AfdDb *db, const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (afd_db_handle (db), sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  char *v = g_strdup ((const char *)sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  return v;
+}
+
+static void
+test_fresh (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (afd_db_schema_version (db), ==, AFD_DB_SCHEMA_VERSION);
+  g_assert_cmpint (query_int (db, "PRAGMA user_version"), ==, AFD_DB_SCHEMA_VERSION);
+  g_autofree char *mode = query_text (db, "PRAGMA journal_mode");
+  g_assert_cmpstr (mode, ==, "wal");
+  g_assert_cmpint (query_int (db, "PRAGMA foreign_keys"), ==, 1);
+  g_assert_cmpint (query_int (db, "PRAGMA busy_timeout"), >, 0);
+  g_assert_true (afd_db_integrity_check (db, &error));
+  g_assert_no_error (error);
+
+  /* Reopening an up-to-date database migrates nothing. */
+  afd_db_close (g_steal_pointer (&db));
+  db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (afd_db_schema_version (db), ==, AFD_DB_SCHEMA_VERSION);
+}
+
+static void
+test_statement_reuse (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_autofree char *id = af_id_new (AF_ID_CODEBASE);
+  AfdCodebase cb = { .id = id, .name = "n", .owner_id = "x" };
+  g_assert_true (afd_rows_codebase_insert (db, &cb, &error));
+
+  static const char sql[] = "SELECT count(*) FROM codebases WHERE owner_id = ?1";
+  sqlite3_stmt *a = afd_db_prepare (db, sql, &error);
+  g_assert_no_error (error);
+  sqlite3_bind_text (a, 1, "x", -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (a), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (a, 0), ==, 1);
+  g_assert_true (sqlite3_stmt_busy (a));
+
+  /* The same statement comes back, reset and with its binding cleared. */
+  sqlite3_stmt *b = afd_db_prepare (db, sql, &error);
+  g_assert_true (a == b);
+  g_assert_false (sqlite3_stmt_busy (b));
+  g_assert_cmpint (sqlite3_step (b), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (b, 0), ==, 0);
+  sqlite3_reset (b);
+}
+
+static void
+test_refuses_garbage (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *junk = g_strnfill (8192, 'x');
+  g_assert_true (g_file_set_contents (f->path, junk, 8192, NULL));
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_null (db);
+  g_assert_error (error, AF_ERROR, AF_ERROR_DATA_LOSS);
+  g_assert_nonnull (strstr (error->message, f->path));
+  /* Nothing was "repaired" into an empty database. */
+  g_autofree char *after = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (f->path, &after, &len, NULL));
+  g_assert_cmpmem (after, len, junk, 8192);
+}
+
+static void
+test_refuses_corrupt_page (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  {
+    g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+    g_assert_no_error (error);
+    g_assert_true (afd_db_exec (db, "PRAGMA journal_mode = DELETE", &error));
+    g_assert_no_error (error);
+    for (int i = 0; i < 200; i++) {
+      AfdCodebase cb = { .id = af_id_new (AF_ID_CODEBASE), .name = "n", .owner_id = "o" };
+      g_assert_true (afd_rows_codebase_insert (db, &cb, &error));
+      g_free (cb.id);
+    }
+  }
+  /* Scribble over the middle of the b-tree pages (not the header). */
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (f->path, &bytes, &len, NULL));
+  g_assert_cmpuint (len, >, 4096 * 3);
+  memset (bytes + 4096 + 100, 0xA5, len - 4096 - 200);
+  g_assert_true (g_file_set_contents (f->path, bytes, (gssize)len, NULL));
+
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_null (db);
+  g_assert_error (error, AF_ERROR, AF_ERROR_DATA_LOSS);
+}
+
+static void
+test_refuses_newer (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  {
+    g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+    g_assert_no_error (error);
+    g_assert_true (afd_db_exec (db, "PRAGMA user_version = 99", &error));
+  }
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_null (db);
+  g_assert_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION);
+  g_assert_nonnull (strstr (error->message, "newer"));
+}
+
+static void
+test_migrate_fixture (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fixture =
+      g_test_build_filename (G_TEST_DIST, "afd-server", "fixtures", "afd-v1.db", NULL);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (fixture, &bytes, &len, &error));
+  g_assert_true (g_file_set_contents (f->path, bytes, (gssize)len, &error));
+
+  {
+    /* It really is a version-1 database. */
+    g_autoptr (AfdDb) old = afd_db_open_at_version (f->path, 1, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (afd_db_schema_version (old), ==, 1);
+  }
+
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (afd_db_schema_version (db), ==, AFD_DB_SCHEMA_VERSION);
+  g_assert_cmpint (query_int (db, "SELECT count(*) FROM codebases"), ==, 3);
+  g_assert_cmpint (query_int (db, "SELECT count(*) FROM files"), ==, 3);
+  g_assert_cmpint (query_int (db, "SELECT count(*) FROM events"), ==, 2);
+  g_assert_cmpint (query_int (db, "SELECT count(*) FROM codebases WHERE owner_uid IS NULL"), ==, 3);
+
+  g_autoptr (AfdCodebase) a =
+      afd_rows_codebase_get (db, "cb_00000000000000000000000000000001", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (a->name, ==, "alpha");
+  g_assert_cmpstr (a->owner_id, ==, "alice");
+  g_assert_cmpint (a->size, ==, 105);
+  g_assert_cmpint (a->file_count, ==, 2);
+  g_assert_cmpint (a->created_us, ==, 1700000000000000);
+  g_assert_false (a->has_owner_uid);
+  g_autoptr (AfdCodebase) c =
+      afd_rows_codebase_get (db, "cb_00000000000000000000000000000003", &error);
+  g_assert_cmpstr (c->name, ==, "gamma ü");
+  g_autoptr (AfdFileRow) fr =
+      afd_rows_file_get (db, "cb_00000000000000000000000000000002", "a/b/c.txt", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (fr->size, ==, 7);
+  g_assert_cmpstr (fr->sha256, ==,
+                   "0000000000000000000000000000000000000000000000000000000000000002");
+
+  /* Version 2 works on the old rows: the owner index answers. */
+  gint64 n = 0;
+  g_assert_true (afd_rows_codebase_count_owner (db, "bob", -1, &n, &error));
+  g_assert_cmpint (n, ==, 1);
+  g_assert_true (afd_db_integrity_check (db, &error));
+}
+
+static void
+test_triggers_and_cascade (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_autofree char *id = af_id_new (AF_ID_CODEBASE);
+  AfdCodebase cb = { .id = id, .name = "n", .owner_id = "" };
+  g_assert_true (afd_rows_codebase_insert (db, &cb, &error));
+  AfdFileRow r1 = { .path = "a", .size = 10, .sha256 = "x", .mtime_us = 1 };
+  AfdFileRow r2 = { .path = "b/c", .size = 5, .sha256 = "y", .mtime_us = 2 };
+  g_assert_true (afd_rows_file_upsert (db, id, &r1, &error));
+  g_assert_true (afd_rows_file_upsert (db, id, &r2, &error));
+  r1.size = 3; /* re-upload replaces */
+  g_assert_true (afd_rows_file_upsert (db, id, &r1, &error));
+  g_assert_no_error (error);
+  g_autoptr (AfdCodebase) got = afd_rows_codebase_get (db, id, &error);
+  g_assert_cmpint (got->size, ==, 8);
+  g_assert_cmpint (got->file_count, ==, 2);
+  g_assert_true (afd_rows_file_delete (db, id, "b/c", &error));
+  g_clear_pointer (&got, afd_codebase_free);
+  got = afd_rows_codebase_get (db, id, &error);
+  g_assert_cmpint (got->size, ==, 3);
+  g_assert_cmpint (got->file_count, ==, 1);
+
+  /* Shape: "a" is a file, "b" was a directory. */
+  g_assert_false (afd_rows_file_check_shape (db, id, "a/x", &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION);
+  g_clear_error (&error);
+  g_assert_true (afd_rows_file_upsert (db, id, &r2, &error));
+  g_assert_false (afd_rows_file_check_shape (db, id, "b", &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION);
+  g_clear_error (&error);
+  g_assert_true (afd_rows_file_check_shape (db, id, "bb", &error));
+
+  g_assert_true (afd_rows_codebase_delete (db, id, &error));
+  g_assert_cmpint (query_int (db, "SELECT count(*) FROM files"), ==, 0);
+  g_assert_false (afd_rows_codebase_delete (db, id, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_NOT_FOUND);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add (name, Fixture, NULL, setup, fn, teardown)
+  ADD ("/afd-db/fresh", test_fresh);
+  ADD ("/afd-db/statement-reuse", test_statement_reuse);
+  ADD ("/afd-db/refuses-garbage", test_refuses_garbage);
+  ADD ("/afd-db/refuses-corrupt-page", test_refuses_corrupt_page);
+  ADD ("/afd-db/refuses-newer", test_refuses_newer);
+  ADD ("/afd-db/migrate-v1-fixture", test_migrate_fixture);
+  ADD ("/afd-db/triggers-and-cascade", test_triggers_and_cascade);
+  return g_test_run ();
+}
