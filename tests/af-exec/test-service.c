@@ -106,7 +106,9 @@ test_timeout (ExecFixture *fx, gconstpointer data)
   g_assert_true (exec_result_bool (o.result, "timed_out"));
   g_assert_cmpstr (o.out->str, ==, "begun\n");
   g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
-  g_assert_cmpuint (exec_test_count_procs ("sleep 31"), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 311.5"), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 312.5"), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 313.5"), ==, 0);
   exec_outcome_clear (&o);
   /* The sandbox goes on. */
   exec_service_exec (svc, req_cmd ("echo still here", 0), NULL, &o);
