@@ -2,6 +2,7 @@
  * Never logs; never touches the disk except to read the token file. */
 #include "afd-config.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 #define GiB (1LL << 30)
@@ -30,6 +31,8 @@ static const AfConfigKey schema[] = {
     "Codebases one owner may have" },
   { "codebase", "download_chunk_size", AF_CONFIG_SIZE, "256K", 64 * 1024, 1024 * 1024,
     "Bytes per DownloadFile message (64K..1M)" },
+  { "codebase", "max_uploads", AF_CONFIG_INT, "256", 1, 65536,
+    "Uploads in progress at once, over all clients (each holds a temp file)" },
   { "codebase", "max_list_entries", AF_CONFIG_INT, "100000", 1, 10000000,
     "Entries one ListFiles answer may hold" },
 };
@@ -62,12 +65,25 @@ afd_settings_free (AfdSettings *s)
 gboolean
 afd_listen_is_loopback (const char *listen)
 {
-  static const char *const prefixes[] = { "127.", "[::1]:", "localhost:", "ipv4:127.",
-                                          "ipv6:[::1]:" };
-  for (gsize i = 0; i < G_N_ELEMENTS (prefixes); i++)
-    if (g_str_has_prefix (listen, prefixes[i]))
-      return TRUE;
-  return FALSE;
+  /* "host:port", "[v6]:port", optionally with grpc's "ipv4:"/"ipv6:" scheme.
+   * Only a literal loopback address or "localhost" counts: a name such as
+   * "127.example.com" could resolve anywhere. */
+  const char *p = listen;
+  if (g_str_has_prefix (p, "ipv4:") || g_str_has_prefix (p, "ipv6:"))
+    p += 5;
+  const char *colon = strrchr (p, ':');
+  if (colon == NULL)
+    return FALSE;
+  g_autofree char *host = g_strndup (p, (gsize)(colon - p));
+  if (host[0] == '[' && host[strlen (host) - 1] == ']') {
+    char *inner = g_strndup (host + 1, strlen (host) - 2);
+    g_free (host);
+    host = inner;
+  }
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    return TRUE;
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (host);
+  return addr != NULL && g_inet_address_get_is_loopback (addr);
 }
 
 static char *
@@ -157,6 +173,7 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
   s->max_codebases_per_owner = af_config_get_int (config, "codebase", "max_per_owner");
   s->download_chunk_size = af_config_get_int (config, "codebase", "download_chunk_size");
   s->max_list_entries = af_config_get_int (config, "codebase", "max_list_entries");
+  s->max_uploads = af_config_get_int (config, "codebase", "max_uploads");
   /* A download chunk plus framing must fit in one message. */
   if (s->download_chunk_size + 64 > s->max_message_size)
     s->download_chunk_size = s->max_message_size - 64;

@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -132,7 +134,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
-  gboolean version = FALSE, verbose = FALSE;
+  gboolean version = FALSE, verbose = FALSE, print_config = FALSE;
   int ready_fd = -1;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
@@ -140,13 +142,22 @@ main (int argc, char **argv)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Same as --log-level debug", NULL },
     { "ready-fd", 0, 0, G_OPTION_ARG_INT, &ready_fd,
       "Write one READY line to this fd once serving, then close it", "FD" },
+    { "print-default-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+      "Print every configuration key with its default, as a commented config file", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
 
+  setlocale (LC_ALL, "");
   signal (SIGPIPE, SIG_IGN);
+  /* Upload chunks arrive as messages of up to a few MiB, each allocated and
+   * freed by the transport. Above glibc's default threshold every one would
+   * be a fresh mmap, faulted in page by page; serve them from the heap and
+   * keep a little freed memory around instead (bounded by the thresholds). */
+  mallopt (M_MMAP_THRESHOLD, 8 << 20);
+  mallopt (M_TRIM_THRESHOLD, 32 << 20);
   g_autoptr (AfConfig) config = afd_config_new ();
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("— the AgentFense server");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- the AgentFense server");
   g_option_context_set_summary (
       ctx, "Serves the sandbox.v1 gRPC API on a unix socket and on loopback TCP.\n"
            "Every configuration key can be set in the file or with its --flag.");
@@ -159,6 +170,11 @@ main (int argc, char **argv)
   }
   if (version) {
     g_print ("afd-server %s\n", AF_VERSION);
+    return 0;
+  }
+  if (print_config) {
+    g_autofree char *text = af_config_dump_defaults (config);
+    g_print ("%s", text);
     return 0;
   }
   if (argc > 1) {
@@ -196,11 +212,12 @@ main (int argc, char **argv)
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &d);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &d);
 
-  g_message ("afd-server %s serving%s%s%s%s (state %s)", AF_VERSION,
+  g_autofree char *tcp = d.settings->listen ? g_strdup_printf (" and tcp:%s (port %d)",
+                                                               d.settings->listen, d.rpc->tcp_port)
+                                            : g_strdup ("");
+  g_message ("version %s serving%s%s%s, state in %s", AF_VERSION,
              d.settings->socket_path ? " on unix:" : "",
-             d.settings->socket_path ? d.settings->socket_path : "",
-             d.settings->listen ? " and tcp:" : "", d.settings->listen ? d.settings->listen : "",
-             d.settings->state_dir);
+             d.settings->socket_path ? d.settings->socket_path : "", tcp, d.settings->state_dir);
   notify_ready_fd (ready_fd, &d);
   notify_systemd ("READY=1");
 

@@ -125,7 +125,9 @@ call_kill (AfGrpcCall *self)
     return;
   self->dead = TRUE;
   flush_queues (self);
-  g_cancellable_cancel (self->cancellable);
+  /* A handler that has finished is no longer listening. */
+  if (!self->finished)
+    g_cancellable_cancel (self->cancellable);
 }
 
 static gboolean
@@ -177,7 +179,7 @@ on_send (gpointer owner, gboolean ok)
   call_pump_send (self);
   /* Resume the producer at half the bound, not at the first free byte, so
    * it runs in bursts rather than one message per wakeup. */
-  if (self->send_blocked && !self->dead &&
+  if (self->send_blocked && !self->dead && !self->finished &&
       call_has_room (self, self->server->queue_bytes / 2 + 1,
                      self->server->queue_messages / 2 + 1)) {
     self->send_blocked = FALSE;
@@ -386,6 +388,7 @@ gboolean
 af_grpc_call_send (AfGrpcCall *self, const ProtobufCMessage *message, GError **error)
 {
   g_return_val_if_fail (!self->finished, FALSE);
+  g_return_val_if_fail (af_grpc_call_get_kind (self) == AF_GRPC_SERVER_STREAMING, FALSE);
 
   if (self->dead) {
     g_set_error_literal (error, AF_ERROR, AF_ERROR_CANCELLED, "the call was cancelled");
@@ -475,14 +478,14 @@ call_deliver (AfGrpcCall *self)
     return;
   self->recv_delivering = TRUE;
   af_grpc_call_ref (self);
-  while (!self->recv_paused && !self->dead &&
+  while (!self->recv_paused && !self->dead && !self->finished &&
          (msg = g_queue_pop_head (&self->recv_queue)) != NULL) {
     self->recv_bytes -= protobuf_c_message_get_packed_size (msg);
     self->recv_func (self, msg, self->recv_data);
     protobuf_c_message_free_unpacked (msg, NULL);
   }
-  if (!self->recv_paused && !self->dead && self->recv_eof && self->recv_queue.length == 0 &&
-      !self->recv_end_delivered) {
+  if (!self->recv_paused && !self->dead && !self->finished && self->recv_eof &&
+      self->recv_queue.length == 0 && !self->recv_end_delivered) {
     self->recv_end_delivered = TRUE;
     self->recv_func (self, NULL, self->recv_data);
   }
@@ -529,7 +532,8 @@ call_pump_recv (AfGrpcCall *self)
 {
   grpc_op op = { 0 };
 
-  if (self->recv_func == NULL || self->recv_in_flight || self->recv_eof || self->dead)
+  if (self->recv_func == NULL || self->recv_in_flight || self->recv_eof || self->dead ||
+      self->finished)
     return;
   if (self->recv_queue.length >= self->server->queue_messages ||
       self->recv_bytes >= self->server->queue_bytes)

@@ -173,6 +173,18 @@ pluck (AfGrpcClientStream *s, void *tag)
   return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
+static void
+set_start_error (grpc_call_error rc, const char *method, GError **error)
+{
+  if (rc == GRPC_CALL_ERROR_INVALID_METADATA)
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "invalid request metadata for %s (keys are lower-case ASCII, values printable)",
+                 method);
+  else
+    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot start call %s (grpc error %d)", method,
+                 (int)rc);
+}
+
 static AfGrpcClientStream *
 stream_new (AfGrpcChannel *channel, const char *method,
             const ProtobufCMessageDescriptor *response_desc, const AfGrpcResolvedOptions *options,
@@ -242,11 +254,12 @@ stream_wait_status (AfGrpcClientStream *s, GError **error)
     return FALSE;
   }
   g_autoptr (GError) status_error = af_grpc_wire_status_to_error (s->status, s->details);
-  /* grpc reports a peer it could not reach as UNAVAILABLE with details
-   * from the resolver/connector; say it in the product's words. */
+  /* grpc's client channel reports a peer it could not reach as
+   * UNAVAILABLE with details of its own making (a server's UNAVAILABLE
+   * keeps its words); say it in the product's words. */
   if (s->status == GRPC_STATUS_UNAVAILABLE && s->initial_md.count == 0 &&
-      (strstr (status_error->message, "connect") != NULL ||
-       strstr (status_error->message, "No such file") != NULL)) {
+      (g_str_has_prefix (status_error->message, "failed to connect to all addresses") ||
+       g_str_has_prefix (status_error->message, "DNS resolution failed"))) {
     g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE, "cannot connect to %s: %s",
                  s->channel->endpoint, status_error->message);
     return FALSE;
@@ -323,8 +336,9 @@ af_grpc_channel_unary_encoded (AfGrpcChannel *channel, const char *method,
   ops[5].data.recv_status_on_client.trailing_metadata = &s->trailing_md;
   ops[5].data.recv_status_on_client.status = &s->status;
   ops[5].data.recv_status_on_client.status_details = &s->details;
-  if (grpc_call_start_batch (s->call, ops, 6, &s->tag_status, NULL) != GRPC_CALL_OK) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot start call %s", method);
+  grpc_call_error rc = grpc_call_start_batch (s->call, ops, 6, &s->tag_status, NULL);
+  if (rc != GRPC_CALL_OK) {
+    set_start_error (rc, method, error);
     return NULL;
   }
   s->status_pending = TRUE;
@@ -394,8 +408,9 @@ start_stream (AfGrpcChannel *channel, const char *method, const ProtobufCMessage
     n++;
     s->half_closed = TRUE;
   }
-  if (grpc_call_start_batch (s->call, ops, n, &s->tag_start, NULL) != GRPC_CALL_OK) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot start call %s", method);
+  grpc_call_error rc = grpc_call_start_batch (s->call, ops, n, &s->tag_start, NULL);
+  if (rc != GRPC_CALL_OK) {
+    set_start_error (rc, method, error);
     return NULL;
   }
   gboolean sent = pluck (s, &s->tag_start);

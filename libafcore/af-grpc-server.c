@@ -382,12 +382,17 @@ af_grpc_server_shutdown_async (AfGrpcServer *self, guint timeout_ms, GAsyncReady
     af_grpc_unix_listener_stop (g_ptr_array_index (self->listeners, i));
 
   if (!self->started) {
-    /* Nothing was ever armed: tear down right away. */
+    /* Nothing was ever armed and no thread runs: tear down right here.
+     * grpc still wants its shutdown (a TCP port may have been added). */
+    grpc_event ev;
+    grpc_server_shutdown_and_notify (self->server, self->cq, &self->shutdown_tag);
+    do
+      ev = grpc_completion_queue_next (self->cq, gpr_inf_future (GPR_CLOCK_REALTIME), NULL);
+    while (ev.type != GRPC_OP_COMPLETE || ev.tag != &self->shutdown_tag);
     grpc_server_destroy (self->server);
     self->server = NULL;
     self->cq_shut = TRUE;
     grpc_completion_queue_shutdown (self->cq);
-    grpc_event ev;
     do
       ev = grpc_completion_queue_next (self->cq, gpr_inf_future (GPR_CLOCK_REALTIME), NULL);
     while (ev.type != GRPC_QUEUE_SHUTDOWN);

@@ -132,7 +132,8 @@ AfGrpcMethodKind af_grpc_call_get_kind (AfGrpcCall *call);
 const ProtobufCMessage *af_grpc_call_get_request (AfGrpcCall *call);
 
 /* Cancelled (on the server context) when the client cancels or goes away,
- * the deadline passes, or the server shuts down. Owned by the call. */
+ * the deadline passes, or the server shuts down — at most once, and never
+ * after af_grpc_call_finish(). Owned by the call. */
 GCancellable *af_grpc_call_get_cancellable (AfGrpcCall *call);
 gboolean af_grpc_call_is_cancelled (AfGrpcCall *call);
 
@@ -165,8 +166,9 @@ void af_grpc_call_set_send_ready_func (AfGrpcCall *call, AfGrpcCallFunc func, gp
 /* Client streaming: @func receives each message (owned by the transport,
  * valid during the callback only) in order, then once with NULL at the end
  * of the stream (client half-closed). Not called after the call is
- * cancelled. Receiving starts when the func is set. At most the queue bound
- * is read ahead while receiving is paused. */
+ * cancelled or finished (a handler may finish early, e.g. with an error).
+ * Receiving starts when the func is set. At most the queue bound is read
+ * ahead while receiving is paused. */
 typedef void (*AfGrpcReceiveFunc) (AfGrpcCall *call, const ProtobufCMessage *message,
                                    gpointer user_data);
 void af_grpc_call_set_receive_func (AfGrpcCall *call, AfGrpcReceiveFunc func, gpointer user_data);

@@ -158,7 +158,12 @@ af_grpc_wire_unpack (const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *b
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "cannot read the %s body", what);
     return NULL;
   }
-  grpc_slice slice = grpc_byte_buffer_reader_readall (&reader);
+  grpc_slice slice;
+  if (buffer->type == GRPC_BB_RAW && buffer->data.raw.compression == GRPC_COMPRESS_NONE &&
+      buffer->data.raw.slice_buffer.count == 1)
+    slice = grpc_slice_ref (buffer->data.raw.slice_buffer.slices[0]); /* no copy */
+  else
+    slice = grpc_byte_buffer_reader_readall (&reader);
   grpc_byte_buffer_reader_destroy (&reader);
 
   const guint8 *data = GRPC_SLICE_START_PTR (slice);

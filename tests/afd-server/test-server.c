@@ -254,6 +254,9 @@ test_error_codes (Fixture *f, gconstpointer data)
     { "download dir", AF_ERROR_INVALID_ARGUMENT },
     { "list missing dir", AF_ERROR_NOT_FOUND },
     { "list unknown codebase", AF_ERROR_NOT_FOUND },
+    { "list codebases bad token", AF_ERROR_INVALID_ARGUMENT },
+    { "delete unknown", AF_ERROR_NOT_FOUND },
+    { "a method not served", AF_ERROR_UNIMPLEMENTED },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (want); i++) {
     g_autoptr (GError) e = NULL;
@@ -292,6 +295,27 @@ test_error_codes (Fixture *f, gconstpointer data)
     case 10:
       reply = list_files (f->ch, unknown, "", FALSE, &e);
       break;
+    case 11: {
+      Sandbox__V1__ListCodebasesRequest lr = SANDBOX__V1__LIST_CODEBASES_REQUEST__INIT;
+      lr.page_token = "bm90IG91cnM=";
+      reply = unary (f->ch, SVC "ListCodebases", &lr.base,
+                     &sandbox__v1__list_codebases_response__descriptor, &e);
+      break;
+    }
+    case 12: {
+      Sandbox__V1__DeleteCodebaseRequest dr = SANDBOX__V1__DELETE_CODEBASE_REQUEST__INIT;
+      dr.codebase_id = unknown;
+      reply = unary (f->ch, SVC "DeleteCodebase", &dr.base, &sandbox__v1__empty__descriptor, &e);
+      break;
+    }
+    case 13: {
+      Sandbox__V1__GetCodebaseRequest gr = SANDBOX__V1__GET_CODEBASE_REQUEST__INIT;
+      reply = unary (f->ch, "/sandbox.v1.SandboxService/GetSandbox", &gr.base,
+                     &sandbox__v1__codebase__descriptor, &e);
+      break;
+    }
+    default:
+      g_assert_not_reached ();
     }
     g_test_message ("%s", want[i].what);
     g_assert_null (reply);
@@ -398,9 +422,10 @@ test_lying_2gib (Fixture *f, gconstpointer data)
   const gint64 two_gib = (gint64)2 << 30;
   gint64 rss_before = afd_test_daemon_peak_rss_kb (&f->d);
 
-  /* Declared smaller than sent: refused as soon as the bytes exceed it. */
+  /* Declared smaller than sent: refused as soon as the bytes exceed it (the
+   * client's writes then fail; it stops sending). */
   Sandbox__V1__UploadResult *r =
-      upload (f->ch, cb->id, "small", NULL, two_gib, two_gib / 2, 1 << 20, &error);
+      upload (f->ch, cb->id, "small", NULL, two_gib, 64 << 20, 1 << 20, &error);
   g_assert_null (r);
   g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
@@ -434,7 +459,7 @@ static void
 test_persistence_kill9 (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *ids[2] = { NULL, NULL };
+  char *ids[2] = { NULL, NULL };
   g_autoptr (GHashTable) sums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree guint8 *big = g_malloc (3 << 20);
   for (gsize i = 0; i < (3 << 20); i++)
@@ -474,6 +499,8 @@ test_persistence_kill9 (Fixture *f, gconstpointer data)
     g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes->data, bytes->len);
     g_assert_cmpstr (sum, ==, v);
   }
+  g_free (ids[0]);
+  g_free (ids[1]);
 }
 
 static void
@@ -548,6 +575,17 @@ test_second_server_refused (Fixture *f, gconstpointer data)
   g_assert_cmpint (status, !=, 0);
   g_assert_nonnull (strstr (err, "already running"));
   g_assert_nonnull (strstr (err, f->d.state));
+  g_clear_pointer (&err, g_free);
+
+  /* Same socket, another state dir: refused too, and the socket is left to
+   * its owner. */
+  g_autofree char *other_state = g_build_filename (f->d.top, "state2", NULL);
+  g_autofree char *arg2 = g_strdup_printf ("--state-dir=%s", other_state);
+  const char *args2[] = { arg2, NULL };
+  status = afd_test_daemon_run_expect_fail (&f->d, args2, &err);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "already running"));
+  g_assert_nonnull (strstr (err, f->d.socket));
   /* And the first one still answers. */
   g_autoptr (GError) error = NULL;
   Sandbox__V1__Codebase *cb = create_cb (f->ch, "still", "", &error);

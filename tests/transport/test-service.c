@@ -4,6 +4,7 @@
 #include "test-service.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "af-error.h"
 
@@ -12,6 +13,8 @@ bump (TestServer *ts, guint *counter, int delta)
 {
   g_mutex_lock (&ts->lock);
   *counter += delta;
+  if (counter == &ts->active && ts->active > ts->peak_active)
+    ts->peak_active = ts->active;
   g_cond_broadcast (&ts->cond);
   g_mutex_unlock (&ts->lock);
 }
@@ -102,6 +105,7 @@ typedef struct {
   gsize size;
   gulong cancel_id;
   gboolean done;
+  gboolean flood;
 } StreamJob;
 
 static void
@@ -123,7 +127,8 @@ stream_produce (AfGrpcCall *call, gpointer data)
   g_autoptr (GError) error = NULL;
 
   while (!job->done && job->next < job->count) {
-    if (!af_grpc_call_can_send (call)) {
+    /* A "flood" producer ignores can_send and relies on the refusal. */
+    if (!job->flood && !af_grpc_call_can_send (call)) {
       bump (job->ts, &job->ts->stream_paused, 1);
       return; /* resumed by the send-ready func */
     }
@@ -132,6 +137,11 @@ stream_produce (AfGrpcCall *call, gpointer data)
     reply.payload.data = job->payload;
     reply.payload.len = job->size;
     if (!af_grpc_call_send (call, &reply.base, &error)) {
+      if (job->flood && g_error_matches (error, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED) &&
+          strstr (error->message, "queue") != NULL) {
+        bump (job->ts, &job->ts->send_refused, 1);
+        return; /* the send-ready func follows */
+      }
       stream_job_end (job, error);
       return;
     }
@@ -173,6 +183,7 @@ handle_stream (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_
   job->call = call;
   job->count = req->count;
   job->size = req->size;
+  job->flood = g_strcmp0 (req->text, "flood") == 0;
   job->payload = g_malloc (req->size + 1);
   for (gsize i = 0; i < job->size; i++)
     job->payload[i] = (guint8)(i * 7);
@@ -191,6 +202,15 @@ typedef struct {
   gboolean done;
 } CollectJob;
 
+static gboolean
+collect_resume (gpointer data)
+{
+  AfGrpcCall *call = data;
+  af_grpc_call_resume_receive (call);
+  af_grpc_call_unref (call);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 collect_receive (AfGrpcCall *call, const ProtobufCMessage *message, gpointer data)
 {
@@ -198,8 +218,25 @@ collect_receive (AfGrpcCall *call, const ProtobufCMessage *message, gpointer dat
 
   if (message != NULL) {
     const Aftest__V1__TestRequest *req = (const Aftest__V1__TestRequest *)message;
+    g_assert_false (job->done); /* nothing arrives after finish */
     job->total += req->payload.len;
     job->messages++;
+    if (g_strcmp0 (req->text, "fail") == 0) {
+      /* Finishing early, before the client's half-close. */
+      job->done = TRUE;
+      af_grpc_call_finish_error (call, AF_ERROR_FAILED_PRECONDITION,
+                                 "collect refused message %" G_GUINT64_FORMAT, job->messages);
+      bump (job->ts, &job->ts->active, -1);
+      return;
+    }
+    if (g_strcmp0 (req->text, "pause") == 0) {
+      /* A consumer that cannot keep up: stop receiving for a while. */
+      af_grpc_call_pause_receive (call);
+      GSource *src = g_timeout_source_new (req->delay_ms);
+      g_source_set_callback (src, collect_resume, af_grpc_call_ref (call), NULL);
+      g_source_attach (src, g_main_context_get_thread_default ());
+      g_source_unref (src);
+    }
     return;
   }
   Aftest__V1__TestReply reply = AFTEST__V1__TEST_REPLY__INIT;
@@ -343,14 +380,21 @@ stop_on_thread (gpointer data)
 }
 
 void
-test_server_stop (TestServer *ts, guint timeout_ms)
+test_server_shutdown (TestServer *ts, guint timeout_ms)
 {
   StopData sd = { ts, timeout_ms };
 
   g_main_context_invoke (ts->context, stop_on_thread, &sd);
   g_thread_join (ts->thread);
   /* Free on this thread: nothing iterates the context any more. */
-  af_grpc_server_free (ts->server);
+  g_clear_pointer (&ts->server, af_grpc_server_free);
+}
+
+void
+test_server_stop (TestServer *ts, guint timeout_ms)
+{
+  if (ts->server != NULL)
+    test_server_shutdown (ts, timeout_ms);
   g_main_loop_unref (ts->loop);
   /* Drop sources the handlers left (none expected) before the context. */
   while (g_main_context_iteration (ts->context, FALSE))

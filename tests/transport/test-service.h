@@ -31,7 +31,9 @@ typedef struct {
   guint hang_cancelled;   /* Hang calls that saw their cancellation */
   guint stream_cancelled; /* Stream calls that saw their cancellation */
   guint stream_paused;    /* times a Stream producer found the queue full */
+  guint send_refused;     /* sends refused because the queue was full */
   guint active;           /* calls whose handler has not finished */
+  guint peak_active;      /* the most calls in a handler at once */
 } TestServer;
 
 /* Starts the service on a unix socket in a new temp dir (mode 0666) and on
@@ -39,7 +41,11 @@ typedef struct {
  * failure. */
 TestServer *test_server_start (const AfGrpcServerOptions *options);
 
-/* Graceful shutdown with @timeout_ms, joins the thread, removes the dir. */
+/* Graceful shutdown with @timeout_ms; joins the thread and frees the
+ * server, leaving the counters readable. */
+void test_server_shutdown (TestServer *ts, guint timeout_ms);
+
+/* test_server_shutdown (if not done), then frees @ts and removes the dir. */
 void test_server_stop (TestServer *ts, guint timeout_ms);
 
 /* Waits (up to 10 s) until *@counter (a field of @ts) reaches @value. */

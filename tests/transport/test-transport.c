@@ -76,6 +76,14 @@ test_unary (Fixture *f, gconstpointer data)
     g_assert_cmpstr (r->peer, ==, want);
   }
 
+  /* Metadata grpc would refuse on the wire is refused here, clearly. */
+  const char *bad_md[] = { "X-Upper", "v", NULL };
+  AfGrpcCallOptions bad = { .metadata = bad_md };
+  g_assert_null (echo (f, &req, &bad, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "metadata"));
+  g_clear_error (&error);
+
   /* No options: no deadline seen by the handler. */
   g_autoptr (AfProtobufMessage) reply2 = (ProtobufCMessage *)echo (f, &req, NULL, &error);
   g_assert_no_error (error);
@@ -98,6 +106,20 @@ test_status (Fixture *f, gconstpointer data)
     g_assert_cmpstr (error->message, ==, detail);
     g_clear_error (&error);
   }
+}
+
+static void
+test_server_unavailable (Fixture *f, gconstpointer data)
+{
+  Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
+  g_autoptr (GError) error = NULL;
+
+  /* A server's own UNAVAILABLE is not mistaken for a failed connect. */
+  req.code = AF_ERROR_UNAVAILABLE;
+  req.detail = (char *)"failed to connect to the container engine";
+  g_assert_null (echo (f, &req, NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE);
+  g_assert_cmpstr (error->message, ==, "failed to connect to the container engine");
 }
 
 static void
@@ -183,6 +205,18 @@ test_server_stream (Fixture *f, gconstpointer data)
   g_assert_cmpuint (c.bytes, ==, 500 * 10000);
   g_assert_cmpuint (f->ts->stream_paused, >, 0);
 
+  /* A producer that ignores can_send is refused, not buffered, and still
+   * gets every message out through the send-ready func. */
+  c = (StreamCount){ 0 };
+  req.text = (char *)"flood";
+  g_assert_true (af_grpc_channel_call_server_stream (f->channel, TEST_STREAM, &req.base,
+                                                     &aftest__v1__test_reply__descriptor, NULL,
+                                                     count_message, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.count, ==, 500);
+  g_assert_cmpuint (f->ts->send_refused, >, 0);
+  req.text = NULL;
+
   /* Pull form, including an empty stream. */
   for (guint n = 0; n < 3; n += 2) {
     req.count = n;
@@ -228,6 +262,24 @@ test_client_stream (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (((Aftest__V1__TestReply *)reply)->messages, ==, 300);
   g_assert_cmpuint (((Aftest__V1__TestReply *)reply)->total, ==, 300 * sizeof buf);
+
+  /* The server finishes early with an error: later writes may fail, the
+   * status says why. */
+  g_autoptr (AfGrpcClientStream) s3 = af_grpc_channel_start_client_stream (
+      f->channel, TEST_COLLECT, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 50; i++) {
+    Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
+    req.text = i == 2 ? (char *)"fail" : NULL;
+    if (!af_grpc_client_stream_write (s3, &req.base, &error))
+      break;
+  }
+  g_clear_error (&error);
+  g_autoptr (AfProtobufMessage) reply3 = NULL;
+  g_assert_false (af_grpc_client_stream_finish (s3, &reply3, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION);
+  g_assert_cmpstr (error->message, ==, "collect refused message 3");
+  g_clear_error (&error);
 
   /* Zero messages. */
   g_autoptr (AfGrpcClientStream) s2 = af_grpc_channel_start_client_stream (
@@ -340,6 +392,33 @@ on_read_done (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
+on_finish_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  AsyncState *st = data;
+  st->reply = af_grpc_client_stream_finish_finish (st->stream, result, &st->error);
+  g_main_loop_quit (st->loop);
+}
+
+static void
+on_write_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  AsyncState *st = data;
+  if (!af_grpc_client_stream_write_finish (st->stream, result, &st->error)) {
+    g_main_loop_quit (st->loop);
+    return;
+  }
+  if (++st->messages < 5) {
+    Aftest__V1__TestRequest chunk = AFTEST__V1__TEST_REQUEST__INIT;
+    guint8 bytes[10] = { 0 };
+    chunk.payload.data = bytes;
+    chunk.payload.len = sizeof bytes; /* encoded before the call returns */
+    af_grpc_client_stream_write_async (st->stream, &chunk.base, NULL, on_write_done, st);
+  } else {
+    af_grpc_client_stream_finish_async (st->stream, NULL, on_finish_done, st);
+  }
+}
+
+static void
 test_async (Fixture *f, gconstpointer data)
 {
   Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
@@ -371,6 +450,23 @@ test_async (Fixture *f, gconstpointer data)
   g_assert_cmpuint (st.messages, ==, 20);
   af_grpc_client_stream_free (st.stream);
 
+  /* Client streaming, asynchronously. */
+  st.stream = af_grpc_channel_start_client_stream (
+      f->channel, TEST_COLLECT, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
+  g_assert_no_error (error);
+  st.messages = 0;
+  Aftest__V1__TestRequest chunk = AFTEST__V1__TEST_REQUEST__INIT;
+  guint8 bytes[10] = { 0 };
+  chunk.payload.data = bytes;
+  chunk.payload.len = sizeof bytes;
+  af_grpc_client_stream_write_async (st.stream, &chunk.base, NULL, on_write_done, &st);
+  g_main_loop_run (st.loop);
+  g_assert_no_error (st.error);
+  g_assert_cmpuint (((Aftest__V1__TestReply *)st.reply)->messages, ==, 5);
+  g_assert_cmpuint (((Aftest__V1__TestReply *)st.reply)->total, ==, 50);
+  protobuf_c_message_free_unpacked (st.reply, NULL);
+  af_grpc_client_stream_free (st.stream);
+
   g_main_loop_unref (st.loop);
   g_main_context_pop_thread_default (ctx);
 }
@@ -381,7 +477,8 @@ test_cannot_connect (void)
   g_autoptr (GError) error = NULL;
   Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
   ProtobufCMessage *reply = NULL;
-  const char *endpoints[] = { "unix:/nonexistent/af-test.sock", "127.0.0.1:1" };
+  const char *endpoints[] = { "unix:/nonexistent/af-test.sock", "127.0.0.1:1",
+                              "unix-abstract:af-test-nothing-listens" };
 
   for (guint i = 0; i < G_N_ELEMENTS (endpoints); i++) {
     g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoints[i], NULL, &error);
@@ -441,7 +538,19 @@ test_unix_listener (void)
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_false (af_grpc_server_listen_unix (third, "/nonexistent/dir/x.sock", 0600, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_NOT_FOUND);
+  g_clear_error (&error);
   g_clear_pointer (&third, af_grpc_server_free);
+  /* Freed without ever starting, with a TCP port bound. */
+  g_autoptr (AfGrpcServer) fourth = af_grpc_server_new (NULL, &error);
+  g_assert_true (af_grpc_server_listen_tcp (fourth, "127.0.0.1:0", NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&fourth, af_grpc_server_free);
+  /* Nor can a second server share a TCP port (no SO_REUSEPORT). */
+  g_autoptr (AfGrpcServer) fifth = af_grpc_server_new (NULL, &error);
+  g_assert_false (af_grpc_server_listen_tcp (fifth, ts->tcp_endpoint, NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  g_clear_pointer (&fifth, af_grpc_server_free);
   g_autofree char *stale_lock = g_strconcat (stale, ".lock", NULL);
   g_assert_no_errno (unlink (stale_lock));
 
@@ -463,6 +572,7 @@ main (int argc, char **argv)
     ADD ("unary", test_unary);
     ADD ("status", test_status);
     ADD ("unknown-method", test_unknown_method);
+    ADD ("server-unavailable", test_server_unavailable);
     ADD ("empty-body", test_empty_body);
     ADD ("nul-in-string", test_nul_in_string);
     ADD ("server-stream", test_server_stream);
