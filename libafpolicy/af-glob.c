@@ -17,13 +17,9 @@
 #define AF_GLOB_SET_WORDS ((AF_GLOB_MAX_POSITIONS + 63) / 64)
 
 guint
-af_glob_next_char (const char *s, gsize n, gunichar *out)
+af_glob_next_char_slow (const char *s, gsize n, gunichar *out)
 {
   guchar c = (guchar)s[0];
-  if (c < 0x80) {
-    *out = c;
-    return 1;
-  }
   gunichar r = g_utf8_get_char_validated (s, (gssize)n);
   if (r < 0x110000) {
     *out = r;
@@ -85,8 +81,8 @@ class_scan (const char *p, gsize n, gsize i, gunichar cp, gsize *end, gboolean *
 }
 
 /* Character-level glob match of raw segment @p against @s. */
-static gboolean
-glob_seg_match (const char *p, gsize pn, const char *s, gsize sn)
+gboolean
+af_glob_seg_match_glob (const char *p, gsize pn, const char *s, gsize sn)
 {
   gsize pi = 0, si = 0;
   gsize star_p = G_MAXSIZE, star_s = 0;
@@ -148,7 +144,7 @@ af_seg_match (const AfSeg *seg, const char *s, gsize n)
   case AF_SEG_STAR_ONLY:
     return TRUE;
   case AF_SEG_GLOB:
-    return glob_seg_match (seg->text, seg->len, s, n);
+    return af_glob_seg_match_glob (seg->text, seg->len, s, n);
   case AF_SEG_GLOBSTAR:
   default:
     return FALSE;
@@ -204,6 +200,37 @@ af_glob_match_from (const AfGlob *glob, guint first, const char *path, gsize len
     pi = star_pi;
   }
   while (pi < m && segs[pi].kind == AF_SEG_GLOBSTAR)
+    pi++;
+  return pi == m;
+}
+
+gboolean
+af_glob_match_segs (const AfGlob *glob, guint first, const char *path, const AfPathSeg *segs,
+                    guint n, guint from)
+{
+  const AfSeg *ps = glob->segs;
+  guint m = glob->n_segs, pi = first, si = from;
+  guint star_pi = G_MAXUINT, star_si = 0;
+
+  while (si < n) {
+    if (pi < m) {
+      if (ps[pi].kind == AF_SEG_GLOBSTAR) {
+        star_pi = ++pi;
+        star_si = si;
+        continue;
+      }
+      if (af_seg_match_inline (&ps[pi], path + segs[si].off, segs[si].len)) {
+        pi++;
+        si++;
+        continue;
+      }
+    }
+    if (star_pi == G_MAXUINT)
+      return FALSE;
+    si = ++star_si;
+    pi = star_pi;
+  }
+  while (pi < m && ps[pi].kind == AF_SEG_GLOBSTAR)
     pi++;
   return pi == m;
 }
@@ -467,6 +494,7 @@ af_glob_compile (const char *pattern, gssize len, AfPatternType type, GError **e
       n_other++;
     }
     glob->covers_suffix[i] = n_other == 0 && n_gs >= 1 && n_star <= 1;
+    glob->can_cover = glob->can_cover || glob->covers_suffix[i];
   }
   return g_steal_pointer (&glob);
 }

@@ -9,6 +9,8 @@
 
 #include "afpolicy.h"
 
+#include <string.h>
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -32,6 +34,7 @@ typedef struct {
   AfSeg *segs;
   guint8 *covers_suffix; /* [n_segs + 1]: segs[i..] match every non-empty
                           * segment sequence */
+  gboolean can_cover;    /* some covers_suffix[i] is set */
   gboolean has_wildcard; /* in the pattern as written (not the implicit one) */
   guint literal_chars;   /* characters that match themselves, '/' included */
   char *normalized;      /* "/a/b*" — canonical absolute pattern text */
@@ -65,6 +68,45 @@ void af_seg_literal_affixes (const AfSeg *seg, GString *prefix, GString *suffix)
 /* Decode one character of possibly invalid UTF-8 at @s (@n > 0 bytes left):
  * an invalid byte decodes as itself + 0x110000, one byte long, so it never
  * equals a character of a (valid UTF-8) pattern. Returns the length. */
-guint af_glob_next_char (const char *s, gsize n, gunichar *out);
+guint af_glob_next_char_slow (const char *s, gsize n, gunichar *out);
+
+static inline guint
+af_glob_next_char (const char *s, gsize n, gunichar *out)
+{
+  if ((guchar)s[0] < 0x80) {
+    *out = (guchar)s[0];
+    return 1;
+  }
+  return af_glob_next_char_slow (s, n, out);
+}
+
+/* One segment of a path being decided: where it is and its hash. */
+typedef struct {
+  guint32 off, len;
+  guint32 hash;
+} AfPathSeg;
+
+/* Like af_glob_match_from, over a path already split into @n segments,
+ * matching segs[@first..] against path segments [@from..]. */
+gboolean af_glob_match_segs (const AfGlob *glob, guint first, const char *path,
+                             const AfPathSeg *segs, guint n, guint from);
+
+gboolean af_glob_seg_match_glob (const char *p, gsize pn, const char *s, gsize sn);
+
+static inline gboolean
+af_seg_match_inline (const AfSeg *seg, const char *s, gsize n)
+{
+  switch (seg->kind) {
+  case AF_SEG_LITERAL:
+    return n == seg->len && memcmp (seg->text, s, n) == 0;
+  case AF_SEG_STAR_ONLY:
+    return TRUE;
+  case AF_SEG_GLOB:
+    return af_glob_seg_match_glob (seg->text, seg->len, s, n);
+  case AF_SEG_GLOBSTAR:
+  default:
+    return FALSE;
+  }
+}
 
 G_END_DECLS

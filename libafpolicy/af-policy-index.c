@@ -87,6 +87,8 @@ file_unanchored (Builder *b, const AfGlob *g, guint32 rank)
   if (best != NULL) {
     list_append (b, list_for (b, AF_KEY_SEGMENT, 0, best->text, best->len), rank);
     b->policy->has_segment_keys = TRUE;
+    guint bit = af_segment_filter_bit (af_hash_bytes (best->text, best->len));
+    b->policy->segment_filter[bit / 64] |= G_GUINT64_CONSTANT (1) << (bit % 64);
     return;
   }
 
@@ -116,6 +118,27 @@ file_unanchored (Builder *b, const AfGlob *g, guint32 rank)
   list_append (b, root->globs, rank);
 }
 
+static void
+set_shape (AfCRule *cr, guint k)
+{
+  const AfGlob *g = cr->glob;
+  const AfSeg *s = g->segs + k;
+  guint rest = g->n_segs - k;
+  cr->first = k;
+  cr->shape = AF_SHAPE_GENERIC;
+  if (rest == 2 && s[0].kind == AF_SEG_GLOBSTAR && s[1].kind == AF_SEG_STAR_ONLY) {
+    cr->shape = AF_SHAPE_ANY_NONEMPTY;
+  } else if (rest == 2 && s[0].kind == AF_SEG_GLOBSTAR) {
+    cr->shape = AF_SHAPE_LAST;
+    cr->x = &s[1];
+  } else if (rest == 3 && s[0].kind == AF_SEG_GLOBSTAR && s[1].kind == AF_SEG_LITERAL &&
+             s[2].kind == AF_SEG_GLOBSTAR) {
+    cr->shape = AF_SHAPE_CONTAINS;
+    cr->x = &s[1];
+    cr->x_hash = af_hash_bytes (s[1].text, s[1].len);
+  }
+}
+
 void
 af_policy_build_index (AfPolicy *p)
 {
@@ -137,6 +160,7 @@ af_policy_build_index (AfPolicy *p)
     guint32 node = 0;
     while (k < g->n_segs && g->segs[k].kind == AF_SEG_LITERAL)
       node = child_of (&b, children, node, &g->segs[k++]);
+    set_shape (&p->by_rank[rank], k);
 
     AfNode *n = &g_array_index (b.nodes, AfNode, node);
     guint rest = g->n_segs - k;

@@ -15,11 +15,31 @@
 G_BEGIN_DECLS
 
 #define AF_NO_RANK G_MAXUINT32
+#define AF_SEGMENT_FILTER_WORDS 16 /* 1,024 bits */
+
+static inline guint
+af_segment_filter_bit (guint32 bytes_hash)
+{
+  return bytes_hash >> 22; /* 0 .. 1023 */
+}
+
+/* What the part of a glob after its literal prefix looks like, so common
+ * shapes are decided without running the general matcher. */
+typedef enum {
+  AF_SHAPE_GENERIC,      /* run af_glob_match_segs */
+  AF_SHAPE_ANY_NONEMPTY, /* "**" "*": at least one more segment */
+  AF_SHAPE_LAST,         /* "**" X: at least one more segment, the last matches X */
+  AF_SHAPE_CONTAINS,     /* "**" L "**": some later segment is literally L */
+} AfShape;
 
 typedef struct {
   AfGlob *glob;
   guint index; /* in the rule list as given */
   AfLevel level;
+  guint first;    /* length of the literal prefix, in segments */
+  AfShape shape;  /* of segs[first..] */
+  const AfSeg *x; /* the X or L of the shape */
+  guint32 x_hash; /* af_hash_bytes of a literal L */
 } AfCRule;
 
 typedef struct {
@@ -65,6 +85,9 @@ struct _AfPolicy {
   AfSlot *slots; /* open addressing, [slot_mask + 1] */
   guint32 slot_mask;
   gboolean has_segment_keys, has_ext_keys, has_prefix_keys;
+  /* One bit per segment-key hash (top bits): most path segments name no
+   * SEGMENT key, and this answers that from two cache lines. */
+  guint64 segment_filter[AF_SEGMENT_FILTER_WORDS];
   GStringChunk *keys; /* storage for slot keys */
 };
 

@@ -10,31 +10,37 @@
 
 #include <string.h>
 
-gboolean
-af_rule_validate (const AfRule *rule, gssize pattern_len, gsize index, GError **error)
+/* Validate and compile one rule; errors name @index. */
+static AfGlob *
+compile_rule (const AfRule *rule, gssize pattern_len, gsize index, GError **error)
 {
   if ((guint)rule->level > AF_LEVEL_WRITE) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
                  "rule %" G_GSIZE_FORMAT
                  ": unknown permission %d (expected none, view, read or write)",
                  index, (int)rule->level);
-    return FALSE;
+    return NULL;
   }
   if ((guint)rule->type > AF_PATTERN_FILE) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
                  "rule %" G_GSIZE_FORMAT
                  ": unknown pattern type %d (expected glob, directory or file)",
                  index, (int)rule->type);
-    return FALSE;
+    return NULL;
   }
   g_autoptr (GError) local = NULL;
-  g_autoptr (AfGlob) glob = af_glob_compile (rule->pattern, pattern_len, rule->type, &local);
-  if (glob == NULL) {
+  AfGlob *glob = af_glob_compile (rule->pattern, pattern_len, rule->type, &local);
+  if (glob == NULL)
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "rule %" G_GSIZE_FORMAT ": %s", index,
                  local->message);
-    return FALSE;
-  }
-  return TRUE;
+  return glob;
+}
+
+gboolean
+af_rule_validate (const AfRule *rule, gssize pattern_len, gsize index, GError **error)
+{
+  g_autoptr (AfGlob) glob = compile_rule (rule, pattern_len, index, error);
+  return glob != NULL;
 }
 
 /* Precedence, best first: higher priority; file > directory > glob; no
@@ -72,14 +78,13 @@ af_policy_new (const AfRule *rules, gsize n_rules, GError **error)
   /* Compile into slots indexed as given first; reorder by rank after. */
   AfCRule *compiled = g_new0 (AfCRule, MAX (n_rules, 1));
   for (gsize i = 0; i < n_rules; i++) {
-    g_autoptr (GError) local = NULL;
-    if (!af_rule_validate (&rules[i], -1, i, error)) {
+    compiled[i].glob = compile_rule (&rules[i], -1, i, error);
+    if (compiled[i].glob == NULL) {
       for (gsize j = 0; j < i; j++)
         af_glob_free (compiled[j].glob);
       g_free (compiled);
       return NULL;
     }
-    compiled[i].glob = af_glob_compile (rules[i].pattern, -1, rules[i].type, NULL);
     compiled[i].index = (guint)i;
     compiled[i].level = rules[i].level;
   }
@@ -157,9 +162,44 @@ af_policy_get_rule (const AfPolicy *policy, gsize index)
 
 /* ---- decide ---- */
 
+/* Deeper paths (over 512 bytes) take the unindexed, equally
+ * allocation-free path. */
+#define AF_DECIDE_MAX_SEGS 256
+
+typedef struct {
+  const char *path;
+  const AfPathSeg *segs;
+  guint n;
+} Path;
+
+static inline gboolean
+rule_matches (const AfCRule *cr, const Path *x)
+{
+  switch (cr->shape) {
+  case AF_SHAPE_ANY_NONEMPTY:
+    return x->n > cr->first;
+  case AF_SHAPE_LAST: {
+    if (x->n <= cr->first)
+      return FALSE;
+    const AfPathSeg *last = &x->segs[x->n - 1];
+    return af_seg_match_inline (cr->x, x->path + last->off, last->len);
+  }
+  case AF_SHAPE_CONTAINS:
+    for (guint i = cr->first; i < x->n; i++)
+      if (x->segs[i].hash == cr->x_hash && x->segs[i].len == cr->x->len &&
+          memcmp (x->path + x->segs[i].off, cr->x->text, cr->x->len) == 0)
+        return TRUE;
+    return FALSE;
+  case AF_SHAPE_GENERIC:
+  default:
+    return af_glob_match_segs (cr->glob, cr->first, x->path, x->segs, x->n, cr->first);
+  }
+}
+
+/* Ranks in a list ascend: stop at the first match, or as soon as no later
+ * rule could beat the best so far. */
 static inline void
-test_list (const AfPolicy *p, guint32 list, const char *path, gsize len, gsize off, guint first,
-           guint32 *best)
+test_list (const AfPolicy *p, guint32 list, const Path *x, guint32 *best)
 {
   const AfList *l = &p->lists[list];
   const guint32 *items = p->list_items + l->start;
@@ -167,7 +207,7 @@ test_list (const AfPolicy *p, guint32 list, const char *path, gsize len, gsize o
     guint32 r = items[i];
     if (r >= *best)
       return;
-    if (af_glob_match_from (p->by_rank[r].glob, first, path, len, off)) {
+    if (rule_matches (&p->by_rank[r], x)) {
       *best = r;
       return;
     }
@@ -175,45 +215,63 @@ test_list (const AfPolicy *p, guint32 list, const char *path, gsize len, gsize o
 }
 
 static inline void
-test_key (const AfPolicy *p, guint kind, const char *key, gsize n, const char *path, gsize len,
-          guint32 *best)
+test_key (const AfPolicy *p, guint kind, const char *key, gsize n, const Path *x, guint32 *best)
 {
   guint32 list = af_policy_lookup (p, kind, 0, af_hash_bytes (key, n), key, n);
   if (list != AF_NO_RANK)
-    test_list (p, list, path, len, 0, 0, best);
+    test_list (p, list, x, best);
 }
 
-AfLevel
-af_policy_decide (const AfPolicy *p, const char *path, gssize slen, int *out_rule)
+static guint32
+decide_unindexed (const AfPolicy *p, const char *path, gsize len)
 {
-  gsize len = slen < 0 ? strlen (path) : (gsize)slen;
-  guint32 best = AF_NO_RANK;
-  guint32 node = 0;
-  gboolean on_trie = TRUE;
-  gsize off = 0, last = 0, last_end = 0;
+  for (gsize r = 0; r < p->n_rules; r++)
+    if (af_glob_match_from (p->by_rank[r].glob, 0, path, len, 0))
+      return (guint32)r;
+  return AF_NO_RANK;
+}
 
-  if (p->nodes[0].subtree < best)
-    best = p->nodes[0].subtree;
-  if (p->nodes[0].globs != AF_NO_RANK)
-    test_list (p, p->nodes[0].globs, path, len, 0, 0, &best);
+static guint32
+decide_rank (const AfPolicy *p, const char *path, gsize len)
+{
+  AfPathSeg segs[AF_DECIDE_MAX_SEGS];
+  guint n = 0;
 
-  for (;;) {
+  for (gsize off = 0;;) {
     while (off < len && path[off] == '/')
       off++;
     if (off >= len)
       break;
-    const char *slash = memchr (path + off, '/', len - off);
-    gsize end = slash ? (gsize)(slash - path) : len;
-    gsize n = end - off;
-    guint32 h = af_hash_bytes (path + off, n);
+    gsize end = off;
+    while (end < len && path[end] != '/')
+      end++;
+    if (n == AF_DECIDE_MAX_SEGS || end - off > G_MAXUINT32 || end > G_MAXUINT32)
+      return decide_unindexed (p, path, len);
+    segs[n].off = (guint32)off;
+    segs[n].len = (guint32)(end - off);
+    segs[n].hash = af_hash_bytes (path + off, end - off);
+    n++;
+    off = end;
+  }
 
-    if (p->has_segment_keys) {
-      guint32 list = af_policy_lookup (p, AF_KEY_SEGMENT, 0, h, path + off, n);
+  const Path x = { path, segs, n };
+  guint32 best = p->nodes[0].subtree;
+  guint32 node = 0;
+  gboolean on_trie = TRUE;
+
+  if (p->nodes[0].globs != AF_NO_RANK)
+    test_list (p, p->nodes[0].globs, &x, &best);
+
+  for (guint i = 0; i < n; i++) {
+    const char *seg = path + segs[i].off;
+    guint bit = af_segment_filter_bit (segs[i].hash);
+    if ((p->segment_filter[bit / 64] >> (bit % 64)) & 1) {
+      guint32 list = af_policy_lookup (p, AF_KEY_SEGMENT, 0, segs[i].hash, seg, segs[i].len);
       if (list != AF_NO_RANK)
-        test_list (p, list, path, len, 0, 0, &best);
+        test_list (p, list, &x, &best);
     }
     if (on_trie) {
-      guint32 child = af_policy_lookup (p, AF_KEY_CHILD, node, h, path + off, n);
+      guint32 child = af_policy_lookup (p, AF_KEY_CHILD, node, segs[i].hash, seg, segs[i].len);
       if (child == AF_NO_RANK) {
         on_trie = FALSE;
       } else {
@@ -222,34 +280,35 @@ af_policy_decide (const AfPolicy *p, const char *path, gssize slen, int *out_rul
         if (nd->subtree < best)
           best = nd->subtree;
         if (nd->globs != AF_NO_RANK)
-          test_list (p, nd->globs, path, len, end, nd->depth, &best);
+          test_list (p, nd->globs, &x, &best);
       }
     }
-    last = off;
-    last_end = end;
-    off = end;
   }
   if (on_trie && p->nodes[node].exact < best)
     best = p->nodes[node].exact;
 
-  if (last_end > last) {
-    const char *seg = path + last;
-    gsize n = last_end - last;
+  if (n > 0) {
+    const char *seg = path + segs[n - 1].off;
+    gsize sn = segs[n - 1].len;
     if (p->has_ext_keys) {
-      const char *dot = NULL;
-      for (gsize i = n; i-- > 0;)
-        if (seg[i] == '.') {
-          dot = seg + i;
-          break;
-        }
-      if (dot != NULL)
-        test_key (p, AF_KEY_EXT, dot, n - (gsize)(dot - seg), path, len, &best);
+      gsize i = sn;
+      while (i > 0 && seg[i - 1] != '.')
+        i--;
+      if (i > 0)
+        test_key (p, AF_KEY_EXT, seg + i - 1, sn - i + 1, &x, &best);
     }
     if (p->has_prefix_keys)
-      for (gsize k = 1; k <= 3 && k <= n; k++)
-        test_key (p, AF_KEY_PREFIX, seg, k, path, len, &best);
+      for (gsize k = 1; k <= 3 && k <= sn; k++)
+        test_key (p, AF_KEY_PREFIX, seg, k, &x, &best);
   }
+  return best;
+}
 
+AfLevel
+af_policy_decide (const AfPolicy *p, const char *path, gssize slen, int *out_rule)
+{
+  gsize len = slen < 0 ? strlen (path) : (gsize)slen;
+  guint32 best = decide_rank (p, path, len);
   if (best == AF_NO_RANK) {
     if (out_rule)
       *out_rule = -1;
@@ -260,17 +319,93 @@ af_policy_decide (const AfPolicy *p, const char *path, gssize slen, int *out_rul
   return p->by_rank[best].level;
 }
 
+/* Could @cr match some path strictly below the directory @x (*extends), or
+ * every such path (*covers)? Shape shortcuts; the NFA for the rest. */
+static void
+reveal_one (const AfCRule *cr, const Path *x, const char *path, gsize len, gboolean *extends,
+            gboolean *covers)
+{
+  const AfGlob *g = cr->glob;
+  guint k = cr->first, n = x->n;
+  *extends = *covers = FALSE;
+  for (guint i = 0; i < k && i < n; i++)
+    if (x->segs[i].len != g->segs[i].len ||
+        memcmp (path + x->segs[i].off, g->segs[i].text, g->segs[i].len) != 0)
+      return; /* the literal prefix leaves this directory's subtree */
+  guint rest = g->n_segs - k;
+  if (n < k) {
+    *extends = TRUE; /* strictly below: the rest of the prefix and beyond */
+    return;
+  }
+  if (rest == 0)
+    return; /* exactly the prefix, which is this directory or above */
+  if (rest == 1 && g->segs[k].kind == AF_SEG_GLOBSTAR) {
+    *extends = *covers = TRUE;
+    return;
+  }
+  switch (cr->shape) {
+  case AF_SHAPE_ANY_NONEMPTY:
+    *extends = *covers = TRUE;
+    return;
+  case AF_SHAPE_LAST:
+    *extends = TRUE;
+    return;
+  case AF_SHAPE_CONTAINS:
+    *extends = TRUE;
+    for (guint i = k; i < n; i++)
+      if (x->segs[i].hash == cr->x_hash && x->segs[i].len == cr->x->len &&
+          memcmp (path + x->segs[i].off, cr->x->text, cr->x->len) == 0)
+        *covers = TRUE;
+    return;
+  case AF_SHAPE_GENERIC:
+  default:
+    af_glob_match_prefix (g, path, len, extends, covers);
+  }
+}
+
 gboolean
 af_policy_may_reveal_below (const AfPolicy *p, const char *path, gssize slen)
 {
   gsize len = slen < 0 ? strlen (path) : (gsize)slen;
+  AfPathSeg segs[AF_DECIDE_MAX_SEGS];
+  guint n = 0;
+  gboolean split = TRUE;
+
+  for (gsize off = 0;;) {
+    while (off < len && path[off] == '/')
+      off++;
+    if (off >= len)
+      break;
+    gsize end = off;
+    while (end < len && path[end] != '/')
+      end++;
+    if (n == AF_DECIDE_MAX_SEGS || end > G_MAXUINT32) {
+      split = FALSE;
+      break;
+    }
+    segs[n].off = (guint32)off;
+    segs[n].len = (guint32)(end - off);
+    segs[n].hash = af_hash_bytes (path + off, end - off);
+    n++;
+    off = end;
+  }
+  const Path x = { path, segs, n };
+
   /* In rank order: the first rule that could reveal something below wins the
    * argument; a rule matching everything below that is none ends it, since
    * nothing after it can win anywhere below. */
   for (gsize r = 0; r < p->n_rules; r++) {
+    const AfCRule *cr = &p->by_rank[r];
+    gboolean visible = cr->level >= AF_LEVEL_VIEW;
+    /* A none rule that can never cover a subtree cannot end the search. */
+    if (!visible && !cr->glob->can_cover)
+      continue;
     gboolean extends, covers;
-    af_glob_match_prefix (p->by_rank[r].glob, path, len, &extends, &covers);
-    if (extends && p->by_rank[r].level >= AF_LEVEL_VIEW)
+    if (split)
+      reveal_one (cr, &x, path, len, &extends, &covers);
+    else
+      af_glob_match_prefix (cr->glob, path, len, &extends, &covers);
+    if (extends && visible)
       return TRUE;
     if (covers)
       return FALSE;

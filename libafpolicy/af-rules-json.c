@@ -10,6 +10,7 @@
 #include "af-error.h"
 #include "af-glob.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -198,6 +199,22 @@ af_rules_parse_json_full (const char *data, gssize len, AfPresetRegistry *regist
     return FALSE;
   }
 
+  /* json-glib decodes "\u0000" and then cuts the string there, which would
+   * silently change a pattern; refuse it before parsing. */
+  for (gsize i = 0; i < n; i++) {
+    if (data[i] != '\\')
+      continue;
+    gsize run = 0;
+    while (i < n && data[i] == '\\') {
+      run++;
+      i++;
+    }
+    if (run % 2 == 1 && n - i >= 5 && memcmp (data + i, "u0000", 5) == 0) {
+      report (&rep, "rule file contains a NUL byte (\\u0000) in a string");
+      return FALSE;
+    }
+  }
+
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
   if (!json_parser_load_from_data (parser, data, (gssize)n, &local)) {
@@ -208,9 +225,11 @@ af_rules_parse_json_full (const char *data, gssize len, AfPresetRegistry *regist
   g_autoptr (AfPresetRegistry) own = NULL;
   guint start = out->len;
 
-  if (root != NULL && JSON_NODE_HOLDS_ARRAY (root)) {
+  if (root == NULL) {
+    report (&rep, "rule file is empty");
+  } else if (JSON_NODE_HOLDS_ARRAY (root)) {
     parse_rules_array (json_node_get_array (root), 0, FALSE, out, &rep);
-  } else if (root != NULL && JSON_NODE_HOLDS_OBJECT (root)) {
+  } else if (JSON_NODE_HOLDS_OBJECT (root)) {
     JsonObject *obj = json_node_get_object (root);
     JsonNode *preset = NULL, *rules = NULL;
     JsonObjectIter iter;
@@ -278,6 +297,14 @@ af_rules_load_file (const char *path, AfPresetRegistry *registry, GArray *out, G
   g_autofree char *data = NULL;
   gsize n = 0;
   g_autoptr (GError) local = NULL;
+  GStatBuf st;
+  /* Refuse a huge file before reading it (the parser re-checks the bound). */
+  if (g_stat (path, &st) == 0 && st.st_size > AF_RULES_FILE_MAX) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "%s: rule file is %" G_GINT64_FORMAT " bytes; the limit is %d", path,
+                 (gint64)st.st_size, AF_RULES_FILE_MAX);
+    return FALSE;
+  }
   if (!g_file_get_contents (path, &data, &n, &local)) {
     g_set_error (error, AF_ERROR,
                  g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)

@@ -201,12 +201,12 @@ ref_decide (RefRule *rules, guint n, const char *path)
 
 /* ---- the generator ---- */
 
-static const char *const names[] = { "a", "b", "ab", "ba", ".env", ".env.local", "x.key",
-                                     "c.pem", "secrets", "src", "é", "日本", "a.b.c", "*" };
+static const char *const names[] = { "a",     "b",       "ab",  "ba", ".env", ".env.local", "x.key",
+                                     "c.pem", "secrets", "src", "é",  "日本", "a.b.c",      "*" };
 static const char *const globsegs[] = {
-  "*",     "**",    "?",      "*.key", "a*",    "*b",   "[ab]",  "[!a]",  "[a-c]*", "\\*",
-  ".env*", "a?",    "a**",    "*a*",   "?*",    "[]]*", "[^b]?", "*.*",   "[é]",    "??",
-  "*.pem", "s*s",   "[a-]",   "\\a",   "**",    "**",   "*",     "[z-a]", "日*",    "secrets",
+  "*",     "**",  "?",    "*.key", "a*", "*b",   "[ab]",  "[!a]",  "[a-c]*", "\\*",
+  ".env*", "a?",  "a**",  "*a*",   "?*", "[]]*", "[^b]?", "*.*",   "[é]",    "??",
+  "*.pem", "s*s", "[a-]", "\\a",   "**", "**",   "*",     "[z-a]", "日*",    "secrets",
 };
 
 static char *

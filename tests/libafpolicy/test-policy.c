@@ -186,6 +186,7 @@ test_validation (void)
     g_autoptr (GError) e2 = NULL;
     g_autoptr (AfPolicy) p = af_policy_new (&r, 1, &e2);
     g_assert_no_error (e2);
+    g_assert_nonnull (p);
   }
   g_autofree char *segs = g_strnfill (AF_POLICY_MAX_PATTERN, 'a');
   for (guint i = 1; i < AF_POLICY_MAX_PATTERN; i += 2)
@@ -271,6 +272,46 @@ test_names_and_wire (void)
   g_assert_cmpstr (text, ==, "glob '/src/**' write priority 10");
 }
 
+/* Paths deeper than the indexed walk handles (256 segments) decide the same
+ * through the unindexed path. */
+static void
+test_deep_paths (void)
+{
+  static const R rules[] = {
+    { "**/*", AF_PATTERN_GLOB, AF_LEVEL_READ, 0 },
+    { "/a", AF_PATTERN_DIRECTORY, AF_LEVEL_WRITE, 0 },
+    { "**/*.key", AF_PATTERN_GLOB, AF_LEVEL_NONE, 100 },
+    { "**/deep/**", AF_PATTERN_GLOB, AF_LEVEL_VIEW, 50 },
+  };
+  g_autoptr (AfPolicy) p = policy_of (rules, G_N_ELEMENTS (rules));
+  for (guint depth = 250; depth < 262; depth++) {
+    GString *s = g_string_new ("/a");
+    for (guint i = 1; i < depth; i++)
+      g_string_append (s, "/x");
+    assert_decision (p, s->str, AF_LEVEL_WRITE, 1);
+    g_string_append (s, "/id.key");
+    assert_decision (p, s->str, AF_LEVEL_NONE, 2);
+    g_string_insert (s, 0, "/b/deep");
+    assert_decision (p, s->str, AF_LEVEL_NONE, 2);
+    g_string_truncate (s, s->len - strlen ("/id.key"));
+    assert_decision (p, s->str, AF_LEVEL_VIEW, 3);
+    g_string_free (s, TRUE);
+  }
+}
+
+/* Non-canonical input is tolerated: empty segments are skipped. */
+static void
+test_lenient_paths (void)
+{
+  static const R rules[] = { { "/a/b", AF_PATTERN_FILE, AF_LEVEL_READ, 0 } };
+  g_autoptr (AfPolicy) p = policy_of (rules, 1);
+  g_assert_cmpint (af_policy_decide (p, "a/b", -1, NULL), ==, AF_LEVEL_READ);
+  g_assert_cmpint (af_policy_decide (p, "//a//b/", -1, NULL), ==, AF_LEVEL_READ);
+  g_assert_cmpint (af_policy_decide (p, "", -1, NULL), ==, AF_LEVEL_NONE);
+  /* invalid UTF-8 in a real file name decides without crashing */
+  g_assert_cmpint (af_policy_decide (p, "/a/\xff\xfe", -1, NULL), ==, AF_LEVEL_NONE);
+}
+
 static void
 test_refcount (void)
 {
@@ -294,5 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/policy/too-many-rules", test_too_many_rules);
   g_test_add_func ("/policy/names-and-wire", test_names_and_wire);
   g_test_add_func ("/policy/refcount", test_refcount);
+  g_test_add_func ("/policy/deep-paths", test_deep_paths);
+  g_test_add_func ("/policy/lenient-paths", test_lenient_paths);
   return g_test_run ();
 }

@@ -1,0 +1,604 @@
+/* service.c — supervisor mode: org.agentfense.Exec1 on a peer-to-peer
+ * D-Bus connection, for the life of one sandbox.
+ *
+ * Owns: decoding requests (a{sv}, fds from the message's fd list), the
+ * bounds on what a caller may ask for (concurrent commands, sessions,
+ * sizes), completing each call when its command ends, and an orderly end
+ * (Stop, or the peer going away): every process killed, then the sandbox
+ * torn down. Must never: put command output into a message, or keep a
+ * caller's fd after its command is done. */
+#include "service.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
+
+#include "af-dbus-peer.h"
+#include "af-error.h"
+#include "af-exec-dbus.h"
+#include "af-ids.h"
+#include "af-log.h"
+#include "options.h"
+#include "sandbox.h"
+#include "session.h"
+
+#define EXEC1_PATH "/org/agentfense/Exec1"
+#define EXEC1_VERSION 1
+#define MAX_RUNNING 256
+
+typedef struct {
+  AfConfig *config;
+  AfSandbox *sb;
+  AfExec1 *skeleton;
+  GDBusConnection *conn;
+  GMainLoop *loop;
+  GHashTable *sessions; /* id → AfSession (live, not destroyed) */
+  guint n_running;
+  guint64 n_run;
+  guint64 next_stream_id;
+  gboolean stopping;
+  const char *sb_id;
+} Service;
+
+/* One call in flight: the fds it owns and how to answer. */
+typedef struct {
+  Service *svc;
+  /* NULL for a stream. Not a reference of ours: returning on it consumes
+   * the one the skeleton handed over. */
+  GDBusMethodInvocation *invocation;
+  guint64 stream_id;
+  int fds[3]; /* stdin, stdout, stderr (-1 when absent) */
+  char **argv;
+  char **env;
+} Call;
+
+static void
+call_free (Call *c)
+{
+  for (int i = 0; i < 3; i++)
+    if (c->fds[i] >= 0)
+      close (c->fds[i]);
+  g_strfreev (c->argv);
+  g_strfreev (c->env);
+  g_free (c);
+}
+
+static GVariant *
+result_to_variant (const AfExecResult *r, gboolean session, gboolean restarted)
+{
+  GVariantBuilder b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "exit_code", g_variant_new_int32 (r->exit_code));
+  g_variant_builder_add (&b, "{sv}", "signal", g_variant_new_int32 (r->term_signal));
+  g_variant_builder_add (&b, "{sv}", "timed_out", g_variant_new_boolean (r->timed_out));
+  g_variant_builder_add (&b, "{sv}", "oom_killed", g_variant_new_boolean (r->oom_killed));
+  g_variant_builder_add (&b, "{sv}", "stdout_bytes",
+                         g_variant_new_uint64 ((guint64)r->stdout_bytes));
+  g_variant_builder_add (&b, "{sv}", "stderr_bytes",
+                         g_variant_new_uint64 ((guint64)r->stderr_bytes));
+  g_variant_builder_add (&b, "{sv}", "stdout_truncated",
+                         g_variant_new_boolean (r->stdout_truncated));
+  g_variant_builder_add (&b, "{sv}", "stderr_truncated",
+                         g_variant_new_boolean (r->stderr_truncated));
+  g_variant_builder_add (&b, "{sv}", "duration_us", g_variant_new_uint64 ((guint64)r->duration_us));
+  if (session)
+    g_variant_builder_add (&b, "{sv}", "session_restarted", g_variant_new_boolean (restarted));
+  return g_variant_builder_end (&b);
+}
+
+static void
+maybe_finish_stop (Service *svc)
+{
+  if (svc->stopping && svc->n_running == 0 && !af_sandbox_is_alive (svc->sb))
+    g_main_loop_quit (svc->loop);
+}
+
+static void begin_stop (Service *svc);
+
+static gboolean
+on_sandbox_died (gpointer data)
+{
+  Service *svc = data;
+  if (!svc->stopping) {
+    /* Nothing can run any more: end, so the owner sees the failure. */
+    af_sb_warning (svc->sb_id, "the sandbox died: %s", af_sandbox_death_reason (svc->sb));
+    begin_stop (svc);
+  }
+  maybe_finish_stop (svc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+complete (Call *c, GVariant *result, const GError *error)
+{
+  Service *svc = c->svc;
+
+  if (c->invocation) {
+    if (error)
+      g_dbus_method_invocation_return_gerror (c->invocation, error);
+    else
+      g_dbus_method_invocation_return_value (c->invocation, g_variant_new ("(@a{sv})", result));
+    c->invocation = NULL;
+  } else {
+    g_autoptr (GError) e = error ? af_error_normalize (error) : NULL;
+    g_autoptr (GVariant) empty = NULL;
+    if (result == NULL)
+      result = empty = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+    af_exec1_emit_exec_finished (svc->skeleton, c->stream_id, result,
+                                 e ? af_error_code_dbus_name (e->code) : "", e ? e->message : "");
+  }
+  svc->n_running--;
+  call_free (c);
+  maybe_finish_stop (svc);
+}
+
+static void
+on_exec_done (gpointer data, const AfExecResult *r, const GError *error)
+{
+  Call *c = data;
+  if (r)
+    af_sb_debug (c->svc->sb_id, "exec done: exit %d in %" G_GINT64_FORMAT " us", r->exit_code,
+                 r->duration_us);
+  complete (c, r ? result_to_variant (r, FALSE, FALSE) : NULL, error);
+}
+
+static void
+on_session_done (gpointer data, const AfExecResult *r, gboolean restarted, const GError *error)
+{
+  Call *c = data;
+  complete (c, r ? result_to_variant (r, TRUE, restarted) : NULL, error);
+}
+
+/* Take fds [stdin, stdout, stderr] (indices in the message's list). */
+static gboolean
+take_fds (GUnixFDList *list, const gint32 *handles, int n, Call *c, GError **error)
+{
+  for (int i = 0; i < n; i++) {
+    if (list == NULL || handles[i] < 0 || handles[i] >= g_unix_fd_list_get_length (list)) {
+      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "fd handle %d is not attached",
+                   handles[i]);
+      return FALSE;
+    }
+    c->fds[i] = g_unix_fd_list_get (list, handles[i], error);
+    if (c->fds[i] < 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_capacity (Service *svc, GError **error)
+{
+  if (svc->stopping || !af_sandbox_is_alive (svc->sb)) {
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "the sandbox is not running");
+    return FALSE;
+  }
+  if (svc->n_running >= MAX_RUNNING) {
+    g_set_error (error, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED,
+                 "%d commands are already running in this sandbox", MAX_RUNNING);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static char **
+env_from_variant (GVariant *dict)
+{
+  g_autoptr (GVariant) env = g_variant_lookup_value (dict, "env", G_VARIANT_TYPE ("a{ss}"));
+  GPtrArray *out = g_ptr_array_new ();
+  GVariantIter it;
+  const char *k, *v;
+
+  if (env) {
+    g_variant_iter_init (&it, env);
+    while (g_variant_iter_next (&it, "{&s&s}", &k, &v))
+      g_ptr_array_add (out, g_strdup_printf ("%s=%s", k, v));
+  }
+  g_ptr_array_add (out, NULL);
+  return (char **)g_ptr_array_free (out, FALSE);
+}
+
+static gint64
+lookup_u64 (GVariant *dict, const char *key, gint64 dflt)
+{
+  guint64 v;
+  if (g_variant_lookup (dict, key, "t", &v) && v > 0)
+    return (gint64)MIN (v, (guint64)G_MAXINT64);
+  return dflt;
+}
+
+static gboolean
+start_exec (Service *svc, GVariant *request, GUnixFDList *fds, const gint32 *handles, Call *c,
+            GError **error)
+{
+  AfExecRequest req = { 0 };
+  const char *command = NULL, *workdir = NULL;
+  g_autofree const char **argv = NULL;
+
+  if (!check_capacity (svc, error) || !take_fds (fds, handles, 3, c, error))
+    return FALSE;
+  if (g_variant_lookup (request, "argv", "^as", &c->argv) && c->argv[0] == NULL)
+    g_clear_pointer (&c->argv, g_strfreev);
+  if (c->argv == NULL) {
+    if (!g_variant_lookup (request, "command", "&s", &command) || command[0] == '\0') {
+      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "command is required");
+      return FALSE;
+    }
+    if (strlen (command) > 128 * 1024) {
+      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                   "command is longer than 131072 bytes");
+      return FALSE;
+    }
+    c->argv = af_exec_shell_argv (command);
+    req.shell_semantics = TRUE;
+  }
+  g_variant_lookup (request, "workdir", "&s", &workdir);
+  c->env = env_from_variant (request);
+  req.argv = (const char *const *)c->argv;
+  req.env = (const char *const *)c->env;
+  req.cwd = workdir;
+  req.timeout_ms =
+      lookup_u64 (request, "timeout_ms", af_config_get_int (svc->config, "exec", "timeout"));
+  req.output_cap =
+      lookup_u64 (request, "output_limit", af_config_get_int (svc->config, "exec", "output_limit"));
+  req.stdin_fd = c->fds[0];
+  req.stdout_fd = c->fds[1];
+  req.stderr_fd = c->fds[2];
+  if (!af_sandbox_exec (svc->sb, &req, on_exec_done, c, error))
+    return FALSE;
+  svc->n_running++;
+  svc->n_run++;
+  return TRUE;
+}
+
+static gboolean
+handle_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVariant *request,
+             GVariant *in, GVariant *out, GVariant *err, gpointer data)
+{
+  Service *svc = data;
+  Call *c = g_new0 (Call, 1);
+  g_autoptr (GError) error = NULL;
+  gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
+                        g_variant_get_handle (err) };
+
+  c->svc = svc;
+  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->invocation = inv;
+  if (!start_exec (svc, request, fds, handles, c, &error)) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    call_free (c);
+  }
+  return TRUE;
+}
+
+static gboolean
+handle_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVariant *request,
+                    GVariant *in, GVariant *out, GVariant *err, gpointer data)
+{
+  Service *svc = data;
+  Call *c = g_new0 (Call, 1);
+  g_autoptr (GError) error = NULL;
+  gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
+                        g_variant_get_handle (err) };
+
+  c->svc = svc;
+  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->stream_id = ++svc->next_stream_id;
+  if (!start_exec (svc, request, fds, handles, c, &error)) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    call_free (c);
+    return TRUE;
+  }
+  af_exec1_complete_exec_stream (obj, inv, NULL, c->stream_id);
+  return TRUE;
+}
+
+typedef struct {
+  Service *svc;
+  GDBusMethodInvocation *inv;
+} Pending;
+
+static void
+on_session_ready (gpointer data, AfSession *s, const GError *error)
+{
+  Pending *p = data;
+
+  if (error) {
+    g_dbus_method_invocation_return_gerror (p->inv, error);
+  } else {
+    g_hash_table_insert (p->svc->sessions, g_strdup (af_session_get_id (s)), s);
+    af_exec1_complete_create_session (p->svc->skeleton, p->inv, af_session_get_id (s));
+  }
+  g_free (p);
+}
+
+static gboolean
+handle_create_session (AfExec1 *obj, GDBusMethodInvocation *inv, GVariant *request, gpointer data)
+{
+  Service *svc = data;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = env_from_variant (request);
+  const char *shell = NULL, *id = NULL;
+  g_autofree char *new_id = NULL;
+  Pending *p;
+
+  g_variant_lookup (request, "shell", "&s", &shell);
+  g_variant_lookup (request, "id", "&s", &id);
+  if (id == NULL || id[0] == '\0')
+    id = new_id = af_id_new (AF_ID_SESSION);
+  if (!check_capacity (svc, &error)) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    return TRUE;
+  }
+  if (!af_id_validate (AF_ID_SESSION, id, "session id", &error)) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    return TRUE;
+  }
+  if (g_hash_table_contains (svc->sessions, id)) {
+    g_dbus_method_invocation_return_error (inv, AF_ERROR, AF_ERROR_ALREADY_EXISTS,
+                                           "session %s already exists", id);
+    return TRUE;
+  }
+  if (g_hash_table_size (svc->sessions) >=
+      (guint)af_config_get_int (svc->config, "exec", "max_sessions")) {
+    g_dbus_method_invocation_return_error (inv, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED,
+                                           "this sandbox already has %u sessions",
+                                           g_hash_table_size (svc->sessions));
+    return TRUE;
+  }
+  p = g_new0 (Pending, 1);
+  p->svc = svc;
+  p->inv = inv;
+  if (af_session_new (svc->sb, id, shell, (const char *const *)env, on_session_ready, p, &error) ==
+      NULL) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    g_free (p);
+  }
+  return TRUE;
+}
+
+static gboolean
+start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList *fds,
+                    const gint32 *handles, Call *c, GError **error)
+{
+  AfSession *s = g_hash_table_lookup (svc->sessions, id);
+  AfSessionExecRequest req = { 0 };
+
+  if (!check_capacity (svc, error))
+    return FALSE;
+  if (s == NULL) {
+    g_set_error (error, AF_ERROR, AF_ERROR_NOT_FOUND, "no session %s in this sandbox", id);
+    return FALSE;
+  }
+  if (!take_fds (fds, handles, 2, c, error))
+    return FALSE;
+  /* take_fds filled [0], [1]: shift to stdout/stderr slots. */
+  c->fds[2] = c->fds[1];
+  c->fds[1] = c->fds[0];
+  c->fds[0] = -1;
+  g_variant_lookup (request, "command", "&s", &req.command);
+  req.timeout_ms =
+      lookup_u64 (request, "timeout_ms", af_config_get_int (svc->config, "exec", "timeout"));
+  req.output_cap =
+      lookup_u64 (request, "output_limit", af_config_get_int (svc->config, "exec", "output_limit"));
+  req.stdout_fd = c->fds[1];
+  req.stderr_fd = c->fds[2];
+  if (!af_session_exec (s, &req, on_session_done, c, error))
+    return FALSE;
+  svc->n_running++;
+  svc->n_run++;
+  return TRUE;
+}
+
+static gboolean
+handle_session_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, const char *id,
+                     GVariant *request, GVariant *out, GVariant *err, gpointer data)
+{
+  Service *svc = data;
+  Call *c = g_new0 (Call, 1);
+  g_autoptr (GError) error = NULL;
+  gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
+
+  c->svc = svc;
+  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->invocation = inv;
+  if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    call_free (c);
+  }
+  return TRUE;
+}
+
+static gboolean
+handle_session_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds,
+                            const char *id, GVariant *request, GVariant *out, GVariant *err,
+                            gpointer data)
+{
+  Service *svc = data;
+  Call *c = g_new0 (Call, 1);
+  g_autoptr (GError) error = NULL;
+  gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
+
+  c->svc = svc;
+  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->stream_id = ++svc->next_stream_id;
+  if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    call_free (c);
+    return TRUE;
+  }
+  af_exec1_complete_session_exec_stream (obj, inv, NULL, c->stream_id);
+  return TRUE;
+}
+
+static gboolean
+handle_destroy_session (AfExec1 *obj, GDBusMethodInvocation *inv, const char *id, gpointer data)
+{
+  Service *svc = data;
+  AfSession *s = g_hash_table_lookup (svc->sessions, id);
+
+  if (s == NULL) {
+    g_dbus_method_invocation_return_error (inv, AF_ERROR, AF_ERROR_NOT_FOUND,
+                                           "no session %s in this sandbox", id);
+    return TRUE;
+  }
+  g_hash_table_remove (svc->sessions, id);
+  af_session_destroy (s);
+  af_exec1_complete_destroy_session (obj, inv);
+  return TRUE;
+}
+
+static gboolean
+handle_list_sessions (AfExec1 *obj, GDBusMethodInvocation *inv, gpointer data)
+{
+  Service *svc = data;
+  g_autofree const char **ids = (const char **)g_hash_table_get_keys_as_array (svc->sessions, NULL);
+  af_exec1_complete_list_sessions (obj, inv, ids);
+  return TRUE;
+}
+
+static gboolean
+handle_get_stats (AfExec1 *obj, GDBusMethodInvocation *inv, gpointer data)
+{
+  Service *svc = data;
+  GVariantBuilder b;
+  gint64 mem, pids, cpu;
+
+  af_cgroup_stats (af_sandbox_get_cgroup (svc->sb), &mem, &pids, &cpu);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "memory_bytes", g_variant_new_int64 (mem));
+  g_variant_builder_add (&b, "{sv}", "pids", g_variant_new_int64 (pids));
+  g_variant_builder_add (&b, "{sv}", "cpu_usec", g_variant_new_int64 (cpu));
+  g_variant_builder_add (&b, "{sv}", "commands_run", g_variant_new_uint64 (svc->n_run));
+  g_variant_builder_add (&b, "{sv}", "commands_running", g_variant_new_uint32 (svc->n_running));
+  g_variant_builder_add (&b, "{sv}", "sessions",
+                         g_variant_new_uint32 (g_hash_table_size (svc->sessions)));
+  af_exec1_complete_get_stats (obj, inv, g_variant_builder_end (&b));
+  return TRUE;
+}
+
+/* Kill everything; the loop ends when every command has reported. */
+static void
+begin_stop (Service *svc)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  if (svc->stopping)
+    return;
+  svc->stopping = TRUE;
+  g_hash_table_iter_init (&it, svc->sessions);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    g_hash_table_iter_remove (&it); /* frees the key; the session is ours now */
+    af_session_destroy (v);
+  }
+  af_sandbox_kill (svc->sb);
+  maybe_finish_stop (svc);
+}
+
+static gboolean
+handle_stop (AfExec1 *obj, GDBusMethodInvocation *inv, gpointer data)
+{
+  Service *svc = data;
+  af_exec1_complete_stop (obj, inv);
+  begin_stop (svc);
+  return TRUE;
+}
+
+static void
+on_closed (GDBusConnection *conn, gboolean remote_vanished, GError *error, gpointer data)
+{
+  Service *svc = data;
+  af_sb_message (svc->sb_id, "control connection closed; stopping the sandbox");
+  begin_stop (svc);
+}
+
+static gboolean
+on_term (gpointer data)
+{
+  begin_stop (data);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+af_exec_serve (AfConfig *config, const char *address)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (AfSandboxConfig) cfg = { 0 };
+  g_autofree char *fallback = g_strdup_printf ("sandbox-%d", (int)getpid ());
+  g_autofree char *cg_desc = af_cgroup_describe (af_cgroup_detect ());
+  const char *id = af_config_get_string (config, "exec", "sandbox_id");
+  Service svc = { 0 };
+  guint term, intr;
+
+  svc.config = config;
+  svc.sb_id = id && id[0] ? id : fallback;
+  if (address == NULL || address[0] == '\0') {
+    g_printerr ("af-exec: --serve needs --dbus-address\n");
+    return 125;
+  }
+  if (!af_exec_sandbox_config (config, svc.sb_id, &cfg, &error)) {
+    g_printerr ("af-exec: %s\n", error->message);
+    return 125;
+  }
+  svc.conn = af_dbus_peer_connect (address, NULL, &error);
+  if (svc.conn == NULL) {
+    g_printerr ("af-exec: cannot connect to %s: %s\n", address, error->message);
+    return 125;
+  }
+  af_sb_message (svc.sb_id, "starting (%s runtime, host uid %u, cgroups %s)",
+                 cfg.kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap", (guint)cfg.host_uid, cg_desc);
+  svc.sb = af_sandbox_new (&cfg, &error);
+  if (svc.sb == NULL) {
+    g_printerr ("af-exec: cannot start the sandbox: %s\n", error->message);
+    g_object_unref (svc.conn);
+    return 125;
+  }
+  af_sandbox_set_died_func (svc.sb, on_sandbox_died, &svc);
+  svc.sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  svc.loop = g_main_loop_new (NULL, FALSE);
+  svc.skeleton = af_exec1_skeleton_new ();
+  af_exec1_set_version (svc.skeleton, EXEC1_VERSION);
+  af_exec1_set_runtime (
+      svc.skeleton, af_sandbox_get_config (svc.sb)->kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap");
+  af_exec1_set_cgroup_mode (
+      svc.skeleton, af_cgroup_mode_name (af_cgroup_get_mode (af_sandbox_get_cgroup (svc.sb))));
+  g_signal_connect (svc.skeleton, "handle-exec", G_CALLBACK (handle_exec), &svc);
+  g_signal_connect (svc.skeleton, "handle-exec-stream", G_CALLBACK (handle_exec_stream), &svc);
+  g_signal_connect (svc.skeleton, "handle-create-session", G_CALLBACK (handle_create_session),
+                    &svc);
+  g_signal_connect (svc.skeleton, "handle-session-exec", G_CALLBACK (handle_session_exec), &svc);
+  g_signal_connect (svc.skeleton, "handle-session-exec-stream",
+                    G_CALLBACK (handle_session_exec_stream), &svc);
+  g_signal_connect (svc.skeleton, "handle-destroy-session", G_CALLBACK (handle_destroy_session),
+                    &svc);
+  g_signal_connect (svc.skeleton, "handle-list-sessions", G_CALLBACK (handle_list_sessions), &svc);
+  g_signal_connect (svc.skeleton, "handle-get-stats", G_CALLBACK (handle_get_stats), &svc);
+  g_signal_connect (svc.skeleton, "handle-stop", G_CALLBACK (handle_stop), &svc);
+  g_signal_connect (svc.conn, "closed", G_CALLBACK (on_closed), &svc);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (svc.skeleton), svc.conn,
+                                         EXEC1_PATH, &error)) {
+    g_printerr ("af-exec: cannot export %s: %s\n", EXEC1_PATH, error->message);
+    begin_stop (&svc);
+  }
+  term = g_unix_signal_add (SIGTERM, on_term, &svc);
+  intr = g_unix_signal_add (SIGINT, on_term, &svc);
+
+  if (!svc.stopping || svc.n_running > 0 || af_sandbox_is_alive (svc.sb))
+    g_main_loop_run (svc.loop);
+
+  g_source_remove (term);
+  g_source_remove (intr);
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (svc.skeleton));
+  /* Flush the Stop reply and the last signals before the peer sees EOF. */
+  g_dbus_connection_flush_sync (svc.conn, NULL, NULL);
+  g_object_unref (svc.skeleton);
+  g_object_unref (svc.conn);
+  af_sandbox_free (svc.sb);
+  g_hash_table_unref (svc.sessions);
+  g_main_loop_unref (svc.loop);
+  af_sb_message (svc.sb_id, "stopped");
+  return 0;
+}

@@ -1,0 +1,321 @@
+/* affs-ops-file.c — FUSE operations on file content: open, create, read,
+ * write, flush, release, fsync, fallocate, lseek.
+ *
+ * An open for writing (or with O_TRUNC) needs write and copies the file up
+ * first; an open for reading needs read; view and traversal never open.
+ * Read and write decide the level again, so a rule change reaches files
+ * that are already open. Each handle holds exactly one fd, and the number of
+ * handles is bounded (affs_handle_open).
+ *
+ * Must never: open a backing file by any route other than
+ * affs_open_beneath, or truncate anything on an open that is refused. */
+#include "affs-ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int
+affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out)
+{
+  if (g_atomic_int_add (&fs->open_handles, 1) >= fs->max_handles) {
+    g_atomic_int_add (&fs->open_handles, -1);
+    close (fd);
+    return -ENFILE;
+  }
+  AffsHandle *h = g_new0 (AffsHandle, 1);
+  h->fd = fd;
+  h->writable = writable;
+  *out = h;
+  return 0;
+}
+
+void
+affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino)
+{
+  h->ino = ino;
+  affs_inode_handle_opened (fs, ino, h->fd, h->writable);
+}
+
+void
+affs_handle_close (AfFs *fs, AffsHandle *h)
+{
+  if (h->ino != 0)
+    affs_inode_handle_closed (fs, h->ino, h->fd, h->writable);
+  close (h->fd);
+  g_free (h);
+  g_atomic_int_add (&fs->open_handles, -1);
+}
+
+/* Flags for the backing open: only what changes how the backing file
+ * behaves. Creation is ours to do, O_DIRECT buys nothing behind FUSE, and
+ * kernel-internal bits (FMODE_EXEC on exec) would make openat2 fail. */
+static int
+backing_flags (int flags)
+{
+  return flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_SYNC | O_DSYNC | O_LARGEFILE);
+}
+
+static gboolean
+wants_write (int flags)
+{
+  return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+/* Open @path for @flags (level already checked), copying up for writes. */
+static int
+open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle **out)
+{
+  int fd;
+  gboolean w = wants_write (flags);
+  if (w) {
+    g_mutex_lock (&fs->delta_lock);
+    int r = affs_resolve (fs, path, node);
+    if (r == 0)
+      r = affs_copy_up (fs, path, node);
+    if (r == 0)
+      r = affs_resolve (fs, path, node);
+    fd = r < 0 ? r : affs_open_beneath (fs->upper_fd, path, backing_flags (flags), 0);
+    g_mutex_unlock (&fs->delta_lock);
+  } else {
+    fd = affs_open_beneath (affs_layer_root (fs, node), path, backing_flags (flags), 0);
+  }
+  if (fd < 0)
+    return fd;
+  return affs_handle_open (fs, fd, (flags & O_ACCMODE) != O_RDONLY, out);
+}
+
+static void
+set_open_flags (struct fuse_file_info *fi, const AffsNode *node, AffsHandle *h)
+{
+  fi->fh = (uintptr_t)h;
+  /* Page cache survives between opens: every change to a file's content
+   * goes through this mount (and so through the kernel's cache) or is
+   * followed by an explicit invalidation (commit by another sandbox,
+   * discard). A file with several links is the exception: its other names
+   * are other inodes here, whose caches a write through this one would
+   * not update. */
+  fi->keep_cache = node->st.st_nlink <= 1;
+}
+
+static void
+op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  AfFs *fs = affs_from_req (req);
+  g_auto (AffsTarget) t = { 0 };
+  int r = affs_target (fs, ino, AFFS_OP_OPEN, &t);
+  if (r == 0 && S_ISDIR (t.node.st.st_mode))
+    r = -EISDIR;
+  if (r == 0 && t.level < AFFS_READ)
+    r = affs_deny (fs, AFFS_OP_OPEN, t.path, t.rule, -EACCES);
+  if (r == 0 && wants_write (fi->flags) && t.level != AFFS_WRITE)
+    r = affs_deny (fs, AFFS_OP_OPEN, t.path, t.rule, -EACCES);
+  AffsHandle *h = NULL;
+  if (r == 0)
+    r = open_backing (fs, t.path, fi->flags, &t.node, &h);
+  if (r < 0) {
+    fuse_reply_err (req, -r);
+    return;
+  }
+  set_open_flags (fi, &t.node, h);
+  affs_handle_bind (fs, h, ino);
+  affs_count (fs, AFFS_OP_OPEN, TRUE);
+  if (fuse_reply_open (req, fi) != 0)
+    affs_handle_close (fs, h);
+}
+
+static void
+op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+           struct fuse_file_info *fi)
+{
+  AfFs *fs = affs_from_req (req);
+  g_auto (AffsTarget) t = { 0 };
+  int r = affs_child (fs, parent, name, AFFS_OP_CREATE, &t);
+  if (r == 0) {
+    t.level = affs_level_now (fs, t.path, t.exists ? t.node.st.st_mode : S_IFREG, &t.rule);
+    if (t.level != AFFS_WRITE)
+      r = affs_deny (fs, AFFS_OP_CREATE, t.path, t.rule, -EACCES);
+  }
+  if (r == 0 && t.exists && (fi->flags & O_EXCL))
+    r = -EEXIST;
+  AffsHandle *h = NULL;
+  if (r == 0 && t.exists) {
+    r = S_ISDIR (t.node.st.st_mode) ? -EISDIR : 0;
+    if (r == 0)
+      r = open_backing (fs, t.path, fi->flags, &t.node, &h);
+  } else if (r == 0) {
+    g_mutex_lock (&fs->delta_lock);
+    gboolean was_whiteout = FALSE;
+    AffsNode cur;
+    r = affs_resolve (fs, t.path, &cur) == 0 ? -EEXIST : 0;
+    if (r == 0)
+      r = affs_prepare_create (fs, t.path, &was_whiteout);
+    const char *bname;
+    int pfd = r == 0 ? affs_upper_parent (fs, t.path, &bname) : r;
+    int fd = -1;
+    if (pfd >= 0) {
+      fd =
+          openat (pfd, bname, backing_flags (fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
+      if (fd < 0) {
+        r = -errno;
+        if (was_whiteout)
+          (void)mknodat (pfd, bname, S_IFCHR, 0);
+      } else {
+        affs_chown_new (pfd, bname, req);
+      }
+      close (pfd);
+    } else {
+      r = pfd;
+    }
+    if (r == 0)
+      r = affs_resolve (fs, t.path, &t.node);
+    g_mutex_unlock (&fs->delta_lock);
+    affs_caches_clear (fs);
+    if (r == 0)
+      r = affs_handle_open (fs, fd, (fi->flags & O_ACCMODE) != O_RDONLY, &h);
+    else if (fd >= 0)
+      close (fd);
+  }
+  if (r < 0) {
+    fuse_reply_err (req, -r);
+    return;
+  }
+  set_open_flags (fi, &t.node, h);
+  struct fuse_entry_param e = { 0 };
+  affs_fill_attr (fs, t.path, &t.node, &e.attr);
+  e.ino = affs_inode_ref_path (fs, t.path, t.node.st.st_mode);
+  e.generation = 1;
+  e.attr_timeout = fs->timeout;
+  e.entry_timeout = fs->timeout;
+  affs_handle_bind (fs, h, e.ino);
+  affs_count (fs, AFFS_OP_CREATE, TRUE);
+  if (fuse_reply_create (req, &e, fi) != 0) {
+    affs_inode_forget (fs, e.ino, 1);
+    affs_handle_close (fs, h);
+  }
+}
+
+/* The level check every read and write repeats; an unlinked file (no
+ * path) keeps what it was opened with. */
+static int
+recheck (AfFs *fs, fuse_ino_t ino, AffsOp op, AffsLevel need)
+{
+  mode_t type = 0;
+  g_autofree char *path = affs_inode_path (fs, ino, &type);
+  if (path == NULL)
+    return 0;
+  int rule = -1;
+  AffsLevel l = affs_level_now (fs, path, type, &rule);
+  if (l < need)
+    return affs_deny (fs, op, path, rule, l == AFFS_HIDDEN ? -ENOENT : -EACCES);
+  return 0;
+}
+
+static void
+op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+  AfFs *fs = affs_from_req (req);
+  AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
+  int r = recheck (fs, ino, AFFS_OP_READ, AFFS_READ);
+  if (r < 0) {
+    fuse_reply_err (req, -r);
+    return;
+  }
+  struct fuse_bufvec buf = FUSE_BUFVEC_INIT (size);
+  buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+  buf.buf[0].fd = h->fd;
+  buf.buf[0].pos = off;
+  affs_count (fs, AFFS_OP_READ, TRUE);
+  __atomic_fetch_add (&fs->bytes_read, (gint64)size, __ATOMIC_RELAXED);
+  /* With splice enabled at init, libfuse moves the pages without a copy. */
+  fuse_reply_data (req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void
+op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+              struct fuse_file_info *fi)
+{
+  AfFs *fs = affs_from_req (req);
+  AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
+  int r = recheck (fs, ino, AFFS_OP_WRITE, AFFS_WRITE);
+  if (r == 0 && !h->writable)
+    r = -EBADF;
+  if (r < 0) {
+    fuse_reply_err (req, -r);
+    return;
+  }
+  struct fuse_bufvec out = FUSE_BUFVEC_INIT (fuse_buf_size (in));
+  out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+  out.buf[0].fd = h->fd;
+  out.buf[0].pos = off;
+  ssize_t n = fuse_buf_copy (&out, in, 0);
+  if (n < 0) {
+    fuse_reply_err (req, (int)-n);
+    return;
+  }
+  affs_count (fs, AFFS_OP_WRITE, TRUE);
+  __atomic_fetch_add (&fs->bytes_written, (gint64)n, __ATOMIC_RELAXED);
+  fuse_reply_write (req, (size_t)n);
+}
+
+static void
+op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  fuse_reply_err (req, 0);
+}
+
+static void
+op_release (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  affs_handle_close (affs_from_req (req), (AffsHandle *)(uintptr_t)fi->fh);
+  fuse_reply_err (req, 0);
+}
+
+static void
+op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+  AfFs *fs = affs_from_req (req);
+  AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
+  int r = (datasync ? fdatasync (h->fd) : fsync (h->fd)) < 0 ? -errno : 0;
+  AFFS_REPLY_ERR (req, fs, AFFS_OP_FSYNC, r);
+}
+
+static void
+op_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+              struct fuse_file_info *fi)
+{
+  AfFs *fs = affs_from_req (req);
+  AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
+  int r = recheck (fs, ino, AFFS_OP_FALLOCATE, AFFS_WRITE);
+  if (r == 0 && !h->writable)
+    r = -EBADF;
+  if (r == 0 && fallocate (h->fd, mode, offset, length) < 0)
+    r = -errno;
+  AFFS_REPLY_ERR (req, fs, AFFS_OP_FALLOCATE, r);
+}
+
+static void
+op_lseek (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+  AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
+  off_t res = lseek (h->fd, off, whence);
+  if (res < 0)
+    fuse_reply_err (req, errno);
+  else
+    fuse_reply_lseek (req, res);
+}
+
+void
+affs_ops_file (struct fuse_lowlevel_ops *ops)
+{
+  ops->open = op_open;
+  ops->create = op_create;
+  ops->read = op_read;
+  ops->write_buf = op_write_buf;
+  ops->flush = op_flush;
+  ops->release = op_release;
+  ops->fsync = op_fsync;
+  ops->fallocate = op_fallocate;
+  ops->lseek = op_lseek;
+}

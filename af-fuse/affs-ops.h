@@ -1,0 +1,48 @@
+/* affs-ops.h — helpers shared by the FUSE operation files (affs-ops-*.c).
+ * Owns nothing; see affs-ops-util.c. */
+#pragma once
+
+#include "affs.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *path;
+  AffsNode node;
+  AffsLevel level;
+  int rule;
+  gboolean exists; /* affs_child only */
+} AffsTarget;
+
+void affs_target_clear (AffsTarget *t);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AffsTarget, affs_target_clear)
+
+/* Path, node and level of @ino; a hidden path is -ENOENT (and a denial). */
+int affs_target (AfFs *fs, fuse_ino_t ino, AffsOp op, AffsTarget *t);
+/* Path and node (if it exists: t->exists) of @name in @parent, which must
+ * be a reachable directory. The level is not computed. */
+int affs_child (AfFs *fs, fuse_ino_t parent, const char *name, AffsOp op, AffsTarget *t);
+int affs_upper_parent (AfFs *fs, const char *path, const char **out_name);
+int affs_layer_root (AfFs *fs, const AffsNode *node);
+
+/* Reply an error and return; counts allowed when @err is 0. */
+#define AFFS_REPLY_ERR(req, fs, op, err)                                                           \
+  do {                                                                                             \
+    int e_ = (err);                                                                                \
+    if (e_ >= 0)                                                                                   \
+      affs_count ((fs), (op), TRUE);                                                               \
+    fuse_reply_err ((req), e_ < 0 ? -e_ : e_);                                                     \
+  } while (0)
+
+/* A file handle: one fd, counted against fs->max_handles. */
+typedef struct {
+  int fd;
+  gboolean writable;
+  fuse_ino_t ino; /* set by affs_handle_bind; writers are counted on it */
+} AffsHandle;
+
+int affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out);
+void affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino);
+void affs_handle_close (AfFs *fs, AffsHandle *h);
+
+G_END_DECLS

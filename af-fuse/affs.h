@@ -1,0 +1,292 @@
+/* affs.h — af-fuse internals shared by its files: the filesystem state
+ * (AfFs), the virtual inode table, backing access beneath the layer roots,
+ * the merged (delta over source) view, the level of a path, and statistics.
+ *
+ * Owns nothing by itself; each section names the file that implements it.
+ * Never include libfuse from outside af-fuse. */
+#pragma once
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <glib.h>
+#include <sys/stat.h>
+
+#include "afpolicy.h"
+
+G_BEGIN_DECLS
+
+/* Our view of a path's level. TRAVERSE is a none directory that has a visible
+ * descendant in the real tree: it can be looked up and lists only visible
+ * children, and nothing else. */
+typedef enum {
+  AFFS_HIDDEN = 0,
+  AFFS_TRAVERSE = 1,
+  AFFS_VIEW = 2,
+  AFFS_READ = 3,
+  AFFS_WRITE = 4,
+} AffsLevel;
+
+typedef enum {
+  AFFS_CONFLICT_LWW = 0,
+  AFFS_CONFLICT_REJECT = 1,
+} AffsConflict;
+
+/* Operation kinds, for statistics and the Denied signal. */
+typedef enum {
+  AFFS_OP_LOOKUP,
+  AFFS_OP_GETATTR,
+  AFFS_OP_SETATTR,
+  AFFS_OP_READLINK,
+  AFFS_OP_MKNOD,
+  AFFS_OP_MKDIR,
+  AFFS_OP_UNLINK,
+  AFFS_OP_RMDIR,
+  AFFS_OP_SYMLINK,
+  AFFS_OP_RENAME,
+  AFFS_OP_LINK,
+  AFFS_OP_OPEN,
+  AFFS_OP_READ,
+  AFFS_OP_WRITE,
+  AFFS_OP_CREATE,
+  AFFS_OP_OPENDIR,
+  AFFS_OP_READDIR,
+  AFFS_OP_ACCESS,
+  AFFS_OP_STATFS,
+  AFFS_OP_GETXATTR,
+  AFFS_OP_LISTXATTR,
+  AFFS_OP_SETXATTR,
+  AFFS_OP_REMOVEXATTR,
+  AFFS_OP_FALLOCATE,
+  AFFS_OP_FSYNC,
+  AFFS_OP_N,
+} AffsOp;
+
+const char *affs_op_name (AffsOp op);
+
+/* One inode of the virtual table. The kernel only ever sees `ino`; the path
+ * is what every backing access resolves again from a layer root, so an
+ * inode holds no file descriptor (the fd count is bounded whatever the tree
+ * size and the kernel's cache settings). */
+typedef struct {
+  fuse_ino_t ino;
+  char *path;       /* canonical relative ("" = root); NULL once unlinked. fs->lock */
+  guint64 nlookup;  /* kernel references; fs->lock */
+  mode_t type;      /* S_IFMT bits at lookup */
+  gint writers;     /* open handles for writing; fs->lock */
+  GSList *open_fds; /* GINT_TO_POINTER (fd) of open handles (borrowed); fs->lock */
+} AffsInode;
+
+/* A denial, handed to the control interface (which rate-limits it). */
+typedef void (*AffsDeniedFunc) (const char *path, AffsOp op, int rule, gpointer user_data);
+
+typedef struct {
+  /* Layer roots: O_PATH directory fds, open for the whole life of the mount.
+   * Every backing access is beneath one of them (affs-backing.c). */
+  int src_fd;
+  int upper_fd; /* <delta>/upper: the changed entries, mirrored */
+  int work_fd;  /* <delta>/work: temporaries, same filesystem as upper */
+  char *source_path;
+  char *delta_path;
+  char *mountpoint;
+  char *sandbox_id; /* for log fields; may be NULL */
+  gboolean verbose;
+  AffsConflict conflict;
+  double timeout; /* entry/attr timeout handed to the kernel */
+
+  /* The policy: swapped whole by UpdateRules. policy_lock guards the
+   * pointer only; a decision runs on a ref without any lock. */
+  GMutex policy_lock;
+  AfPolicy *policy;
+
+  /* Inode table. Lock order: delta_lock before lock; never call into the
+   * kernel (notify_*) with either held. */
+  GMutex lock;
+  GHashTable *inodes; /* fuse_ino_t → AffsInode* (owned) */
+  GHashTable *paths;  /* path → AffsInode* (borrowed, key is inode->path) */
+  fuse_ino_t next_ino;
+
+  /* Caches of derived facts about directories; cleared whole on any
+   * namespace change or rule change. cache_lock only. */
+  GMutex cache_lock;
+  GHashTable *lower_visible; /* dir path → GINT_TO_POINTER (1 + visible) */
+  GHashTable *reveals;       /* dir path → GINT_TO_POINTER (1 + reveals) */
+
+  /* Serializes every change to the upper layer (copy-up, whiteouts, opaque
+   * marks, renames, commit, discard): the merged view stays consistent
+   * without per-path locks. Data writes through open fds do not take it. */
+  GMutex delta_lock;
+
+  /* Open handles hold one fd each; bounded by max_handles (from the fd
+   * limit) so the process can never run out of fds. Atomic. */
+  gint open_handles;
+  gint max_handles;
+
+  struct fuse_session *se;
+  struct _AffsSession *session; /* affs-session.h */
+
+  /* Statistics: atomic counters. */
+  gint64 op_allowed[AFFS_OP_N];
+  gint64 op_denied[AFFS_OP_N];
+  gint64 bytes_read;
+  gint64 bytes_written;
+
+  AffsDeniedFunc denied_func;
+  gpointer denied_data;
+} AfFs;
+
+/* ---- affs-inode.c: the virtual inode table ---- */
+void affs_inodes_init (AfFs *fs);
+void affs_inodes_clear (AfFs *fs);
+/* Copy of the path of @ino (NULL if unknown or unlinked); @out_type may be NULL. */
+char *affs_inode_path (AfFs *fs, fuse_ino_t ino, mode_t *out_type);
+/* The inode of @path, created if needed, with its lookup count raised by one. */
+fuse_ino_t affs_inode_ref_path (AfFs *fs, const char *path, mode_t type);
+/* The ino for @path if the kernel knows it, else 0. */
+fuse_ino_t affs_inode_find (AfFs *fs, const char *path);
+void affs_inode_forget (AfFs *fs, fuse_ino_t ino, guint64 n);
+/* Open handles on @ino: counted for writers (commit keeps such files in
+ * the delta) and remembered so an unlinked open file can still be stat'ed. */
+void affs_inode_handle_opened (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer);
+void affs_inode_handle_closed (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer);
+/* fstat through any open handle of @ino; -ENOENT if none. */
+int affs_inode_fstat (AfFs *fs, fuse_ino_t ino, struct stat *st);
+int affs_inode_writers (AfFs *fs, fuse_ino_t ino);
+/* Namespace changes, mirrored in the table. */
+void affs_inode_unlinked (AfFs *fs, const char *path);
+void affs_inode_renamed (AfFs *fs, const char *from, const char *to);
+void affs_inode_exchanged (AfFs *fs, const char *a, const char *b);
+/* Every known inode as (parent ino, name, ino), for kernel cache
+ * invalidation outside the lock. @prefix limits to a subtree (NULL = all). */
+typedef struct {
+  fuse_ino_t parent;
+  fuse_ino_t ino;
+  char *name;
+  char *path;
+  mode_t type;
+} AffsInodeRef;
+GArray *affs_inode_snapshot (AfFs *fs);
+void affs_inode_ref_clear (gpointer p);
+
+/* ---- affs-backing.c: access beneath a layer root, the merged view ---- */
+/* openat2 (root, path, flags | O_NOFOLLOW | O_CLOEXEC) with RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS. "" opens the root itself.
+ * Returns an fd or -errno. */
+int affs_open_beneath (int root, const char *path, int flags, mode_t mode);
+/* lstat of @path beneath @root; 0 or -errno. */
+int affs_lstat_beneath (int root, const char *path, struct stat *st);
+/* The parent directory of @path (O_PATH) and a pointer to its last
+ * component; -errno on failure. */
+int affs_open_parent (int root, const char *path, const char **out_name);
+
+char *affs_path_join (const char *dir, const char *name);
+char *affs_path_dirname (const char *path);
+const char *affs_path_basename (const char *path);
+char *affs_path_abs (const char *path); /* "/" + path, for the policy */
+gboolean affs_name_valid (const char *name);
+
+typedef enum {
+  AFFS_LAYER_UPPER,
+  AFFS_LAYER_LOWER,
+} AffsLayer;
+
+typedef struct {
+  AffsLayer layer;
+  struct stat st;     /* of the entry in @layer */
+  gboolean has_lower; /* a visible lower entry exists at this path */
+  gboolean opaque;    /* upper directory hiding the lower one */
+} AffsNode;
+
+/* Resolve @path in the merged view: 0, -ENOENT (absent or whited out), or
+ * another -errno. */
+int affs_resolve (AfFs *fs, const char *path, AffsNode *out);
+/* TRUE if lower entries directly below directory @path are part of the view. */
+gboolean affs_dir_lower_visible (AfFs *fs, const char *path);
+void affs_caches_clear (AfFs *fs);
+
+typedef struct {
+  char *name;
+  unsigned char type; /* DT_* */
+} AffsDirent;
+
+/* The merged listing of directory @path, without policy filtering (so rmdir
+ * can see hidden entries); NULL with -errno in @out_err. Elements are
+ * AffsDirent, cleared by the array. Sorted by name for stable offsets. */
+GArray *affs_list_merged (AfFs *fs, const char *path, int *out_err);
+/* Is the upper entry at @path (already lstat'ed as @st) a whiteout? */
+gboolean affs_is_whiteout (const struct stat *st);
+gboolean affs_upper_is_opaque (AfFs *fs, const char *path);
+
+/* ---- affs-access.c: levels, statistics, denials ---- */
+AfPolicy *affs_policy_get (AfFs *fs); /* a ref */
+void affs_policy_set (AfFs *fs, AfPolicy *policy);
+/* The level of @path (of file type @type) under @policy; @out_rule may be NULL. */
+AffsLevel affs_level (AfFs *fs, AfPolicy *policy, const char *path, mode_t type, int *out_rule);
+/* Convenience: the level under the current policy. */
+AffsLevel affs_level_now (AfFs *fs, const char *path, mode_t type, int *out_rule);
+void affs_count (AfFs *fs, AffsOp op, gboolean allowed);
+/* Record a denial (counts it and notifies); returns @err for tail calls. */
+int affs_deny (AfFs *fs, AffsOp op, const char *path, int rule, int err);
+void affs_fill_attr (AfFs *fs, const char *path, const AffsNode *node, struct stat *out);
+
+/* ---- affs-delta.c: the upper layer (caller holds delta_lock) ---- */
+/* Make sure directory @path exists in upper, copying attributes from lower. */
+int affs_upper_mkdirs (AfFs *fs, const char *path);
+/* Copy the lower entry at @path up, unless it is already in upper. */
+int affs_copy_up (AfFs *fs, const char *path, const AffsNode *node);
+/* Copy a whole merged directory tree up so it no longer depends on lower
+ * (a directory rename moves only upper entries). */
+int affs_copy_up_tree (AfFs *fs, const char *path);
+/* Remove @path from upper if present and whiteout it if lower has it. */
+int affs_delete (AfFs *fs, const char *path, const AffsNode *node);
+/* Prepare @path in upper for a new entry: parents exist, a whiteout there is
+ * removed. Sets *@out_was_whiteout. */
+int affs_prepare_create (AfFs *fs, const char *path, gboolean *out_was_whiteout);
+int affs_make_whiteout (AfFs *fs, const char *path);
+int affs_set_opaque (AfFs *fs, int dirfd_upper, const char *name);
+/* Remove the whiteouts inside upper directory @path (it is empty in the view). */
+int affs_clear_whiteouts (AfFs *fs, const char *path);
+/* Owner of new entries: the caller. */
+void affs_chown_new (int parentfd, const char *name, fuse_req_t req);
+/* Remove a tree beneath @root (never following symlinks). */
+int affs_remove_tree (int root, const char *path);
+
+#define AFFS_XATTR_OPAQUE "trusted.agentfense.opaque"
+#define AFFS_XATTR_ORIGIN "trusted.agentfense.origin"
+#define AFFS_XATTR_COMMIT "trusted.agentfense.commit"
+
+/* ---- affs-ops-*.c: the FUSE operations ---- */
+void affs_ops_meta (struct fuse_lowlevel_ops *ops);
+void affs_ops_dir (struct fuse_lowlevel_ops *ops);
+void affs_ops_file (struct fuse_lowlevel_ops *ops);
+void affs_ops_ns (struct fuse_lowlevel_ops *ops);
+void affs_reply_entry (fuse_req_t req, AfFs *fs, const char *path, const AffsNode *node);
+
+static inline AfFs *
+affs_from_req (fuse_req_t req)
+{
+  return (AfFs *)fuse_req_userdata (req);
+}
+
+/* ---- affs-invalidate.c: kernel cache invalidation (no locks held) ---- */
+void affs_invalidate_all (AfFs *fs);
+void affs_invalidate_paths (AfFs *fs, const char *const *paths);
+/* Attributes only, of every regular file: a hard link changed a link count
+ * that other names (other inodes here) show. */
+void affs_invalidate_file_attrs (AfFs *fs);
+
+/* ---- affs-commit.c: commit, discard, changes (takes delta_lock) ---- */
+typedef struct {
+  GPtrArray *added;
+  GPtrArray *modified;
+  GPtrArray *deleted;
+  GPtrArray *conflicts;
+} AffsChanges;
+AffsChanges *affs_changes_new (void);
+void affs_changes_free (AffsChanges *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AffsChanges, affs_changes_free)
+gboolean affs_get_changes (AfFs *fs, AffsChanges *out, GError **error);
+gboolean affs_commit (AfFs *fs, AffsChanges *out, GError **error);
+gboolean affs_discard (AfFs *fs, GError **error);
+
+G_END_DECLS

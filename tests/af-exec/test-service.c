@@ -1,0 +1,381 @@
+/* test-service.c — af-exec --serve over a real peer-to-peer D-Bus
+ * connection and a real bwrap: Exec and ExecStream with passed fds,
+ * streaming latency, output caps, sessions (state, streams, exact codes,
+ * forgery, timeouts, destroy), limits that leave the sandbox usable,
+ * GetStats and Stop. */
+#include <signal.h>
+#include <unistd.h>
+
+#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
+
+#include "exec-client.h"
+#include "exec-testlib.h"
+
+#define SETUP()                                                                                    \
+  if (!exec_test_require_root () || !exec_test_require_sandbox ())                                 \
+    return;
+
+static GVariant *
+req_cmd (const char *command, guint64 timeout_ms)
+{
+  GVariantBuilder b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "command", g_variant_new_string (command));
+  if (timeout_ms)
+    g_variant_builder_add (&b, "{sv}", "timeout_ms", g_variant_new_uint64 (timeout_ms));
+  return g_variant_builder_end (&b);
+}
+
+static void
+wait_no_proc (const char *needle)
+{
+  /* A killed process leaves /proc a moment after the kill. */
+  for (int i = 0; i < 200; i++) {
+    g_autoptr (GArray) p = exec_test_find_procs (needle);
+    if (p->len == 0)
+      return;
+    g_usleep (10000);
+  }
+  g_assert_cmpuint (exec_test_find_procs (needle)->len, ==, 0);
+}
+
+static void
+test_exec (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  GVariantBuilder b, env;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+
+  exec_service_exec (svc, req_cmd ("echo out; echo err >&2; exit 7", 0), NULL, &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.out->str, ==, "out\n");
+  g_assert_cmpstr (o.err->str, ==, "err\n");
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 7);
+  g_assert_false (exec_result_bool (o.result, "timed_out"));
+  exec_outcome_clear (&o);
+
+  exec_service_exec (svc, req_cmd ("tr a-z A-Z", 0), "hello stdin\n", &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.out->str, ==, "HELLO STDIN\n");
+  exec_outcome_clear (&o);
+
+  /* Plain words run without a shell; a missing program is exit 127. */
+  exec_service_exec (svc, req_cmd ("no-such-program --x", 0), NULL, &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 127);
+  exec_outcome_clear (&o);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_init (&env, G_VARIANT_TYPE ("a{ss}"));
+  g_variant_builder_add (&env, "{ss}", "GREETING", "hi there");
+  g_variant_builder_add (&b, "{sv}", "command", g_variant_new_string ("echo \"$GREETING\"; pwd"));
+  g_variant_builder_add (&b, "{sv}", "env", g_variant_builder_end (&env));
+  g_variant_builder_add (&b, "{sv}", "workdir", g_variant_new_string ("/tmp"));
+  exec_service_exec (svc, g_variant_builder_end (&b), NULL, &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.out->str, ==, "hi there\n/tmp\n");
+  exec_outcome_clear (&o);
+
+  /* A missing command is INVALID_ARGUMENT, not a result. */
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  exec_service_exec (svc, g_variant_builder_end (&b), NULL, &o);
+  g_assert_nonnull (o.error);
+  g_assert_nonnull (strstr (o.error->message, "command is required"));
+  exec_outcome_clear (&o);
+
+  exec_service_stop (svc);
+}
+
+static void
+test_timeout (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  gint64 start;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+  start = g_get_monotonic_time ();
+  exec_service_exec (svc,
+                     req_cmd ("(setsid sleep 311.5 &); sleep 312.5 & echo begun; sleep 313.5", 300),
+                     NULL, &o);
+  g_assert_no_error (o.error);
+  g_assert_true (exec_result_bool (o.result, "timed_out"));
+  g_assert_cmpstr (o.out->str, ==, "begun\n");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  g_assert_cmpuint (exec_test_find_procs ("sleep 31")->len, ==, 0);
+  exec_outcome_clear (&o);
+  /* The sandbox goes on. */
+  exec_service_exec (svc, req_cmd ("echo still here", 0), NULL, &o);
+  g_assert_cmpstr (o.out->str, ==, "still here\n");
+  exec_outcome_clear (&o);
+  exec_service_stop (svc);
+}
+
+static void
+test_output_cap (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  GVariantBuilder b;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "command",
+                         g_variant_new_string ("yes 0123456789 | head -c 10000000; echo done >&2"));
+  g_variant_builder_add (&b, "{sv}", "output_limit", g_variant_new_uint64 (4096));
+  exec_service_exec (svc, g_variant_builder_end (&b), NULL, &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpuint (o.out->len, ==, 4096);
+  g_assert_cmpstr (o.err->str, ==, "done\n");
+  g_assert_true (exec_result_bool (o.result, "stdout_truncated"));
+  g_assert_false (exec_result_bool (o.result, "stderr_truncated"));
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 0);
+  exec_outcome_clear (&o);
+  exec_service_stop (svc);
+}
+
+typedef struct {
+  GString *buf;
+  gint64 max_latency_us;
+  int lines;
+  gboolean eof;
+} StreamReader;
+
+static gboolean
+on_stream (gint fd, GIOCondition cond, gpointer data)
+{
+  StreamReader *r = data;
+  char buf[4096];
+  ssize_t n = read (fd, buf, sizeof buf);
+  gint64 now = g_get_real_time ();
+  char *nl;
+
+  if (n <= 0) {
+    r->eof = TRUE;
+    return G_SOURCE_REMOVE;
+  }
+  g_string_append_len (r->buf, buf, n);
+  while ((nl = strchr (r->buf->str, '\n'))) {
+    gint64 printed_ns = g_ascii_strtoll (r->buf->str, NULL, 10);
+    gint64 lat = now - printed_ns / 1000;
+    r->max_latency_us = MAX (r->max_latency_us, lat);
+    r->lines++;
+    g_string_erase (r->buf, 0, nl - r->buf->str + 1);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_stream_latency (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  StreamReader r = { g_string_new (NULL), 0, 0, FALSE };
+  int in[2], out[2], err[2];
+  guint64 id;
+  gboolean finished = FALSE;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+  g_assert_true (g_unix_open_pipe (in, FD_CLOEXEC, NULL));
+  g_assert_true (g_unix_open_pipe (out, FD_CLOEXEC, NULL));
+  g_assert_true (g_unix_open_pipe (err, FD_CLOEXEC, NULL));
+  g_unix_fd_list_append (fds, in[0], NULL);
+  g_unix_fd_list_append (fds, out[1], NULL);
+  g_unix_fd_list_append (fds, err[1], NULL);
+  close (in[0]);
+  close (in[1]);
+  close (out[1]);
+  close (err[1]);
+  g_unix_fd_add (out[0], G_IO_IN | G_IO_HUP, on_stream, &r);
+  r.eof = TRUE; /* the fd list keeps a write end: the end is ExecFinished */
+  reply = g_dbus_connection_call_with_unix_fd_list_sync (
+      svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "ExecStream",
+      g_variant_new ("(@a{sv}hhh)",
+                     req_cmd ("for i in 1 2 3 4 5; do date +%s%N; sleep 0.2; done", 0), 0, 1, 2),
+      G_VARIANT_TYPE ("(t)"), G_DBUS_CALL_FLAGS_NONE, 10000, fds, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(t)", &id);
+  while (!finished) {
+    g_main_context_iteration (NULL, TRUE);
+    for (guint i = 0; i < svc->signals->len; i++) {
+      guint64 sid;
+      g_variant_get_child (g_ptr_array_index (svc->signals, i), 0, "t", &sid);
+      finished = finished || sid == id;
+    }
+  }
+  g_source_remove_by_user_data (&r);
+  close (out[0]);
+  close (err[0]);
+  g_test_message ("5 lines, worst latency %" G_GINT64_FORMAT " us", r.max_latency_us);
+  g_assert_cmpint (r.lines, ==, 5);
+  g_assert_cmpint (r.max_latency_us, <, 20000);
+  g_string_free (r.buf, TRUE);
+  exec_service_stop (svc);
+}
+
+static char *
+create_session (ExecService *svc, const char *shell)
+{
+  GVariantBuilder b;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) r = NULL;
+  char *id = NULL;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (shell)
+    g_variant_builder_add (&b, "{sv}", "shell", g_variant_new_string (shell));
+  r = exec_service_call (svc, "CreateSession",
+                         g_variant_new ("(@a{sv})", g_variant_builder_end (&b)), &error);
+  g_assert_no_error (error);
+  g_variant_get (r, "(s)", &id);
+  g_assert_true (g_str_has_prefix (id, "sess_"));
+  return id;
+}
+
+static void
+test_session_state (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  g_autofree char *id = NULL;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+  id = create_session (svc, NULL);
+
+  exec_service_session_exec (
+      svc, id, req_cmd ("cd /tmp && export X=42 && f() { echo fn \"$1\"; }; sleep 315.5 &", 0), &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 0);
+  exec_outcome_clear (&o);
+
+  exec_service_session_exec (svc, id,
+                             req_cmd ("pwd; echo $X; f arg; jobs > /tmp/j; wc -l < /tmp/j", 0), &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.out->str, ==, "/tmp\n42\nfn arg\n1\n");
+  exec_outcome_clear (&o);
+
+  /* Streams apart, codes exact, a syntax error does not end the shell. */
+  exec_service_session_exec (svc, id, req_cmd ("echo o; echo e >&2; (exit 9)", 0), &o);
+  g_assert_cmpstr (o.out->str, ==, "o\n");
+  g_assert_cmpstr (o.err->str, ==, "e\n");
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 9);
+  exec_outcome_clear (&o);
+  exec_service_session_exec (svc, id, req_cmd ("if then fi (", 0), &o);
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), !=, 0);
+  exec_outcome_clear (&o);
+
+  /* Forgery: fake status lines on stdout, stderr and at fd 3. */
+  exec_service_session_exec (
+      svc, id,
+      req_cmd ("echo '3 0 0'; echo '4 deadbeef 0' >&2; echo '5 0 0' >&3; printf '%s\\n' "
+               "\"$(seq 1 3)\"; (exit 5)",
+               0),
+      &o);
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 5);
+  g_assert_true (g_str_has_prefix (o.out->str, "3 0 0\n"));
+  exec_outcome_clear (&o);
+  exec_service_session_exec (svc, id, req_cmd ("echo next", 0), &o);
+  g_assert_cmpstr (o.out->str, ==, "next\n");
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 0);
+  exec_outcome_clear (&o);
+
+  /* Destroy kills the session's tree (the background sleep). */
+  g_assert_cmpuint (exec_test_find_procs ("sleep 315.5")->len, ==, 1);
+  g_variant_unref (exec_service_call (svc, "DestroySession", g_variant_new ("(s)", id), NULL));
+  wait_no_proc ("sleep 315.5");
+  exec_service_session_exec (svc, id, req_cmd ("true", 0), &o);
+  g_assert_nonnull (o.error);
+  exec_outcome_clear (&o);
+  exec_service_stop (svc);
+}
+
+static void
+test_session_timeout (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  g_autofree char *id = NULL;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+  id = create_session (svc, "bash");
+  exec_service_session_exec (svc, id, req_cmd ("export KEEP=yes; sleep 316.5 &", 0), &o);
+  exec_outcome_clear (&o);
+
+  /* Traps INT and TERM: SIGKILL after the grace period. */
+  exec_service_session_exec (svc, id, req_cmd ("trap '' INT TERM; sleep 317.5", 300), &o);
+  g_assert_no_error (o.error);
+  g_assert_true (exec_result_bool (o.result, "timed_out"));
+  g_assert_false (exec_result_bool (o.result, "session_restarted"));
+  exec_outcome_clear (&o);
+  wait_no_proc ("sleep 317.5");
+  /* The earlier background job survives; state too. */
+  g_assert_cmpuint (exec_test_find_procs ("sleep 316.5")->len, ==, 1);
+  exec_service_session_exec (svc, id, req_cmd ("echo $KEEP", 0), &o);
+  g_assert_cmpstr (o.out->str, ==, "yes\n");
+  exec_outcome_clear (&o);
+
+  /* A builtin loop occupies the shell itself: it is replaced. */
+  exec_service_session_exec (svc, id, req_cmd ("while :; do :; done", 200), &o);
+  g_assert_true (exec_result_bool (o.result, "timed_out"));
+  g_assert_true (exec_result_bool (o.result, "session_restarted"));
+  exec_outcome_clear (&o);
+  exec_service_session_exec (svc, id, req_cmd ("echo usable", 0), &o);
+  g_assert_cmpstr (o.out->str, ==, "usable\n");
+  exec_outcome_clear (&o);
+  wait_no_proc ("sleep 316.5");
+  exec_service_stop (svc);
+}
+
+static void
+test_limits_keep_sandbox (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  const char *args[] = { "--pids", "48", "--memory", "96M", NULL };
+  g_autoptr (GVariant) stats = NULL;
+  gint64 pids = 0;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, args);
+
+  exec_service_exec (svc, req_cmd ("b() { b | b & }; b; sleep 5", 2000), NULL, &o);
+  g_assert_true (exec_result_bool (o.result, "timed_out"));
+  exec_outcome_clear (&o);
+  exec_service_exec (svc, req_cmd ("echo after bomb", 0), NULL, &o);
+  g_assert_cmpstr (o.out->str, ==, "after bomb\n");
+  exec_outcome_clear (&o);
+
+  exec_service_exec (svc, req_cmd ("python3 -c 'b = bytearray(400 << 20)'", 0), NULL, &o);
+  g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 137);
+  g_assert_true (exec_result_bool (o.result, "oom_killed"));
+  exec_outcome_clear (&o);
+  exec_service_exec (svc, req_cmd ("echo after oom", 0), NULL, &o);
+  g_assert_cmpstr (o.out->str, ==, "after oom\n");
+  exec_outcome_clear (&o);
+
+  stats = exec_service_call (svc, "GetStats", NULL, NULL);
+  g_assert_nonnull (stats);
+  g_assert_true (g_variant_lookup (g_variant_get_child_value (stats, 0), "pids", "x", &pids));
+  g_assert_cmpint (pids, >=, 1); /* the init */
+  exec_service_stop (svc);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn)                                                                              \
+  g_test_add ("/af-exec/service/" path, ExecFixture, NULL, exec_fixture_setup, fn,                 \
+              exec_fixture_teardown)
+  ADD ("exec", test_exec);
+  ADD ("timeout", test_timeout);
+  ADD ("output-cap", test_output_cap);
+  ADD ("stream-latency", test_stream_latency);
+  ADD ("session-state", test_session_state);
+  ADD ("session-timeout", test_session_timeout);
+  ADD ("limits-keep-sandbox", test_limits_keep_sandbox);
+  return g_test_run ();
+}

@@ -1,0 +1,47 @@
+/* fuse-fixture.h — a real af-fuse mount for integration tests: a temporary
+ * source tree, a rule file, the af-fuse process (started with --ready-fd and
+ * optionally --dbus-address on a peer server of ours), and teardown that
+ * always unmounts and removes what it made. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "af-dbus-peer.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *root; /* temporary directory holding everything below */
+  char *src;
+  char *mnt;
+  char *delta;
+  char *rules;
+  char *canary; /* a host file outside src/delta/mnt: must never be read or changed */
+  GPid pid;
+  gboolean mounted;
+  AfDBusPeerServer *server;
+  GDBusConnection *conn;
+} FuseFixture;
+
+/* NULL when the tests can run here, else the reason to skip. */
+const char *fx_skip_reason (void);
+
+void fx_init (FuseFixture *f);
+/* Mount with @rules_json; @dbus adds a control connection (f->conn);
+ * @extra is a NULL-terminated list of more af-fuse arguments or NULL. */
+void fx_mount (FuseFixture *f, const char *rules_json, gboolean dbus, const char *const *extra);
+/* SIGTERM, wait, assert the mount is gone and the exit status is 0. */
+void fx_unmount (FuseFixture *f);
+/* SIGKILL, wait, then `fusermount3 -u -z` (the documented recovery). */
+void fx_kill9 (FuseFixture *f);
+void fx_clear (FuseFixture *f);
+
+char *fx_path (const char *dir, const char *rel);
+void fx_write (const char *path, const char *content);
+char *fx_read (const char *path); /* NULL if unreadable */
+/* Call a Fuse1 method; returns the reply or NULL with @error. */
+GVariant *fx_call (FuseFixture *f, const char *method, GVariant *params, GError **error);
+/* Replace the rules over D-Bus (same JSON as the rule file). */
+void fx_update_rules (FuseFixture *f, const char *rules_json);
+
+G_END_DECLS
