@@ -44,6 +44,7 @@ main (int argc, char **argv)
   CliContext cli = { .prog = "agentfense" };
 
   setlocale (LC_ALL, "");
+  g_set_prgname ("agentfense");
 
   /* Global options may precede the verb; the verb's own parser accepts them
    * too, so they are left in argv for it. */
