@@ -31,6 +31,8 @@ static const AfConfigKey schema[] = {
     "Codebases one owner may have" },
   { "codebase", "download_chunk_size", AF_CONFIG_SIZE, "256K", 64 * 1024, 1024 * 1024,
     "Bytes per DownloadFile message (64K..1M)" },
+  { "codebase", "max_uploads", AF_CONFIG_INT, "256", 1, 65536,
+    "Uploads in progress at once, over all clients (each holds a temp file)" },
   { "codebase", "max_list_entries", AF_CONFIG_INT, "100000", 1, 10000000,
     "Entries one ListFiles answer may hold" },
 };
@@ -171,6 +173,7 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
   s->max_codebases_per_owner = af_config_get_int (config, "codebase", "max_per_owner");
   s->download_chunk_size = af_config_get_int (config, "codebase", "download_chunk_size");
   s->max_list_entries = af_config_get_int (config, "codebase", "max_list_entries");
+  s->max_uploads = af_config_get_int (config, "codebase", "max_uploads");
   /* A download chunk plus framing must fit in one message. */
   if (s->download_chunk_size + 64 > s->max_message_size)
     s->download_chunk_size = s->max_message_size - 64;

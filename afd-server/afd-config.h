@@ -28,6 +28,7 @@ typedef struct {
   gint64 max_codebases_per_owner;
   gint64 download_chunk_size;
   gint64 max_list_entries;
+  gint64 max_uploads;
   gint64 max_message_size;
 } AfdSettings;
 

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <locale.h>
 #include <malloc.h>
 #include <signal.h>
 #include <string.h>
@@ -133,7 +134,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
-  gboolean version = FALSE, verbose = FALSE;
+  gboolean version = FALSE, verbose = FALSE, print_config = FALSE;
   int ready_fd = -1;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
@@ -141,10 +142,13 @@ main (int argc, char **argv)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Same as --log-level debug", NULL },
     { "ready-fd", 0, 0, G_OPTION_ARG_INT, &ready_fd,
       "Write one READY line to this fd once serving, then close it", "FD" },
+    { "print-default-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+      "Print every configuration key with its default, as a commented config file", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
 
+  setlocale (LC_ALL, "");
   signal (SIGPIPE, SIG_IGN);
   /* Upload chunks arrive as messages of up to a few MiB, each allocated and
    * freed by the transport. Above glibc's default threshold every one would
@@ -153,7 +157,7 @@ main (int argc, char **argv)
   mallopt (M_MMAP_THRESHOLD, 8 << 20);
   mallopt (M_TRIM_THRESHOLD, 32 << 20);
   g_autoptr (AfConfig) config = afd_config_new ();
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("— the AgentFense server");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- the AgentFense server");
   g_option_context_set_summary (
       ctx, "Serves the sandbox.v1 gRPC API on a unix socket and on loopback TCP.\n"
            "Every configuration key can be set in the file or with its --flag.");
@@ -166,6 +170,11 @@ main (int argc, char **argv)
   }
   if (version) {
     g_print ("afd-server %s\n", AF_VERSION);
+    return 0;
+  }
+  if (print_config) {
+    g_autofree char *text = af_config_dump_defaults (config);
+    g_print ("%s", text);
     return 0;
   }
   if (argc > 1) {

@@ -100,9 +100,8 @@ download_count (AfGrpcChannel *ch, const char *cb, const char *path, char **out_
   Sandbox__V1__DownloadFileRequest req = SANDBOX__V1__DOWNLOAD_FILE_REQUEST__INIT;
   req.codebase_id = (char *)cb;
   req.file_path = (char *)path;
-  g_autoptr (AfGrpcClientStream) s =
-      af_grpc_channel_start_server_stream (ch, SVC "DownloadFile", &req.base,
-                                           &sandbox__v1__file_chunk__descriptor, NULL, NULL, &error);
+  g_autoptr (AfGrpcClientStream) s = af_grpc_channel_start_server_stream (
+      ch, SVC "DownloadFile", &req.base, &sandbox__v1__file_chunk__descriptor, NULL, NULL, &error);
   gint64 total = 0;
   ProtobufCMessage *m;
   while ((m = af_grpc_client_stream_read (s, &error)) != NULL) {
@@ -183,8 +182,8 @@ main (int argc, char **argv)
   g_autofree char *big = g_build_filename (data, "big.bin", NULL);
   g_autofree char *small_dir = g_build_filename (data, "small", NULL);
   g_mkdir_with_parents (small_dir, 0755);
-  g_autofree char *cmd = g_strdup_printf (
-      "dd if=/dev/urandom of=%s bs=1M count=%d status=none", big, size_mib);
+  g_autofree char *cmd =
+      g_strdup_printf ("dd if=/dev/urandom of=%s bs=1M count=%d status=none", big, size_mib);
   run_or_die (cmd);
   g_autofree char *content = g_strnfill ((gsize)small_size, 's');
   for (int i = 0; i < n_files; i++) {

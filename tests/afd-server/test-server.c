@@ -575,6 +575,17 @@ test_second_server_refused (Fixture *f, gconstpointer data)
   g_assert_cmpint (status, !=, 0);
   g_assert_nonnull (strstr (err, "already running"));
   g_assert_nonnull (strstr (err, f->d.state));
+  g_clear_pointer (&err, g_free);
+
+  /* Same socket, another state dir: refused too, and the socket is left to
+   * its owner. */
+  g_autofree char *other_state = g_build_filename (f->d.top, "state2", NULL);
+  g_autofree char *arg2 = g_strdup_printf ("--state-dir=%s", other_state);
+  const char *args2[] = { arg2, NULL };
+  status = afd_test_daemon_run_expect_fail (&f->d, args2, &err);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "already running"));
+  g_assert_nonnull (strstr (err, f->d.socket));
   /* And the first one still answers. */
   g_autoptr (GError) error = NULL;
   Sandbox__V1__Codebase *cb = create_cb (f->ch, "still", "", &error);
