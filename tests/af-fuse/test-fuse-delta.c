@@ -478,6 +478,78 @@ test_kill9 (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
+static void
+on_denied (GDBusConnection *c, const char *sender, const char *path, const char *iface,
+           const char *signal, GVariant *params, gpointer data)
+{
+  GPtrArray *got = data;
+  const char *p, *op, *pattern;
+  gint32 rule;
+  g_variant_get (params, "(&s&si&s)", &p, &op, &rule, &pattern);
+  g_ptr_array_add (got, g_strdup_printf ("%s %s %d %s", p, op, rule, pattern));
+}
+
+static void
+test_denied_signal (FuseFixture *f, gconstpointer data)
+{
+  SKIP_IF_NEEDED ();
+  src_write (f, "ro_file", "ro\n");
+  fx_mount (f, rules_main, TRUE, NULL);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+  guint id = g_dbus_connection_signal_subscribe (f->conn, NULL, "org.agentfense.Fuse1", "Denied",
+                                                 "/org/agentfense/Fuse1", NULL,
+                                                 G_DBUS_SIGNAL_FLAGS_NONE, on_denied, got, NULL);
+  g_autofree char *p = m (f, "ro_file");
+  g_assert_cmpint (open (p, O_WRONLY), ==, -1);
+  g_assert_cmpint (errno, ==, EACCES);
+  while (got->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  /* Either of the two read rules that match may decide; the signal names it. */
+  g_assert_true (g_str_has_prefix (got->pdata[0], "/ro_file open "));
+  g_assert_nonnull (strstr (got->pdata[0], " /ro*"));
+  g_dbus_connection_signal_unsubscribe (f->conn, id);
+  fx_unmount (f);
+}
+
+static void
+test_invalidate_paths (FuseFixture *f, gconstpointer data)
+{
+  SKIP_IF_NEEDED ();
+  src_write (f, "shared.txt", "version-1\n");
+  fx_mount (f, rules_main, TRUE, NULL);
+  g_autofree char *p = m (f, "shared.txt");
+  assert_content (p, "version-1\n");
+  /* Another sandbox commits (same size, same second: nothing the kernel
+   * could notice by itself), then announces it. */
+  g_autofree char *sp = s (f, "shared.txt"), *tmp = s (f, "shared.tmp");
+  struct stat st;
+  g_assert_cmpint (stat (sp, &st), ==, 0);
+  fx_write (tmp, "version-2\n");
+  struct timespec ts[2] = { st.st_atim, st.st_mtim };
+  g_assert_cmpint (utimensat (AT_FDCWD, tmp, ts, 0), ==, 0);
+  g_assert_cmpint (rename (tmp, sp), ==, 0);
+  g_autoptr (GError) error = NULL;
+  const char *paths[] = { "/shared.txt", NULL };
+  g_autoptr (GVariant) r = fx_call (f, "InvalidatePaths", g_variant_new ("(^as)", paths), &error);
+  g_assert_no_error (error);
+  assert_content (p, "version-2\n");
+  fx_unmount (f);
+}
+
+static void
+test_commit_on_exit (FuseFixture *f, gconstpointer data)
+{
+  SKIP_IF_NEEDED ();
+  src_write (f, "f", "old\n");
+  const char *extra[] = { "--commit-on-exit", NULL };
+  fx_mount (f, rules_main, FALSE, extra);
+  g_autofree char *p = m (f, "f"), *sp = s (f, "f");
+  fx_write (p, "new\n");
+  assert_content (sp, "old\n");
+  fx_unmount (f);
+  assert_content (sp, "new\n");
+}
+
 static int
 count_fds (GPid pid)
 {
@@ -557,6 +629,9 @@ main (int argc, char **argv)
   ADD ("control/commit-discard", test_commit);
   ADD ("control/conflict-reject", test_conflict_reject);
   ADD ("control/live-rules", test_live_rules);
+  ADD ("control/denied-signal", test_denied_signal);
+  ADD ("control/invalidate-paths", test_invalidate_paths);
+  ADD ("control/commit-on-exit", test_commit_on_exit);
   ADD ("recovery/kill9", test_kill9);
   ADD ("limits/more-files-than-fds", test_more_files_than_fds);
   return g_test_run ();

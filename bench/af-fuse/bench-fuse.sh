@@ -1,0 +1,118 @@
+#!/bin/bash
+# bench-fuse.sh — af-fuse against the same work on the native source
+# directory, measured in one run. Usage (as root):
+#   bench/af-fuse/bench-fuse.sh [path/to/af-fuse] [workdir]
+# Prints one markdown table row per measurement: native time, FUSE time and
+# the ratio (FUSE/native for times; for throughputs the ratio is
+# native_time/fuse_time, so higher is better). Every comparison checks that
+# both sides produced the same result (bytes, counts) — a failing mount must
+# not look fast.
+set -euo pipefail
+
+AF_FUSE=${1:-build/af-fuse/af-fuse}
+WORK=${2:-$(mktemp -d /var/tmp/af-fuse-bench-XXXXXX)}
+N_SMALL=${N_SMALL:-20000}
+N_CREATE=${N_CREATE:-10000}
+BIG_MB=${BIG_MB:-1024}
+
+[ "$(id -u)" -eq 0 ] || { echo "bench-fuse: run as root" >&2; exit 77; }
+SRC=$WORK/src MNT=$WORK/mnt DELTA=$WORK/delta NATIVE_OUT=$WORK/native-out
+mkdir -p "$SRC/small" "$MNT" "$NATIVE_OUT"
+FUSE_PID=
+cleanup() {
+  if [ -n "$FUSE_PID" ]; then kill "$FUSE_PID" 2>/dev/null || true; wait "$FUSE_PID" 2>/dev/null || true; fi
+  fusermount3 -u -z "$MNT" 2>/dev/null || true
+  rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
+
+echo "preparing: $N_SMALL small files, a ${BIG_MB} MiB file" >&2
+python3 - "$SRC/small" "$N_SMALL" <<'EOF'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, "d%03d" % (i // 200))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%05d.c" % i), "w") as f:
+        f.write(("int f%d (void) { return %d; } /* needle */\n" % (i, i)) * 20)
+EOF
+dd if=/dev/urandom of="$SRC/big" bs=1M count="$BIG_MB" status=none
+cat > "$WORK/rules.json" <<'EOF'
+[{"pattern": "/**", "permission": "write", "priority": 1},
+ {"pattern": "/", "permission": "write", "priority": 1},
+ {"pattern": "**/*.secret", "permission": "none", "priority": 10}]
+EOF
+
+# Ready when af-fuse writes "ready" to fd 9 (a FIFO we read).
+mkfifo "$WORK/ready"
+"$AF_FUSE" --source "$SRC" --mountpoint "$MNT" --rules "$WORK/rules.json" --delta "$DELTA" \
+  --foreground --ready-fd 9 9>"$WORK/ready" &
+FUSE_PID=$!
+read -r line < "$WORK/ready"
+[ "$line" = "ready" ] || { echo "af-fuse did not start" >&2; exit 1; }
+
+now() { date +%s%N; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; }
+
+# row NAME KIND NATIVE_NS FUSE_NS — KIND is "time" or "throughput"
+row() {
+  local name=$1 kind=$2 n=$3 f=$4
+  if [ "$kind" = time ]; then
+    ratio=$(awk -v n="$n" -v f="$f" 'BEGIN { printf "%.2f× native time", f / n }')
+  else
+    ratio=$(awk -v n="$n" -v f="$f" 'BEGIN { printf "%.2f× native throughput", n / f }')
+  fi
+  printf '| %s | %.3f s | %.3f s | %s |\n' "$name" "$(awk -v x="$n" 'BEGIN{print x/1e9}')" \
+    "$(awk -v x="$f" 'BEGIN{print x/1e9}')" "$ratio"
+}
+
+# measure NAME KIND CMD-WITH-@DIR@ — runs it on the source, then the mount,
+# compares outputs.
+measure() {
+  local name=$1 kind=$2 cmd=$3 t0 t1 nat fus out_n out_f
+  t0=$(now); out_n=$(eval "${cmd//@DIR@/$SRC}"); t1=$(now); nat=$((t1 - t0))
+  t0=$(now); out_f=$(eval "${cmd//@DIR@/$MNT}"); t1=$(now); fus=$((t1 - t0))
+  if [ "$out_n" != "$out_f" ]; then
+    echo "MISMATCH in $name: native '$out_n' vs fuse '$out_f'" >&2; exit 1
+  fi
+  row "$name ($out_n)" "$kind" "$nat" "$fus"
+}
+
+echo "| work (result checked on both sides) | native | af-fuse | ratio |"
+echo "|---|---|---|---|"
+READ_BIG='dd if=@DIR@/big of=/dev/null bs=1M 2>&1 | awk "/bytes/ {print \$1}"'
+if drop_caches; then
+  measure "sequential read ${BIG_MB} MiB, cold" throughput "drop_caches; $READ_BIG"
+fi
+eval "${READ_BIG//@DIR@/$SRC}" >/dev/null; eval "${READ_BIG//@DIR@/$MNT}" >/dev/null
+measure "sequential read ${BIG_MB} MiB, warm" throughput "$READ_BIG"
+CAT_ALL='find @DIR@/small -type f -print0 | sort -z | xargs -0 cat | wc -c'
+eval "${CAT_ALL//@DIR@/$SRC}" >/dev/null; eval "${CAT_ALL//@DIR@/$MNT}" >/dev/null
+measure "cat $N_SMALL small files, warm" time "$CAT_ALL"
+GREP='grep -rc needle @DIR@/small | awk -F: "{s += \$NF} END {print s}"'
+eval "${GREP//@DIR@/$MNT}" >/dev/null
+measure "grep -r over them, warm" time "$GREP"
+measure "find -name over them, warm" time 'find @DIR@/small -name "*.c" | wc -l'
+measure "ls -lR over them, warm" time 'ls -lR @DIR@/small | grep -c "^-"'
+
+# Writes: the mount's delta against a native directory on the same disk.
+create_files() {
+  python3 - "$1" "$N_CREATE" <<'EOF'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(root, exist_ok=True)
+for i in range(n):
+    with open(os.path.join(root, "n%05d" % i), "w") as f:
+        f.write("x" * 512)
+print(sum(os.path.getsize(os.path.join(root, e)) for e in os.listdir(root)))
+EOF
+}
+t0=$(now); cn=$(create_files "$NATIVE_OUT/created"); t1=$(now); nat=$((t1 - t0))
+t0=$(now); cf=$(create_files "$MNT/created"); t1=$(now); fus=$((t1 - t0))
+[ "$cn" = "$cf" ] || { echo "MISMATCH in create: $cn vs $cf" >&2; exit 1; }
+row "create+write $N_CREATE small files ($cn bytes)" time "$nat" "$fus"
+WRITE_BIG() { dd if=/dev/zero of="$1" bs=1M count="$BIG_MB" conv=fdatasync 2>&1 | awk '/bytes/ {print $1}'; }
+t0=$(now); wn=$(WRITE_BIG "$NATIVE_OUT/bigw"); t1=$(now); nat=$((t1 - t0))
+t0=$(now); wf=$(WRITE_BIG "$MNT/bigw"); t1=$(now); fus=$((t1 - t0))
+[ "$wn" = "$wf" ] || { echo "MISMATCH in write: $wn vs $wf" >&2; exit 1; }
+row "sequential write ${BIG_MB} MiB + fdatasync ($wn bytes)" throughput "$nat" "$fus"
