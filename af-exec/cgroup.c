@@ -32,6 +32,9 @@ struct _AfCgroup {
   int n_init_fds;
   int shared_cmd_fds[2]; /* v1 memory/pids `cmds` cgroup.procs (hybrid/v1) */
   int n_shared_cmd_fds;
+  /* Joining a cgroup costs an RCU grace period (the threadgroup rwsem), so
+   * commands join the v1 `cmds` cgroups only when they carry a limit. */
+  gboolean mem_limited, pids_limited;
 };
 
 struct _AfCgroupCmd {
@@ -370,7 +373,9 @@ setup_v1_controllers (AfCgroup *cg, const char *parent, const char *name, const 
       if (sb_dirs[i] && (cg->init_fds[cg->n_init_fds++] = open_procs (sb_dirs[i], error)) < 0)
         return FALSE;
   }
-  if (cg->mem_cmds &&
+  cg->mem_limited = l->memory_bytes > 0;
+  cg->pids_limited = l->pids > 0;
+  if (cg->mem_cmds && cg->mem_limited &&
       (cg->shared_cmd_fds[cg->n_shared_cmd_fds++] = open_procs (cg->mem_cmds, error)) < 0)
     return FALSE;
   return apply_v1_limits (cg, l, error);
@@ -598,7 +603,7 @@ af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
       return NULL;
     }
   }
-  if (cg->mode == AF_CGROUP_MODE_HYBRID && cg->pids_sb) {
+  if (cg->mode == AF_CGROUP_MODE_HYBRID && cg->pids_sb && cg->pids_limited) {
     g_autofree char *pids_cmds = g_build_filename (cg->pids_sb, "cmds", NULL);
     if ((cmd->fds[cmd->n_fds++] = open_procs (pids_cmds, error)) < 0)
       return NULL;
