@@ -74,6 +74,15 @@ af_policy_new (const AfRule *rules, gsize n_rules, GError **error)
     return NULL;
   }
   g_return_val_if_fail (rules != NULL || n_rules == 0, NULL);
+  gsize total = 0;
+  for (gsize i = 0; i < n_rules; i++)
+    total += rules[i].pattern ? strlen (rules[i].pattern) : 0;
+  if (total > AF_POLICY_MAX_TOTAL_PATTERN) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "the patterns of this rule set total %" G_GSIZE_FORMAT " bytes; the limit is %d",
+                 total, AF_POLICY_MAX_TOTAL_PATTERN);
+    return NULL;
+  }
 
   /* Compile into slots indexed as given first; reorder by rank after. */
   AfCRule *compiled = g_new0 (AfCRule, MAX (n_rules, 1));

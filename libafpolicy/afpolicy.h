@@ -31,6 +31,9 @@ typedef enum {
 
 #define AF_POLICY_MAX_RULES 10000
 #define AF_POLICY_MAX_PATTERN 4096
+/* All patterns of one rule set together, so the compiled index stays
+ * bounded (about 60 bytes per pattern segment) whatever a client sends. */
+#define AF_POLICY_MAX_TOTAL_PATTERN (1024 * 1024)
 
 /* One rule as written by a client. Strings are owned by whoever owns the
  * AfRule; af_rule_clear frees them. */

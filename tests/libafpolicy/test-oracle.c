@@ -257,9 +257,9 @@ random_rule (GRand *rand, AfRule *out)
 }
 
 static void
-check_set (GRand *rand, guint n_paths, gboolean check_reveal, guint *n_decisions)
+check_set (GRand *rand, guint max_rules, guint n_paths, gboolean check_reveal, guint *n_decisions)
 {
-  guint n = (guint)g_rand_int_range (rand, 0, 9);
+  guint n = (guint)g_rand_int_range (rand, 0, (gint32)max_rules + 1);
   g_autoptr (GArray) rules = af_rule_array_new ();
   for (guint i = 0; i < n; i++) {
     AfRule r;
@@ -325,10 +325,21 @@ test_oracle (void)
   guint decisions = 0;
   g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   for (guint s = 0; s < sets; s++)
-    check_set (rand, 8, s % 8 == 0, &decisions);
+    check_set (rand, 8, 8, s % 8 == 0, &decisions);
   g_test_message ("%u rule sets, %u decisions identical to the reference", sets, decisions);
   if (env == NULL)
     g_assert_cmpuint (decisions, >=, 100000);
+}
+
+/* Large rule sets: many rules share index lists, trie nodes and keys. */
+static void
+test_oracle_large (void)
+{
+  guint decisions = 0;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  for (guint s = 0; s < 200; s++)
+    check_set (rand, 150, 30, s % 4 == 0, &decisions);
+  g_test_message ("200 large rule sets, %u decisions identical to the reference", decisions);
 }
 
 int
@@ -336,5 +347,6 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/policy/oracle", test_oracle);
+  g_test_add_func ("/policy/oracle-large", test_oracle_large);
   return g_test_run ();
 }

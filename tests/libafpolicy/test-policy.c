@@ -216,6 +216,23 @@ test_too_many_rules (void)
   g_autoptr (AfPolicy) ok = af_policy_new ((const AfRule *)(void *)a->data, a->len - 1, &error);
   g_assert_no_error (error);
   g_assert_cmpint (af_policy_decide (ok, "/x", -1, NULL), ==, AF_LEVEL_READ);
+
+  /* The patterns' total size is bounded too: 300 rules of 4,000 bytes. */
+  g_autoptr (GArray) big = af_rule_array_new ();
+  g_autofree char *deep = g_strnfill (4000, 'a');
+  for (guint i = 1; i < 4000; i += 2)
+    deep[i] = '/';
+  for (guint i = 0; i < 300; i++)
+    af_rule_array_add (big, deep, AF_PATTERN_GLOB, AF_LEVEL_READ, 0);
+  g_autoptr (AfPolicy) too_big =
+      af_policy_new ((const AfRule *)(void *)big->data, big->len, &error);
+  g_assert_null (too_big);
+  g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "1200000 bytes; the limit is 1048576"));
+  g_clear_error (&error);
+  g_autoptr (AfPolicy) fits = af_policy_new ((const AfRule *)(void *)big->data, 250, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (af_policy_decide (fits, deep, -1, NULL), ==, AF_LEVEL_READ);
 }
 
 static void
