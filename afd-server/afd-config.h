@@ -31,6 +31,16 @@ typedef struct {
   gint64 max_list_entries;
   gint64 max_uploads;
   gint64 max_message_size;
+  /* Sandboxes. */
+  char *fuse_helper; /* "" = find it */
+  char *exec_helper;
+  gint64 exec_timeout_ms;
+  gint64 start_timeout_ms;
+  gint64 max_running_per_owner;
+  gint64 max_sessions;
+  gint64 max_execs;
+  char *default_image;
+  gboolean recovery_restart;
 } AfdSettings;
 
 void afd_settings_free (AfdSettings *settings);

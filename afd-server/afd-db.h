@@ -17,8 +17,9 @@ G_BEGIN_DECLS
 typedef struct _AfdDb AfdDb;
 
 /* Schema versions: 1 = codebases, files, events; 2 = unix-socket ownership
- * (codebases.owner_uid) and event/listing indexes. */
-#define AFD_DB_SCHEMA_VERSION 2
+ * (codebases.owner_uid) and event/listing indexes; 3 = sandboxes, sandbox_rules,
+ * sessions. */
+#define AFD_DB_SCHEMA_VERSION 3
 
 /* Open (creating if needed) @path, run PRAGMA quick_check, then migrate to
  * AFD_DB_SCHEMA_VERSION. A corrupt file is AF_ERROR_DATA_LOSS; a database

@@ -9,6 +9,7 @@
 #include "afd-lock.h"
 #include "afd-reconcile.h"
 #include "afd-rpc.h"
+#include "afd-sandboxes.h"
 #include "afd-store.h"
 
 #include <errno.h>
@@ -29,6 +30,7 @@ typedef struct {
   AfdDb *db;
   AfdStore *store;
   AfdCodebases *codebases;
+  AfdSandboxes *sandboxes;
   AfdRpc *rpc;
   GMainLoop *loop;
 } Daemon;
@@ -37,6 +39,7 @@ static void
 daemon_clear (Daemon *d)
 {
   g_clear_pointer (&d->rpc, afd_rpc_free);
+  g_clear_pointer (&d->sandboxes, afd_sandboxes_free);
   g_clear_pointer (&d->codebases, afd_codebases_free);
   g_clear_pointer (&d->store, afd_store_free);
   g_clear_pointer (&d->db, afd_db_close);
@@ -125,8 +128,14 @@ start (Daemon *d, GError **error)
     g_message ("repaired the codebase store: %s", repaired);
 
   d->codebases = afd_codebases_new (d->db, d->store, s);
+  d->sandboxes = afd_sandboxes_new (d->codebases, d->store, s);
+  if (!afd_sandboxes_recover (d->sandboxes, error)) {
+    g_prefix_error (error, "recovering sandboxes: ");
+    return FALSE;
+  }
   d->rpc = afd_rpc_new (s, d->codebases, error);
-  if (d->rpc == NULL || !afd_rpc_start (d->rpc, error))
+  if (d->rpc == NULL || !afd_rpc_add_sandbox_service (d->rpc, d->sandboxes, error) ||
+      !afd_rpc_start (d->rpc, error))
     return FALSE;
   return TRUE;
 }
@@ -227,6 +236,8 @@ main (int argc, char **argv)
   g_source_remove (sigterm);
   g_source_remove (sigint);
   afd_rpc_shutdown (d.rpc, SHUTDOWN_GRACE_MS);
+  /* Sandboxes end with the server: helpers gone, mounts gone, STOPPED. */
+  afd_sandboxes_stop_all (d.sandboxes);
   daemon_clear (&d);
   return 0;
 }
