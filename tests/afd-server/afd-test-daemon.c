@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 char *
@@ -33,6 +34,15 @@ ensure_dirs (AfdTestDaemon *d)
   g_assert_true (g_file_set_contents (d->config, "", 0, &error));
 }
 
+/* A test that fails an assertion aborts without stopping its daemon; the
+ * daemon must not outlive it (it would hold the test's stdout open and keep
+ * meson waiting until the timeout). */
+static void
+die_with_test (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static GSubprocess *
 spawn (AfdTestDaemon *d, const char *const *extra_args, int ready_w, gboolean capture,
        GError **error)
@@ -56,6 +66,7 @@ spawn (AfdTestDaemon *d, const char *const *extra_args, int ready_w, gboolean ca
     g_subprocess_launcher_set_stderr_file_path (l, d->log);
   if (ready_w >= 0)
     g_subprocess_launcher_take_fd (l, ready_w, 3);
+  g_subprocess_launcher_set_child_setup (l, die_with_test, NULL, NULL);
   /* Under ASan, freed memory sits in a quarantine (256 MiB by default) and
    * would hide what the server really keeps; a small one keeps the RSS
    * checks meaningful. */
