@@ -19,7 +19,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -36,7 +35,7 @@ typedef struct {
   AfSessionDone done;
   gpointer data;
   gint64 start_us;
-  guint64 start_ticks;
+  GArray *before; /* host pids in the session when the command began */
   guint timer;
   int stage; /* 0 running, 1 SIGTERM sent, 2 SIGKILL sent, 3 shell killed */
   gboolean timed_out;
@@ -139,6 +138,7 @@ finish_command (AfSession *s, int wait_status, gboolean restarted, const GError 
     return;
   if (s->cur.timer)
     g_source_remove (s->cur.timer);
+  g_clear_pointer (&s->cur.before, g_array_unref);
   stop_relays (s, &r);
   r.duration_us = g_get_monotonic_time () - s->cur.start_us;
   r.timed_out = s->cur.timed_out;
@@ -152,42 +152,17 @@ finish_command (AfSession *s, int wait_status, gboolean restarted, const GError 
   done (data, error ? NULL : &r, restarted, error);
 }
 
-static guint64
-now_ticks (void)
+static gboolean
+was_there (GArray *before, int pid)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_BOOTTIME, &ts);
-  return (guint64)ts.tv_sec * (guint64)sysconf (_SC_CLK_TCK) +
-         (guint64)ts.tv_nsec / (1000000000ull / (guint64)sysconf (_SC_CLK_TCK));
-}
-
-static guint64
-proc_start_ticks (int pid)
-{
-  char path[64], buf[1024];
-  const char *p;
-  int fd, field = 2;
-  ssize_t n;
-
-  g_snprintf (path, sizeof path, "/proc/%d/stat", pid);
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* Field 22 (starttime), counted after the ")" that ends the name. */
-  p = strrchr (buf, ')');
-  for (; p && *p && field < 22; p++)
-    if (*p == ' ')
-      field++;
-  return p ? g_ascii_strtoull (p, NULL, 10) : 0;
+  for (guint i = 0; before && i < before->len; i++)
+    if (g_array_index (before, int, i) == pid)
+      return TRUE;
+  return FALSE;
 }
 
 /* Signal the processes the running command started: in the session's
- * cgroup, not the shell, not older than the command (earlier background
+ * cgroup, not the shell, not there before the command (earlier background
  * jobs live on). */
 static void
 signal_command (AfSession *s, int sig)
@@ -195,7 +170,7 @@ signal_command (AfSession *s, int sig)
   g_autoptr (GArray) pids = af_cgroup_cmd_pids (s->cg);
   for (guint i = 0; i < pids->len; i++) {
     int pid = g_array_index (pids, int, i);
-    if (pid != s->shell_host_pid && proc_start_ticks (pid) >= s->cur.start_ticks)
+    if (pid != s->shell_host_pid && !was_there (s->cur.before, pid))
       kill (pid, sig);
   }
 }
@@ -454,7 +429,7 @@ af_session_exec (AfSession *s, const AfSessionExecRequest *req, AfSessionDone do
   s->cur.done = done;
   s->cur.data = data;
   s->cur.start_us = g_get_monotonic_time ();
-  s->cur.start_ticks = now_ticks ();
+  s->cur.before = af_cgroup_cmd_pids (s->cg);
   s->cur.out = af_relay_start (s->out_r, req->stdout_fd, req->output_cap);
   s->cur.err = af_relay_start (s->err_r, req->stderr_fd, req->output_cap);
   s->out_r = s->err_r = -1; /* owned by the relays until they stop */
@@ -473,6 +448,7 @@ af_session_exec (AfSession *s, const AfSessionExecRequest *req, AfSessionDone do
     if (n <= 0) {
       g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "session %s is closed", s->id);
       stop_relays (s, NULL);
+      g_clear_pointer (&s->cur.before, g_array_unref);
       memset (&s->cur, 0, sizeof s->cur);
       return FALSE;
     }

@@ -19,6 +19,7 @@ struct _AfdCodebases {
   AfdStore *store;
   const AfdSettings *settings;
   GHashTable *pins; /* codebase id -> pin count (GUINT_TO_POINTER) */
+  gint64 uploads;   /* uploads in progress (each holds a temp file and an fd) */
 };
 
 struct _AfdCodebaseUpload {
@@ -341,6 +342,12 @@ afd_codebases_upload_begin (AfdCodebases *self, const AfdCaller *caller, const c
   if (!afd_rows_file_check_shape (self->db, cb->id, path, error) ||
       !check_quota (self, cb, path, total_size, error))
     return NULL;
+  if (self->uploads >= self->settings->max_uploads) {
+    g_set_error (error, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED,
+                 "%" G_GINT64_FORMAT " uploads are in progress (the limit); retry later",
+                 self->uploads);
+    return NULL;
+  }
 
   AfdUpload *file = afd_upload_begin (self->store, error);
   if (file == NULL)
@@ -352,6 +359,7 @@ afd_codebases_upload_begin (AfdCodebases *self, const AfdCaller *caller, const c
   up->actor = afd_caller_actor (caller);
   up->total_size = total_size;
   up->file = file;
+  self->uploads++;
   return up;
 }
 
@@ -425,6 +433,7 @@ afd_codebase_upload_free (AfdCodebaseUpload *up)
   if (up == NULL)
     return;
   afd_upload_free (up->file);
+  up->owner->uploads--;
   g_free (up->codebase_id);
   g_free (up->path);
   g_free (up->actor);

@@ -22,6 +22,9 @@ static const AfConfigKey schema[] = {
     "File holding the bearer token TCP clients must send" },
   { "server", "log_level", AF_CONFIG_STRING, "message", 0, 0,
     "error, warning, message, info or debug (one line per RPC)" },
+  { "server", "sync", AF_CONFIG_BOOL, "true", 0, 0,
+    "fsync each upload and database commit before answering (false: faster, but a power "
+    "loss may lose the last acknowledged changes; a crash of afd-server alone never does)" },
   { "server", "max_message_size", AF_CONFIG_SIZE, "4M", 64 * 1024, GiB,
     "Largest gRPC message accepted or sent" },
   { "codebase", "max_file_size", AF_CONFIG_SIZE, "1G", 0, 1LL << 40,
@@ -31,8 +34,26 @@ static const AfConfigKey schema[] = {
     "Codebases one owner may have" },
   { "codebase", "download_chunk_size", AF_CONFIG_SIZE, "256K", 64 * 1024, 1024 * 1024,
     "Bytes per DownloadFile message (64K..1M)" },
+  { "codebase", "max_uploads", AF_CONFIG_INT, "256", 1, 65536,
+    "Uploads in progress at once, over all clients (each holds a temp file)" },
   { "codebase", "max_list_entries", AF_CONFIG_INT, "100000", 1, 10000000,
     "Entries one ListFiles answer may hold" },
+  { "sandbox", "fuse_helper", AF_CONFIG_PATH, "", 0, 0,
+    "af-fuse executable (empty: installed, or the build tree's)" },
+  { "sandbox", "exec_helper", AF_CONFIG_PATH, "", 0, 0,
+    "af-exec executable (empty: installed, or the build tree's)" },
+  { "sandbox", "exec_timeout", AF_CONFIG_DURATION, "60s", 1, 86400000,
+    "Command timeout when a request sets none" },
+  { "sandbox", "start_timeout", AF_CONFIG_DURATION, "30s", 100, 600000,
+    "Longest a start may take (mount and isolation ready)" },
+  { "sandbox", "max_running_per_owner", AF_CONFIG_INT, "100", 1, 100000,
+    "Running sandboxes one owner may have" },
+  { "sandbox", "max_sessions", AF_CONFIG_INT, "16", 1, 1024, "Open sessions per sandbox" },
+  { "sandbox", "max_execs", AF_CONFIG_INT, "32", 1, 1024, "Commands running at once per sandbox" },
+  { "sandbox", "default_image", AF_CONFIG_STRING, "", 0, 0,
+    "Docker image when a request names none (empty: the request must)" },
+  { "sandbox", "recovery", AF_CONFIG_STRING, "stop", 0, 0,
+    "Sandboxes found running after a restart: stop (STOPPED) or restart" },
 };
 
 const AfConfigKey *
@@ -57,6 +78,9 @@ afd_settings_free (AfdSettings *s)
   g_free (s->socket_path);
   g_free (s->listen);
   g_free (s->auth_token);
+  g_free (s->fuse_helper);
+  g_free (s->exec_helper);
+  g_free (s->default_image);
   g_free (s);
 }
 
@@ -144,6 +168,7 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
     g_clear_pointer (&s->auth_token, g_free);
 
   s->allow_remote = af_config_get_bool (config, "server", "allow_remote");
+  s->sync = af_config_get_bool (config, "server", "sync");
   if (s->listen != NULL && !afd_listen_is_loopback (s->listen)) {
     if (!s->allow_remote) {
       g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
@@ -171,6 +196,22 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
   s->max_codebases_per_owner = af_config_get_int (config, "codebase", "max_per_owner");
   s->download_chunk_size = af_config_get_int (config, "codebase", "download_chunk_size");
   s->max_list_entries = af_config_get_int (config, "codebase", "max_list_entries");
+  s->max_uploads = af_config_get_int (config, "codebase", "max_uploads");
+  s->fuse_helper = g_strdup (af_config_get_string (config, "sandbox", "fuse_helper"));
+  s->exec_helper = g_strdup (af_config_get_string (config, "sandbox", "exec_helper"));
+  s->exec_timeout_ms = af_config_get_int (config, "sandbox", "exec_timeout");
+  s->start_timeout_ms = af_config_get_int (config, "sandbox", "start_timeout");
+  s->max_running_per_owner = af_config_get_int (config, "sandbox", "max_running_per_owner");
+  s->max_sessions = af_config_get_int (config, "sandbox", "max_sessions");
+  s->max_execs = af_config_get_int (config, "sandbox", "max_execs");
+  s->default_image = g_strdup (af_config_get_string (config, "sandbox", "default_image"));
+  const char *recovery = af_config_get_string (config, "sandbox", "recovery");
+  if (g_strcmp0 (recovery, "stop") != 0 && g_strcmp0 (recovery, "restart") != 0) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "recovery: expected stop or restart, got '%s'", recovery);
+    return NULL;
+  }
+  s->recovery_restart = g_strcmp0 (recovery, "restart") == 0;
   /* A download chunk plus framing must fit in one message. */
   if (s->download_chunk_size + 64 > s->max_message_size)
     s->download_chunk_size = s->max_message_size - 64;

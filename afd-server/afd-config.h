@@ -21,6 +21,7 @@ typedef struct {
   char *socket_path; /* absolute, or NULL when the unix socket is disabled */
   char *listen;      /* "host:port", or NULL when TCP is disabled */
   gboolean allow_remote;
+  gboolean sync;    /* fsync uploads and commits before answering */
   char *auth_token; /* NULL when none is configured */
   AfLogLevel log_level;
   gint64 max_file_size;
@@ -28,7 +29,18 @@ typedef struct {
   gint64 max_codebases_per_owner;
   gint64 download_chunk_size;
   gint64 max_list_entries;
+  gint64 max_uploads;
   gint64 max_message_size;
+  /* Sandboxes. */
+  char *fuse_helper; /* "" = find it */
+  char *exec_helper;
+  gint64 exec_timeout_ms;
+  gint64 start_timeout_ms;
+  gint64 max_running_per_owner;
+  gint64 max_sessions;
+  gint64 max_execs;
+  char *default_image;
+  gboolean recovery_restart;
 } AfdSettings;
 
 void afd_settings_free (AfdSettings *settings);

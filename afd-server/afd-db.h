@@ -17,8 +17,9 @@ G_BEGIN_DECLS
 typedef struct _AfdDb AfdDb;
 
 /* Schema versions: 1 = codebases, files, events; 2 = unix-socket ownership
- * (codebases.owner_uid) and event/listing indexes. */
-#define AFD_DB_SCHEMA_VERSION 2
+ * (codebases.owner_uid) and event/listing indexes; 3 = sandboxes, sandbox_rules,
+ * sessions. */
+#define AFD_DB_SCHEMA_VERSION 3
 
 /* Open (creating if needed) @path, run PRAGMA quick_check, then migrate to
  * AFD_DB_SCHEMA_VERSION. A corrupt file is AF_ERROR_DATA_LOSS; a database
@@ -47,6 +48,11 @@ gboolean afd_db_step_done (AfdDb *db, sqlite3_stmt *stmt, GError **error);
 
 /* One statement, no bindings, no rows (DDL, pragmas). */
 gboolean afd_db_exec (AfdDb *db, const char *sql, GError **error);
+
+/* PRAGMA synchronous: FULL (a commit is on disk when it returns, the
+ * default) or NORMAL (WAL: durable at the next checkpoint; a power loss may
+ * undo the last commits, a process crash never does). */
+gboolean afd_db_set_sync (AfdDb *db, gboolean full, GError **error);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Rollback never fails visibly. */
 gboolean afd_db_begin (AfdDb *db, GError **error);

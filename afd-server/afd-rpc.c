@@ -1,6 +1,7 @@
 /* afd-rpc.c — the daemon's gRPC server and the glue every handler shares.
  * Logs one line per RPC (debug), warnings for server-side failures. */
 #include "afd-rpc.h"
+#include "afd-sandbox-service.h"
 
 #include <string.h>
 
@@ -31,6 +32,18 @@ afd_rpc_new (const AfdSettings *settings, AfdCodebases *codebases, GError **erro
       !af_grpc_server_listen_tcp (rpc->server, settings->listen, &rpc->tcp_port, error))
     return NULL;
   return g_steal_pointer (&rpc);
+}
+
+gboolean
+afd_rpc_add_sandbox_service (AfdRpc *rpc, struct _AfdSandboxes *sandboxes, GError **error)
+{
+  rpc->sandboxes = sandboxes;
+  gsize n = 0;
+  const AfGrpcMethod *methods = afd_sandbox_service_methods (&n);
+  if (!af_grpc_server_add_methods (rpc->server, methods, n, rpc, error))
+    return FALSE;
+  methods = afd_exec_service_methods (&n);
+  return af_grpc_server_add_methods (rpc->server, methods, n, rpc, error);
 }
 
 gboolean

@@ -21,7 +21,8 @@ typedef struct {
   AfGrpcServer *server;
   const AfdSettings *settings;
   AfdCodebases *codebases;
-  int tcp_port; /* bound TCP port, 0 when TCP is off */
+  struct _AfdSandboxes *sandboxes; /* set by afd_rpc_add_sandbox_service */
+  int tcp_port;                    /* bound TCP port, 0 when TCP is off */
 } AfdRpc;
 
 /* Create the server, register every service, listen on the configured
@@ -51,6 +52,10 @@ void afd_rpc_timestamp (Google__Protobuf__Timestamp *ts, gint64 us);
 gulong afd_rpc_on_cancel (AfGrpcCall *call, GSourceFunc func, gpointer data,
                           GDestroyNotify destroy);
 void afd_rpc_cancel_disconnect (AfGrpcCall *call, gulong handler);
+
+/* Register SandboxService (afd-sandbox-service.c, afd-exec-service.c)
+ * over @sandboxes (borrowed). Before afd_rpc_start. */
+gboolean afd_rpc_add_sandbox_service (AfdRpc *rpc, struct _AfdSandboxes *sandboxes, GError **error);
 
 /* The CodebaseService method table (afd-codebase-service.c). */
 const AfGrpcMethod *afd_codebase_service_methods (gsize *out_n);

@@ -58,6 +58,52 @@ static const char *const migrations[] = {
   "CREATE INDEX codebases_owner_uid ON codebases (owner_uid, created_at, id);"
   "CREATE INDEX events_codebase ON events (codebase_id, id);"
   "CREATE INDEX events_sandbox ON events (sandbox_id, id);",
+
+  /* 3: sandboxes, their rules, their sessions. A sandbox row holds
+   * everything needed to start it again after a restart; helper pids are
+   * kept so a restarted server can find and end what outlived it. */
+  "CREATE TABLE sandboxes ("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  codebase_id TEXT NOT NULL REFERENCES codebases (id) ON DELETE RESTRICT,"
+  "  owner TEXT NOT NULL,"
+  "  status INTEGER NOT NULL,"
+  "  error TEXT NOT NULL DEFAULT '',"
+  "  labels TEXT NOT NULL DEFAULT '{}',"
+  "  runtime INTEGER NOT NULL,"
+  "  image TEXT NOT NULL DEFAULT '',"
+  "  memory_bytes INTEGER NOT NULL DEFAULT 0,"
+  "  cpu_quota INTEGER NOT NULL DEFAULT 0,"
+  "  cpu_shares INTEGER NOT NULL DEFAULT 0,"
+  "  pids_limit INTEGER NOT NULL DEFAULT 0,"
+  "  commit_mode INTEGER NOT NULL DEFAULT 1,"
+  "  conflict_policy INTEGER NOT NULL DEFAULT 1,"
+  "  created_at INTEGER NOT NULL,"
+  "  started_at INTEGER NOT NULL DEFAULT 0,"
+  "  stopped_at INTEGER NOT NULL DEFAULT 0,"
+  "  expires_at INTEGER NOT NULL DEFAULT 0,"
+  "  fuse_pid INTEGER NOT NULL DEFAULT 0,"
+  "  exec_pid INTEGER NOT NULL DEFAULT 0"
+  ");"
+  "CREATE INDEX sandboxes_order ON sandboxes (created_at, id);"
+  "CREATE INDEX sandboxes_codebase ON sandboxes (codebase_id, created_at, id);"
+  "CREATE TABLE sandbox_rules ("
+  "  sandbox_id TEXT NOT NULL REFERENCES sandboxes (id) ON DELETE CASCADE,"
+  "  idx INTEGER NOT NULL,"
+  "  pattern TEXT NOT NULL,"
+  "  type INTEGER NOT NULL,"
+  "  permission INTEGER NOT NULL,"
+  "  priority INTEGER NOT NULL,"
+  "  PRIMARY KEY (sandbox_id, idx)"
+  ") WITHOUT ROWID;"
+  "CREATE TABLE sessions ("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  sandbox_id TEXT NOT NULL REFERENCES sandboxes (id) ON DELETE CASCADE,"
+  "  status INTEGER NOT NULL,"
+  "  shell TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL,"
+  "  closed_at INTEGER NOT NULL DEFAULT 0"
+  ");"
+  "CREATE INDEX sessions_sandbox ON sessions (sandbox_id, created_at);",
 };
 
 const char *

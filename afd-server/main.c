@@ -9,10 +9,12 @@
 #include "afd-lock.h"
 #include "afd-reconcile.h"
 #include "afd-rpc.h"
+#include "afd-sandboxes.h"
 #include "afd-store.h"
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <locale.h>
 #include <malloc.h>
 #include <signal.h>
 #include <string.h>
@@ -28,6 +30,7 @@ typedef struct {
   AfdDb *db;
   AfdStore *store;
   AfdCodebases *codebases;
+  AfdSandboxes *sandboxes;
   AfdRpc *rpc;
   GMainLoop *loop;
 } Daemon;
@@ -36,6 +39,7 @@ static void
 daemon_clear (Daemon *d)
 {
   g_clear_pointer (&d->rpc, afd_rpc_free);
+  g_clear_pointer (&d->sandboxes, afd_sandboxes_free);
   g_clear_pointer (&d->codebases, afd_codebases_free);
   g_clear_pointer (&d->store, afd_store_free);
   g_clear_pointer (&d->db, afd_db_close);
@@ -110,8 +114,9 @@ start (Daemon *d, GError **error)
     return FALSE;
   }
   d->store = afd_store_open (s->state_dir, error);
-  if (d->store == NULL)
+  if (d->store == NULL || !afd_db_set_sync (d->db, s->sync, error))
     return FALSE;
+  afd_store_set_sync (d->store, s->sync);
 
   AfdReconcileReport report;
   if (!afd_reconcile (d->db, d->store, &report, error)) {
@@ -123,8 +128,14 @@ start (Daemon *d, GError **error)
     g_message ("repaired the codebase store: %s", repaired);
 
   d->codebases = afd_codebases_new (d->db, d->store, s);
+  d->sandboxes = afd_sandboxes_new (d->codebases, d->store, s);
+  if (!afd_sandboxes_recover (d->sandboxes, error)) {
+    g_prefix_error (error, "recovering sandboxes: ");
+    return FALSE;
+  }
   d->rpc = afd_rpc_new (s, d->codebases, error);
-  if (d->rpc == NULL || !afd_rpc_start (d->rpc, error))
+  if (d->rpc == NULL || !afd_rpc_add_sandbox_service (d->rpc, d->sandboxes, error) ||
+      !afd_rpc_start (d->rpc, error))
     return FALSE;
   return TRUE;
 }
@@ -133,7 +144,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
-  gboolean version = FALSE, verbose = FALSE;
+  gboolean version = FALSE, verbose = FALSE, print_config = FALSE;
   int ready_fd = -1;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
@@ -141,10 +152,13 @@ main (int argc, char **argv)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Same as --log-level debug", NULL },
     { "ready-fd", 0, 0, G_OPTION_ARG_INT, &ready_fd,
       "Write one READY line to this fd once serving, then close it", "FD" },
+    { "print-default-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+      "Print every configuration key with its default, as a commented config file", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
 
+  setlocale (LC_ALL, "");
   signal (SIGPIPE, SIG_IGN);
   /* Upload chunks arrive as messages of up to a few MiB, each allocated and
    * freed by the transport. Above glibc's default threshold every one would
@@ -153,7 +167,7 @@ main (int argc, char **argv)
   mallopt (M_MMAP_THRESHOLD, 8 << 20);
   mallopt (M_TRIM_THRESHOLD, 32 << 20);
   g_autoptr (AfConfig) config = afd_config_new ();
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("— the AgentFense server");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- the AgentFense server");
   g_option_context_set_summary (
       ctx, "Serves the sandbox.v1 gRPC API on a unix socket and on loopback TCP.\n"
            "Every configuration key can be set in the file or with its --flag.");
@@ -166,6 +180,11 @@ main (int argc, char **argv)
   }
   if (version) {
     g_print ("afd-server %s\n", AF_VERSION);
+    return 0;
+  }
+  if (print_config) {
+    g_autofree char *text = af_config_dump_defaults (config);
+    g_print ("%s", text);
     return 0;
   }
   if (argc > 1) {
@@ -217,6 +236,8 @@ main (int argc, char **argv)
   g_source_remove (sigterm);
   g_source_remove (sigint);
   afd_rpc_shutdown (d.rpc, SHUTDOWN_GRACE_MS);
+  /* Sandboxes end with the server: helpers gone, mounts gone, STOPPED. */
+  afd_sandboxes_stop_all (d.sandboxes);
   daemon_clear (&d);
   return 0;
 }

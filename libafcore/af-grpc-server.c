@@ -209,6 +209,12 @@ af_grpc_server_new (const AfGrpcServerOptions *options, GError **error)
       { .integer = (int)self->max_message_size } },
     /* Without this a second server could bind the same TCP port. */
     { GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, { .integer = 0 } },
+    { GRPC_ARG_INTEGER,
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      { .integer =
+            (int)MIN (options->max_calls_per_connection ? options->max_calls_per_connection
+                                                        : AF_GRPC_DEFAULT_CALLS_PER_CONNECTION,
+                      (guint)G_MAXINT) } },
   };
   grpc_channel_args channel_args = { G_N_ELEMENTS (args), args };
   self->server = grpc_server_create (&channel_args, NULL);

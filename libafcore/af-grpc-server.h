@@ -53,6 +53,7 @@ typedef struct {
 #define AF_GRPC_DEFAULT_MAX_MESSAGE_SIZE (4 * 1024 * 1024)
 #define AF_GRPC_DEFAULT_QUEUE_BYTES (1024 * 1024)
 #define AF_GRPC_DEFAULT_QUEUE_MESSAGES 64
+#define AF_GRPC_DEFAULT_CALLS_PER_CONNECTION 256
 
 typedef struct {
   /* Context handlers run on; NULL: the thread-default one at _new. */
@@ -64,6 +65,10 @@ typedef struct {
    * bytes of encoded messages and in messages (0: defaults 1 MiB / 64). */
   gsize queue_bytes;
   guint queue_messages;
+  /* Calls one connection may have open at once (HTTP/2
+   * MAX_CONCURRENT_STREAMS; 0: default 256). Further calls wait in the
+   * client until one ends. */
+  guint max_calls_per_connection;
 } AfGrpcServerOptions;
 
 /* Peer identity of a call. For calls on a unix-socket listener
@@ -115,8 +120,10 @@ gboolean af_grpc_server_shutdown_finish (AfGrpcServer *server, GAsyncResult *res
  * The calling thread must be the one that may iterate that context. */
 gboolean af_grpc_server_shutdown (AfGrpcServer *server, guint timeout_ms, GError **error);
 
-/* Frees the server; shuts it down first (without waiting for handlers
- * beyond cancelling them) if that was not done. */
+/* Frees the server; shuts it down first (timeout 0: in-flight calls are
+ * cancelled) if that was not done, iterating the server context until the
+ * shutdown completes — so call it where that context may be iterated (its
+ * own thread, or any thread once nothing else runs it). */
 void af_grpc_server_free (AfGrpcServer *server);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfGrpcServer, af_grpc_server_free)

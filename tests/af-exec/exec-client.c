@@ -61,12 +61,14 @@ exec_service_start (const char *workspace, const char *const *extra_args)
   g_ptr_array_add (argv, (char *)workspace);
   g_ptr_array_add (argv, "--log-level");
   g_ptr_array_add (argv, "warning");
+  for (const char *const *a = exec_test_runtime_args (); *a; a++)
+    g_ptr_array_add (argv, (char *)*a);
   for (const char *const *a = extra_args; a && *a; a++)
     g_ptr_array_add (argv, (char *)*a);
   g_ptr_array_add (argv, NULL);
   svc->proc = g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
   g_assert_no_error (error);
-  t = g_timeout_add (10000, on_timeout, &timed_out);
+  t = g_timeout_add (60000, on_timeout, &timed_out);
   while (svc->conn == NULL && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (timed_out);
@@ -75,7 +77,7 @@ exec_service_start (const char *workspace, const char *const *extra_args)
   svc->sub = g_dbus_connection_signal_subscribe (svc->conn, NULL, IFACE, "ExecFinished", PATH, NULL,
                                                  G_DBUS_SIGNAL_FLAGS_NONE, on_signal, svc, NULL);
   /* The object is exported once the sandbox is up: wait for it. */
-  for (int i = 0; i < 500; i++) {
+  for (int i = 0; i < 6000; i++) {
     g_autoptr (GVariant) v = exec_service_call (svc, "GetStats", NULL, NULL);
     if (v)
       break;

@@ -8,6 +8,7 @@
 
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 
 #include "exec-client.h"
 #include "exec-testlib.h"
@@ -37,7 +38,7 @@ wait_no_proc (const char *needle)
       return;
     g_usleep (10000);
   }
-  g_assert_cmpuint (exec_test_find_procs (needle)->len, ==, 0);
+  g_assert_cmpuint (exec_test_count_procs (needle), ==, 0);
 }
 
 static void
@@ -98,14 +99,16 @@ test_timeout (ExecFixture *fx, gconstpointer data)
   SETUP ();
   svc = exec_service_start (fx->workspace, NULL);
   start = g_get_monotonic_time ();
-  exec_service_exec (svc,
-                     req_cmd ("(setsid sleep 311.5 &); sleep 312.5 & echo begun; sleep 313.5", 300),
-                     NULL, &o);
+  exec_service_exec (
+      svc, req_cmd ("(setsid sleep 311.5 &); sleep 312.5 & echo begun; sleep 313.5", 1500), NULL,
+      &o);
   g_assert_no_error (o.error);
   g_assert_true (exec_result_bool (o.result, "timed_out"));
   g_assert_cmpstr (o.out->str, ==, "begun\n");
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
-  g_assert_cmpuint (exec_test_find_procs ("sleep 31")->len, ==, 0);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 311.5"), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 312.5"), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 313.5"), ==, 0);
   exec_outcome_clear (&o);
   /* The sandbox goes on. */
   exec_service_exec (svc, req_cmd ("echo still here", 0), NULL, &o);
@@ -140,9 +143,17 @@ test_output_cap (ExecFixture *fx, gconstpointer data)
 typedef struct {
   GString *buf;
   gint64 max_latency_us;
+  gint64 latencies[16];
   int lines;
   gboolean eof;
 } StreamReader;
+
+static int
+cmp_i64 (const void *a, const void *b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+  return x < y ? -1 : x > y;
+}
 
 static gboolean
 on_stream (gint fd, GIOCondition cond, gpointer data)
@@ -162,6 +173,8 @@ on_stream (gint fd, GIOCondition cond, gpointer data)
     gint64 printed_ns = g_ascii_strtoll (r->buf->str, NULL, 10);
     gint64 lat = now - printed_ns / 1000;
     r->max_latency_us = MAX (r->max_latency_us, lat);
+    if (r->lines < 16)
+      r->latencies[r->lines] = lat;
     r->lines++;
     g_string_erase (r->buf, 0, nl - r->buf->str + 1);
   }
@@ -175,7 +188,7 @@ test_stream_latency (ExecFixture *fx, gconstpointer data)
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) error = NULL;
-  StreamReader r = { g_string_new (NULL), 0, 0, FALSE };
+  StreamReader r = { .buf = g_string_new (NULL) };
   int in[2], out[2], err[2];
   guint64 id;
   gboolean finished = FALSE;
@@ -195,8 +208,7 @@ test_stream_latency (ExecFixture *fx, gconstpointer data)
   r.eof = TRUE; /* the fd list keeps a write end: the end is ExecFinished */
   reply = g_dbus_connection_call_with_unix_fd_list_sync (
       svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "ExecStream",
-      g_variant_new ("(@a{sv}hhh)",
-                     req_cmd ("for i in 1 2 3 4 5; do date +%s%N; sleep 0.2; done", 0), 0, 1, 2),
+      g_variant_new ("(@a{sv}hhh)", req_cmd ("/workspace/try-syscall stamps 5", 0), 0, 1, 2),
       G_VARIANT_TYPE ("(t)"), G_DBUS_CALL_FLAGS_NONE, 10000, fds, NULL, NULL, &error);
   g_assert_no_error (error);
   g_variant_get (reply, "(t)", &id);
@@ -213,7 +225,11 @@ test_stream_latency (ExecFixture *fx, gconstpointer data)
   close (err[0]);
   g_test_message ("5 lines, worst latency %" G_GINT64_FORMAT " us", r.max_latency_us);
   g_assert_cmpint (r.lines, ==, 5);
-  g_assert_cmpint (r.max_latency_us, <, 20000);
+  /* The median: one line delayed by a loaded host's scheduler says
+   * nothing about af-exec, a relay that buffers shows on every line. */
+  qsort (r.latencies, 5, sizeof (gint64), cmp_i64);
+  g_test_message ("median latency %" G_GINT64_FORMAT " us", r.latencies[2]);
+  g_assert_cmpint (r.latencies[2], <, 20000);
   g_string_free (r.buf, TRUE);
   exec_service_stop (svc);
 }
@@ -252,10 +268,11 @@ test_session_state (ExecFixture *fx, gconstpointer data)
   g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 0);
   exec_outcome_clear (&o);
 
-  exec_service_session_exec (svc, id,
-                             req_cmd ("pwd; echo $X; f arg; jobs > /tmp/j; wc -l < /tmp/j", 0), &o);
+  exec_service_session_exec (svc, id, req_cmd ("pwd; echo $X; f arg", 0), &o);
   g_assert_no_error (o.error);
-  g_assert_cmpstr (o.out->str, ==, "/tmp\n42\nfn arg\n1\n");
+  g_assert_cmpstr (o.out->str, ==, "/tmp\n42\nfn arg\n");
+  /* The background job of the first command is still there. */
+  g_assert_cmpuint (exec_test_count_procs ("sleep 315.5"), ==, 1);
   exec_outcome_clear (&o);
 
   /* Streams apart, codes exact, a syntax error does not end the shell. */
@@ -284,7 +301,7 @@ test_session_state (ExecFixture *fx, gconstpointer data)
   exec_outcome_clear (&o);
 
   /* Destroy kills the session's tree (the background sleep). */
-  g_assert_cmpuint (exec_test_find_procs ("sleep 315.5")->len, ==, 1);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 315.5"), ==, 1);
   g_variant_unref (exec_service_call (svc, "DestroySession", g_variant_new ("(s)", id), NULL));
   wait_no_proc ("sleep 315.5");
   exec_service_session_exec (svc, id, req_cmd ("true", 0), &o);
@@ -301,7 +318,8 @@ test_session_timeout (ExecFixture *fx, gconstpointer data)
   g_autofree char *id = NULL;
   SETUP ();
   svc = exec_service_start (fx->workspace, NULL);
-  id = create_session (svc, "bash");
+  /* bash where the runtime has it (bwrap binds the host's /usr). */
+  id = create_session (svc, exec_test_is_docker () ? NULL : "bash");
   exec_service_session_exec (svc, id, req_cmd ("export KEEP=yes; sleep 316.5 &", 0), &o);
   exec_outcome_clear (&o);
 
@@ -313,7 +331,7 @@ test_session_timeout (ExecFixture *fx, gconstpointer data)
   exec_outcome_clear (&o);
   wait_no_proc ("sleep 317.5");
   /* The earlier background job survives; state too. */
-  g_assert_cmpuint (exec_test_find_procs ("sleep 316.5")->len, ==, 1);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 316.5"), ==, 1);
   exec_service_session_exec (svc, id, req_cmd ("echo $KEEP", 0), &o);
   g_assert_cmpstr (o.out->str, ==, "yes\n");
   exec_outcome_clear (&o);
@@ -348,7 +366,7 @@ test_limits_keep_sandbox (ExecFixture *fx, gconstpointer data)
   g_assert_cmpstr (o.out->str, ==, "after bomb\n");
   exec_outcome_clear (&o);
 
-  exec_service_exec (svc, req_cmd ("python3 -c 'b = bytearray(400 << 20)'", 0), NULL, &o);
+  exec_service_exec (svc, req_cmd ("x=$(head -c 300000000 /dev/zero | tr '\\0' a)", 0), NULL, &o);
   g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 137);
   g_assert_true (exec_result_bool (o.result, "oom_killed"));
   exec_outcome_clear (&o);
@@ -358,9 +376,42 @@ test_limits_keep_sandbox (ExecFixture *fx, gconstpointer data)
 
   stats = exec_service_call (svc, "GetStats", NULL, NULL);
   g_assert_nonnull (stats);
-  g_assert_true (g_variant_lookup (g_variant_get_child_value (stats, 0), "pids", "x", &pids));
+  {
+    g_autoptr (GVariant) dict = g_variant_get_child_value (stats, 0);
+    g_assert_true (g_variant_lookup (dict, "pids", "x", &pids));
+  }
   g_assert_cmpint (pids, >=, 1); /* the init */
   exec_service_stop (svc);
+}
+
+static void
+test_peer_gone (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  g_autofree char *id = NULL;
+  g_autoptr (GError) error = NULL;
+  SETUP ();
+  svc = exec_service_start (fx->workspace, NULL);
+  id = create_session (svc, NULL);
+  exec_service_session_exec (svc, id, req_cmd ("sleep 318.5 &", 0), &o);
+  exec_outcome_clear (&o);
+  g_assert_cmpuint (exec_test_count_procs ("sleep 318.5"), ==, 1);
+  /* The owner goes away: af-exec kills everything and exits. */
+  g_dbus_connection_close_sync (svc->conn, NULL, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait (svc->proc, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (svc->proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (svc->proc), ==, 0);
+  wait_no_proc ("sleep 318.5");
+  g_dbus_connection_signal_unsubscribe (svc->conn, svc->sub);
+  g_object_unref (svc->conn);
+  g_object_unref (svc->proc);
+  g_ptr_array_unref (svc->signals);
+  g_rmdir (svc->dir);
+  g_free (svc->dir);
+  g_free (svc);
 }
 
 int
@@ -377,5 +428,6 @@ main (int argc, char **argv)
   ADD ("session-state", test_session_state);
   ADD ("session-timeout", test_session_timeout);
   ADD ("limits-keep-sandbox", test_limits_keep_sandbox);
+  ADD ("peer-gone", test_peer_gone);
   return g_test_run ();
 }

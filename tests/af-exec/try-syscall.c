@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef AF_VSOCK
@@ -139,6 +140,22 @@ main (int argc, char **argv)
     printf ("int80 unsupported\n");
     return 2;
 #endif
+  }
+  if (argc == 3 && strcmp (argv[1], "stamps") == 0) {
+    /* N lines of CLOCK_REALTIME in ns, 200 ms apart, each written at once:
+     * the reader measures how late each arrives. */
+    for (int i = 0; i < atoi (argv[2]); i++) {
+      struct timespec ts;
+      char line[64];
+      int len;
+      clock_gettime (CLOCK_REALTIME, &ts);
+      len =
+          snprintf (line, sizeof line, "%lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+      if (write (1, line, (size_t)len) != len)
+        return 1;
+      usleep (200000);
+    }
+    return 0;
   }
   if (argc == 3 && strcmp (argv[1], "connect") == 0) {
     printf ("connect %d\n", try_connect (argv[2]));

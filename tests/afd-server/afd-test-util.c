@@ -21,6 +21,7 @@ afd_test_state_open (AfdTestState *s)
     s->settings.max_codebases_per_owner = 100;
     s->settings.download_chunk_size = 64 * 1024;
     s->settings.max_list_entries = 1000;
+    s->settings.max_uploads = 4;
     s->settings.max_message_size = 4 << 20;
   }
   g_autofree char *dbpath = g_build_filename (s->state, "afd.db", NULL);

@@ -260,6 +260,28 @@ test_quota (Fixture *f, gconstpointer data)
 }
 
 static void
+test_upload_limit (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  AfdCodebaseUpload *ups[4];
+  for (int i = 0; i < 4; i++) {
+    g_autofree char *p = g_strdup_printf ("f%d", i);
+    ups[i] = afd_codebases_upload_begin (f->s.cbs, &afd_test_root, f->cb->id, p, 1, &error);
+    g_assert_no_error (error);
+  }
+  g_autoptr (AfdCodebaseUpload) fifth =
+      afd_codebases_upload_begin (f->s.cbs, &afd_test_root, f->cb->id, "f5", 1, &error);
+  g_assert_error (error, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED);
+  g_clear_error (&error);
+  afd_codebase_upload_free (ups[0]);
+  g_autoptr (AfdCodebaseUpload) again =
+      afd_codebases_upload_begin (f->s.cbs, &afd_test_root, f->cb->id, "f5", 1, &error);
+  g_assert_no_error (error);
+  for (int i = 1; i < 4; i++)
+    afd_codebase_upload_free (ups[i]);
+}
+
+static void
 test_ownership (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -477,6 +499,7 @@ main (int argc, char **argv)
   ADD ("/afd-codebases/upload-roundtrip", test_upload_roundtrip);
   ADD ("/afd-codebases/upload-size-lies", test_upload_size_lies);
   ADD ("/afd-codebases/quota", test_quota);
+  ADD ("/afd-codebases/upload-limit", test_upload_limit);
   ADD ("/afd-codebases/ownership", test_ownership);
   ADD ("/afd-codebases/pagination", test_pagination);
   ADD ("/afd-codebases/list-files", test_list_files);

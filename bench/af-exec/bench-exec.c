@@ -1,0 +1,401 @@
+/* bench-exec — af-exec's speed beside its references, in one run.
+ *
+ *   1. `true` in a warm bwrap sandbox vs a fresh `bwrap … /bin/true`
+ *      (interleaved; target: warm ≤ 0.2× fresh at the median)
+ *   2. sandbox start, bwrap (target ≤ 30 ms) and docker (≤ 500 ms) when an
+ *      engine and the test image are there
+ *   3. RSS of an idle `af-exec --serve` plus its init (target ≤ 2 MiB)
+ *   4. commands per second across 8 warm sandboxes (target ≥ 1,000/s)
+ *
+ * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS].
+ * Built with the tree, never run by `meson test`. */
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "af-dbus-peer.h"
+#include "options.h"
+#include "sandbox.h"
+
+extern char **environ;
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+pct (double *v, int n, double p)
+{
+  qsort (v, (size_t)n, sizeof *v, cmp_double);
+  return v[MIN (n - 1, (int)(p * n))];
+}
+
+static AfSandbox *
+make_sandbox (AfConfig *config, const char *name, GError **error)
+{
+  AfSandboxConfig cfg;
+  if (!af_exec_sandbox_config (config, name, &cfg, error))
+    return NULL;
+  return af_sandbox_new (&cfg, error);
+}
+
+typedef struct {
+  gboolean done;
+  int code;
+  int *counter;
+  AfSandbox *sb;
+  int devnull;
+  gboolean again;
+} Run;
+
+static void on_done (gpointer data, const AfExecResult *r, const GError *error);
+
+static void
+start_true (Run *run)
+{
+  static const char *const argv[] = { "/bin/true", NULL };
+  AfExecRequest req = { 0 };
+  g_autoptr (GError) error = NULL;
+  req.argv = argv;
+  req.stdin_fd = run->devnull;
+  req.stdout_fd = run->devnull;
+  req.stderr_fd = run->devnull;
+  run->done = FALSE;
+  if (!af_sandbox_exec (run->sb, &req, on_done, run, &error))
+    g_error ("exec: %s", error->message);
+}
+
+static void
+on_done (gpointer data, const AfExecResult *r, const GError *error)
+{
+  Run *run = data;
+  if (error)
+    g_error ("exec: %s", error->message);
+  run->code = r->exit_code;
+  run->done = TRUE;
+  if (run->counter)
+    (*run->counter)++;
+  if (run->again)
+    start_true (run);
+}
+
+static double
+warm_true (AfSandbox *sb, int devnull)
+{
+  Run run = { 0 };
+  gint64 t0 = g_get_monotonic_time ();
+  run.sb = sb;
+  run.devnull = devnull;
+  start_true (&run);
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert (run.code == 0);
+  return (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+static double
+fresh_bwrap_true (const char *ws)
+{
+  /* The same isolation flags af-exec uses, minus seccomp and uid change. */
+  const char *argv[] = { "bwrap",
+                         "--unshare-all",
+                         "--unshare-user",
+                         "--uid",
+                         "1000",
+                         "--gid",
+                         "1000",
+                         "--new-session",
+                         "--die-with-parent",
+                         "--as-pid-1",
+                         "--cap-drop",
+                         "ALL",
+                         "--clearenv",
+                         "--ro-bind",
+                         "/usr",
+                         "/usr",
+                         "--symlink",
+                         "usr/bin",
+                         "/bin",
+                         "--symlink",
+                         "usr/lib",
+                         "/lib",
+                         "--symlink",
+                         "usr/lib64",
+                         "/lib64",
+                         "--proc",
+                         "/proc",
+                         "--dev",
+                         "/dev",
+                         "--tmpfs",
+                         "/tmp",
+                         "--bind",
+                         ws,
+                         "/workspace",
+                         "--",
+                         "/bin/true",
+                         NULL };
+  gint64 t0 = g_get_monotonic_time ();
+  pid_t pid;
+  int status;
+  if (posix_spawnp (&pid, "bwrap", NULL, NULL, (char **)argv, environ) != 0)
+    g_error ("posix_spawn bwrap failed");
+  waitpid (pid, &status, 0);
+  g_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+static gint64
+rss_kib (int pid, const char *field)
+{
+  g_autofree char *path =
+      g_strdup_printf ("/proc/%d/%s", pid, g_str_equal (field, "Pss:") ? "smaps_rollup" : "status");
+  g_autofree char *text = NULL;
+  const char *p;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return -1;
+  p = strstr (text, field);
+  return p ? g_ascii_strtoll (p + strlen (field), NULL, 10) : -1;
+}
+
+static void
+on_connected (AfDBusPeerServer *s, GDBusConnection *c, gpointer data)
+{
+  *(GDBusConnection **)data = g_object_ref (c);
+}
+
+static int
+child_of (int ppid)
+{
+  g_autoptr (GDir) d = g_dir_open ("/proc", 0, NULL);
+  const char *n;
+  while ((n = g_dir_read_name (d))) {
+    g_autofree char *path = g_strdup_printf ("/proc/%s/stat", n);
+    g_autofree char *stat = NULL;
+    const char *p;
+    if (atoi (n) <= 0 || !g_file_get_contents (path, &stat, NULL, NULL))
+      continue;
+    p = strrchr (stat, ')');
+    if (p && atoi (p + 4) == ppid)
+      return atoi (n);
+  }
+  return -1;
+}
+
+static void
+bench_rss (const char *ws)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("af-bench-XXXXXX", NULL);
+  g_autofree char *sock = g_build_filename (dir, "s", NULL);
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *bin = NULL;
+  GDBusConnection *conn = NULL;
+  AfDBusPeerServer *server = af_dbus_peer_server_new (sock, on_connected, &conn, &error);
+  GSubprocess *p;
+  int exec_pid, bwrap_pid, init_pid;
+  g_autoptr (GVariant) r = NULL;
+
+  bin = g_build_filename (g_path_get_dirname (self), "..", "..", "af-exec", "af-exec", NULL);
+  p = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, bin, "--serve", "--dbus-address",
+                        af_dbus_peer_server_get_address (server), "--workspace", ws, NULL);
+  g_assert_no_error (error);
+  while (conn == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  for (int i = 0; i < 1000 && r == NULL; i++) {
+    r = g_dbus_connection_call_sync (conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1",
+                                     "GetStats", NULL, NULL, 0, 1000, NULL, NULL);
+    if (r == NULL)
+      g_usleep (5000);
+  }
+  g_usleep (200000); /* idle */
+  exec_pid = atoi (g_subprocess_get_identifier (p));
+  bwrap_pid = child_of (exec_pid);
+  init_pid = child_of (bwrap_pid);
+  printf ("idle RSS:  af-exec %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
+          " KiB), init %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
+          " KiB), bwrap monitor %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT " KiB)\n",
+          rss_kib (exec_pid, "VmRSS:"), rss_kib (exec_pid, "Pss:"), rss_kib (init_pid, "VmRSS:"),
+          rss_kib (init_pid, "Pss:"), rss_kib (bwrap_pid, "VmRSS:"), rss_kib (bwrap_pid, "Pss:"));
+  printf ("           af-exec + init: RSS %" G_GINT64_FORMAT " KiB, PSS %" G_GINT64_FORMAT
+          " KiB (target <= 2048 KiB)\n",
+          rss_kib (exec_pid, "VmRSS:") + rss_kib (init_pid, "VmRSS:"),
+          rss_kib (exec_pid, "Pss:") + rss_kib (init_pid, "Pss:"));
+  g_variant_unref (g_dbus_connection_call_sync (conn, NULL, "/org/agentfense/Exec1",
+                                                "org.agentfense.Exec1", "Stop", NULL, NULL, 0, 5000,
+                                                NULL, NULL));
+  g_subprocess_wait (p, NULL, NULL);
+  g_object_unref (p);
+  g_object_unref (conn);
+  af_dbus_peer_server_free (server);
+  g_rmdir (dir);
+}
+
+typedef struct {
+  gint64 until;
+  int count;
+} Spawner;
+
+static gpointer
+bare_spawner (gpointer data)
+{
+  Spawner *sp = data;
+  const char *argv[] = { "/bin/true", NULL };
+  while (g_get_monotonic_time () < sp->until) {
+    pid_t pid;
+    int status;
+    if (posix_spawn (&pid, "/bin/true", NULL, NULL, (char **)argv, environ) != 0)
+      g_error ("posix_spawn failed");
+    waitpid (pid, &status, 0);
+    g_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    sp->count++;
+  }
+  return NULL;
+}
+
+/* The reference for throughput: bare host spawns of /bin/true, 8 at once. */
+static double
+bare_rate (void)
+{
+  Spawner sp[8];
+  GThread *t[8];
+  gint64 t0 = g_get_monotonic_time ();
+  int total = 0;
+  for (int i = 0; i < 8; i++) {
+    sp[i] = (Spawner){ t0 + 3 * G_USEC_PER_SEC, 0 };
+    t[i] = g_thread_new ("spawner", bare_spawner, &sp[i]);
+  }
+  for (int i = 0; i < 8; i++) {
+    g_thread_join (t[i]);
+    total += sp[i].count;
+  }
+  return total / ((g_get_monotonic_time () - t0) / 1e6);
+}
+
+int
+main (int argc, char **argv)
+{
+  int n = argc > 1 ? atoi (argv[1]) : 300;
+  g_autoptr (AfConfig) config = af_exec_config_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ws = g_dir_make_tmp ("af-bench-ws-XXXXXX", NULL);
+  g_autofree double *warm = g_new (double, n), *fresh = g_new (double, n);
+  double starts[20];
+  int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  AfSandbox *sb;
+  AfSandbox *many[8];
+  Run runs[8];
+  int completed = 0;
+  g_autofree char *init_path = NULL;
+  gint64 t0;
+
+  if (geteuid () != 0) {
+    g_printerr ("bench-exec: run as root (cgroups, sandbox uids)\n");
+    return 77;
+  }
+  chmod (ws, 0777);
+  {
+    g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+    g_autofree char *dir = g_path_get_dirname (self);
+    init_path = g_build_filename (dir, "..", "..", "af-exec", "af-exec-init", NULL);
+  }
+  g_assert_true (af_config_set (config, "exec.init", init_path, "bench", NULL));
+  g_assert_true (af_config_set (config, "exec.workspace", ws, "bench", NULL));
+  g_assert_true (af_config_set (config, "exec.timeout", "0", "bench", NULL));
+
+  /* 1. warm vs fresh, interleaved */
+  sb = make_sandbox (config, "bench-warm", &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 20; i++)
+    warm_true (sb, devnull); /* warm-up */
+  for (int i = 0; i < n; i++) {
+    warm[i] = warm_true (sb, devnull);
+    fresh[i] = fresh_bwrap_true (ws);
+  }
+  {
+    double w50 = pct (warm, n, 0.5), w99 = pct (warm, n, 0.99);
+    double f50 = pct (fresh, n, 0.5), f99 = pct (fresh, n, 0.99);
+    printf ("true, %d runs: warm sandbox p50 %.2f ms p99 %.2f ms | fresh bwrap p50 %.2f ms p99 "
+            "%.2f ms | ratio p50 %.3f (target <= 0.2)\n",
+            n, w50, w99, f50, f99, w50 / f50);
+  }
+  af_sandbox_free (sb);
+
+  /* 2. start (bwrap) */
+  for (int i = 0; i < 20; i++) {
+    g_autofree char *name = g_strdup_printf ("bench-start-%d", i);
+    gint64 s0 = g_get_monotonic_time ();
+    AfSandbox *s = make_sandbox (config, name, &error);
+    g_assert_no_error (error);
+    starts[i] = (g_get_monotonic_time () - s0) / 1000.0;
+    af_sandbox_free (s);
+  }
+  printf ("bwrap sandbox start, 20 runs: p50 %.1f ms, max %.1f ms (target <= 30 ms)\n",
+          pct (starts, 20, 0.5), pct (starts, 20, 0.999));
+  {
+    /* docker start, when an engine and the test image are there */
+    g_autoptr (AfConfig) dc = af_exec_config_new ();
+    g_autoptr (GError) derr = NULL;
+    double ds[3];
+    int k = 0;
+    af_config_set (dc, "exec.workspace", ws, "bench", NULL);
+    af_config_set (dc, "exec.init", init_path, "bench", NULL);
+    af_config_set (dc, "exec.runtime", "docker", "bench", NULL);
+    af_config_set (dc, "exec.image", "agentfense-busybox:test", "bench", NULL);
+    for (; k < 3; k++) {
+      g_autofree char *name = g_strdup_printf ("bench-docker-%d", k);
+      gint64 s0 = g_get_monotonic_time ();
+      AfSandbox *s = make_sandbox (dc, name, &derr);
+      if (s == NULL)
+        break;
+      ds[k] = (g_get_monotonic_time () - s0) / 1000.0;
+      af_sandbox_free (s);
+    }
+    if (k == 3)
+      printf ("docker sandbox start, 3 runs: p50 %.0f ms (target <= 500 ms)\n", pct (ds, 3, 0.5));
+    else
+      printf ("docker sandbox start: not measured (%s)\n", derr ? derr->message : "?");
+  }
+
+  /* 3. idle RSS */
+  bench_rss (ws);
+
+  /* 4. throughput across 8 warm sandboxes, one command in flight each */
+  for (int i = 0; i < 8; i++) {
+    g_autofree char *name = g_strdup_printf ("bench-many-%d", i);
+    many[i] = make_sandbox (config, name, &error);
+    g_assert_no_error (error);
+    runs[i] = (Run){ .sb = many[i], .devnull = devnull, .counter = &completed, .again = TRUE };
+  }
+  t0 = g_get_monotonic_time ();
+  for (int i = 0; i < 8; i++)
+    start_true (&runs[i]);
+  while (g_get_monotonic_time () - t0 < 3 * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, TRUE);
+  for (int i = 0; i < 8; i++)
+    runs[i].again = FALSE;
+  {
+    double secs = (g_get_monotonic_time () - t0) / 1e6;
+    int c = completed;
+    for (int i = 0; i < 8; i++)
+      while (!runs[i].done)
+        g_main_context_iteration (NULL, TRUE);
+    double bare = bare_rate ();
+    printf ("throughput, 8 warm sandboxes, `true`: %.0f commands/s (target >= 1000/s) | bare "
+            "host posix_spawn, 8 threads: %.0f/s | ratio %.2f\n",
+            c / secs, bare, c / secs / bare);
+  }
+  for (int i = 0; i < 8; i++)
+    af_sandbox_free (many[i]);
+  close (devnull);
+  g_rmdir (ws);
+  return 0;
+}

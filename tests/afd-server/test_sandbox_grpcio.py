@@ -1,0 +1,697 @@
+#!/usr/bin/python3
+"""SandboxService end to end through python3-grpcio, driving a real
+afd-server (argv[1]) with real af-fuse mounts and af-exec sandboxes, the way
+the high-level client does: upload a tree, create a sandbox with rules,
+start, exec, read results back through CodebaseService, destroy.
+
+argv: afd-server af-fuse af-exec [suite]; suite "docker" runs the docker
+runtime tests only. Exit 77 (skip) when a facility is missing.
+
+Every test checks that what it started is gone: no mount under the state
+dir in /proc/mounts, no helper process of the server left in /proc.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+try:
+    import grpc
+    sys.path.insert(0, os.environ.get("AF_PROTO_PYTHON_DIR", ""))
+    import codebase_pb2 as cb_pb
+    import codebase_pb2_grpc as cb_grpc
+    import common_pb2 as common_pb
+    import sandbox_pb2 as sb_pb
+    import sandbox_pb2_grpc as sb_grpc
+    from google.protobuf import duration_pb2
+except ImportError as e:  # pragma: no cover
+    print(f"SKIP: grpcio or generated stubs unavailable: {e}")
+    sys.exit(77)
+
+SERVER = FUSE = EXEC = None
+SUITE = "integration"
+C = grpc.StatusCode
+P = common_pb
+RUNNING = P.SANDBOX_STATUS_RUNNING
+STOPPED = P.SANDBOX_STATUS_STOPPED
+ERROR = P.SANDBOX_STATUS_ERROR
+PENDING = P.SANDBOX_STATUS_PENDING
+
+
+def skip_reason():
+    if os.geteuid() != 0:
+        return "needs root (FUSE mounts with allow_other, per-sandbox uids)"
+    if not os.path.exists("/dev/fuse"):
+        return "no /dev/fuse"
+    if shutil.which("bwrap") is None:
+        return "no bwrap"
+    return None
+
+
+def mounts_under(prefix):
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].encode().decode("unicode_escape")
+            if mp.startswith(prefix):
+                out.append(mp)
+    return out
+
+
+def procs_mentioning(needle):
+    """Pids whose command line mentions @needle (our state dir)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if needle.encode() in cmd:
+            found.append((int(pid), cmd.replace(b"\0", b" ").decode(errors="replace")))
+    return found
+
+
+def wait_gone(pred, timeout=10.0):
+    """Wait for @pred() to become empty. Processes killed elsewhere leave
+    /proc on their own schedule; bounded, short sleeps."""
+    end = time.monotonic() + timeout
+    left = pred()
+    while left and time.monotonic() < end:
+        time.sleep(0.05)
+        left = pred()
+    return left
+
+
+class Daemon:
+    def __init__(self, top=None, extra=()):
+        self.top = top or tempfile.mkdtemp(prefix="afd-sb-")
+        os.chmod(self.top, 0o755)
+        self.state = os.path.join(self.top, "state")
+        self.socket = os.path.join(self.top, "afd.sock")
+        self.extra = extra
+        self.start()
+
+    def start(self):
+        conf = os.path.join(self.top, "afd.conf")
+        open(conf, "a").close()
+        r, w = os.pipe()
+        self.log = open(os.path.join(self.top, "server.log"), "a")
+        self.proc = subprocess.Popen(
+            [SERVER, f"--state-dir={self.state}", f"--socket={self.socket}",
+             "--listen=127.0.0.1:0", f"--config={conf}", f"--ready-fd={w}",
+             f"--fuse-helper={FUSE}", f"--exec-helper={EXEC}", *self.extra],
+            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=self.log)
+        os.close(w)
+        with os.fdopen(r) as f:
+            line = f.read()
+        if not line.startswith("READY "):
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("afd-server did not start: " + self.read_log())
+        self.port = int(line.split("tcp_port=")[1])
+        self.channel = grpc.insecure_channel(f"unix:{self.socket}")
+        self.sb = sb_grpc.SandboxServiceStub(self.channel)
+        self.cb = cb_grpc.CodebaseServiceStub(self.channel)
+
+    def read_log(self):
+        with open(os.path.join(self.top, "server.log")) as f:
+            return f.read()
+
+    def stop(self):
+        self.channel.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+        self.log.close()
+
+    def kill9(self):
+        self.channel.close()
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+def upload(cb, cb_id, path, data):
+    def chunks():
+        yield cb_pb.UploadChunk(metadata=cb_pb.UploadChunk.Metadata(
+            codebase_id=cb_id, file_path=path, total_size=len(data)))
+        if data:
+            yield cb_pb.UploadChunk(data=data)
+    return cb.UploadFiles(chunks())
+
+
+def download(cb, cb_id, path):
+    return b"".join(c.data for c in cb.DownloadFile(
+        cb_pb.DownloadFileRequest(codebase_id=cb_id, file_path=path)))
+
+
+def rule(pattern, perm, prio=0, kind=P.PATTERN_TYPE_GLOB):
+    return P.PermissionRule(pattern=pattern, type=kind, permission=perm, priority=prio)
+
+
+# Every level in one rule set: a hidden directory, a view-only file, a
+# read-only tree and a writable one (the default for the rest is none).
+FOUR_LEVELS = [
+    rule("**", P.PERMISSION_READ),
+    rule("/secret", P.PERMISSION_NONE, 10, P.PATTERN_TYPE_DIRECTORY),
+    rule("/config.env", P.PERMISSION_VIEW, 10, P.PATTERN_TYPE_FILE),
+    rule("/out", P.PERMISSION_WRITE, 10, P.PATTERN_TYPE_DIRECTORY),
+    rule("/out/**", P.PERMISSION_WRITE, 10),
+]
+
+TREE = {
+    "README.md": b"hello readme\n",
+    "src/main.c": b"int main(void) { return 0; }\n",
+    "secret/key.pem": b"TOP SECRET\n",
+    "config.env": b"PASSWORD=hunter2\n",
+    "out/keep": b"",
+}
+
+
+class Base(unittest.TestCase):
+    daemon = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon()
+        cls.s = cls.daemon.sb
+        cls.c = cls.daemon.cb
+
+    @classmethod
+    def tearDownClass(cls):
+        d = cls.daemon
+        d.stop()
+        # Nothing of ours left: no mount, no helper.
+        left_m = wait_gone(lambda: mounts_under(d.top))
+        left_p = wait_gone(lambda: procs_mentioning(d.top))
+        shutil.rmtree(d.top, ignore_errors=True)
+        assert not left_m, f"mounts left behind: {left_m}"
+        assert not left_p, f"processes left behind: {left_p}"
+
+    def codebase(self, tree=TREE):
+        cb = self.c.CreateCodebase(cb_pb.CreateCodebaseRequest(name="t", owner_id="test"))
+        for path, data in tree.items():
+            upload(self.c, cb.id, path, data)
+        return cb.id
+
+    def sandbox(self, cb_id, rules=FOUR_LEVELS, start=True, **kw):
+        sb = self.s.CreateSandbox(sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, permissions=rules, **kw))
+        self.assertEqual(sb.status, PENDING)
+        self.addCleanup(self.destroy_quietly, sb.id)
+        if start:
+            sb = self.s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+            self.assertEqual(sb.status, RUNNING, sb.error)
+        return sb
+
+    def destroy_quietly(self, sb_id):
+        try:
+            self.s.DestroySandbox(sb_pb.DestroySandboxRequest(sandbox_id=sb_id))
+        except grpc.RpcError as e:
+            if e.code() != C.NOT_FOUND:
+                raise
+
+    def exec(self, sb_id, command, **kw):
+        return self.s.Exec(sb_pb.ExecRequest(sandbox_id=sb_id, command=command, **kw))
+
+    def assertCode(self, code, fn, *args, **kw):
+        with self.assertRaises(grpc.RpcError) as cm:
+            fn(*args, **kw)
+        self.assertEqual(cm.exception.code(), code, cm.exception.details())
+        self.assertTrue(cm.exception.details())
+        return cm.exception
+
+
+class Lifecycle(Base):
+    def test_end_to_end_four_levels(self):
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id)
+        self.assertEqual(sb.codebase_id, cb_id)
+        self.assertEqual(len(sb.permissions), len(FOUR_LEVELS))
+        self.assertTrue(sb.started_at.seconds > 0)
+
+        # none: absent from listings, ENOENT.
+        r = self.exec(sb.id, "ls -a /workspace")
+        names = r.stdout.split()
+        self.assertIn("README.md", names)
+        self.assertIn("config.env", names)
+        self.assertNotIn("secret", names)
+        r = self.exec(sb.id, "cat /workspace/secret/key.pem")
+        self.assertNotEqual(r.exit_code, 0)
+        self.assertIn("No such file", r.stderr)
+        # view: stat works, content does not.
+        r = self.exec(sb.id, "stat -c %s /workspace/config.env && cat /workspace/config.env")
+        self.assertEqual(r.stdout.split()[0], str(len(TREE["config.env"])))
+        self.assertNotEqual(r.exit_code, 0)
+        self.assertIn("ermission denied", r.stderr)
+        self.assertNotIn("hunter2", r.stdout)
+        # read: content, but no change.
+        r = self.exec(sb.id, "cat /workspace/README.md")
+        self.assertEqual((r.exit_code, r.stdout), (0, "hello readme\n"))
+        r = self.exec(sb.id, "echo x > /workspace/README.md")
+        self.assertNotEqual(r.exit_code, 0)
+        self.assertIn("ermission denied", r.stderr)
+        # write: create, and the file is committed after the command.
+        r = self.exec(sb.id, "echo made inside > /workspace/out/new.txt")
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.assertEqual(download(self.c, cb_id, "out/new.txt"), b"made inside\n")
+        files = self.c.ListFiles(cb_pb.ListFilesRequest(codebase_id=cb_id, recursive=True))
+        self.assertIn("out/new.txt", [f.path for f in files.files])
+        # The read-only file is unchanged in the codebase.
+        self.assertEqual(download(self.c, cb_id, "README.md"), b"hello readme\n")
+
+        # Stop → STOPPED, no mount; start again works; destroy removes it.
+        st = self.s.StopSandbox(sb_pb.StopSandboxRequest(sandbox_id=sb.id))
+        self.assertEqual(st.status, STOPPED)
+        self.assertFalse(mounts_under(os.path.join(self.daemon.state, "mounts", sb.id)))
+        self.assertCode(C.FAILED_PRECONDITION, self.exec, sb.id, "true")
+        st = self.s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+        self.assertEqual(st.status, RUNNING)
+        self.assertEqual(self.exec(sb.id, "cat /workspace/out/new.txt").stdout, "made inside\n")
+        self.s.DestroySandbox(sb_pb.DestroySandboxRequest(sandbox_id=sb.id))
+        self.assertCode(C.NOT_FOUND, self.s.GetSandbox, sb_pb.GetSandboxRequest(sandbox_id=sb.id))
+        # The codebase stays.
+        self.c.GetCodebase(cb_pb.GetCodebaseRequest(codebase_id=cb_id))
+
+    def test_exec_details(self):
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id)
+        r = self.exec(sb.id, "echo out; echo err >&2; exit 3")
+        self.assertEqual((r.stdout, r.stderr, r.exit_code), ("out\n", "err\n", 3))
+        self.assertTrue(r.duration.seconds > 0 or r.duration.nanos > 0)
+        r = self.exec(sb.id, "cat; pwd; echo $FOO", stdin="fed\n", env={"FOO": "bar"})
+        self.assertEqual(r.stdout, "fed\n/workspace\nbar\n")
+        r = self.exec(sb.id, "pwd", workdir="/workspace/src")
+        self.assertEqual(r.stdout, "/workspace/src\n")
+        # Nothing of the server's environment leaks in.
+        r = self.exec(sb.id, "env")
+        self.assertNotIn("AF_PROTO_PYTHON_DIR", r.stdout)
+
+    def test_exec_stream_order(self):
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id)
+        cmd = "for i in 1 2 3 4 5; do echo o$i; sleep 0.05; echo e$i >&2; sleep 0.05; done"
+        seen = []
+        for m in self.s.ExecStream(sb_pb.ExecRequest(sandbox_id=sb.id, command=cmd)):
+            kind = "o" if m.type == sb_pb.ExecOutput.OUTPUT_TYPE_STDOUT else "e"
+            for line in m.data.decode().split():
+                seen.append(line)
+                self.assertEqual(line[0], kind)
+        self.assertEqual(seen, [f"{k}{i}" for i in range(1, 6) for k in "oe"])
+        # A failing command still ends the stream normally.
+        out = list(self.s.ExecStream(sb_pb.ExecRequest(sandbox_id=sb.id, command="exit 7")))
+        self.assertEqual(out, [])
+
+    def test_two_sandboxes_one_codebase(self):
+        cb_id = self.codebase()
+        writer = self.sandbox(cb_id)
+        reader = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ),
+                                            rule("/out/**", P.PERMISSION_NONE, 5)])
+        self.assertEqual(self.exec(writer.id, "echo one > /workspace/out/a").exit_code, 0)
+        self.assertNotEqual(self.exec(writer.id, "echo two > /workspace/b.txt").exit_code, 0)
+        # The reader sees the committed README but not out/ (none for it).
+        r = self.exec(reader.id, "ls /workspace; cat /workspace/out/a")
+        self.assertNotIn("out", r.stdout.split())
+        self.assertNotEqual(r.exit_code, 0)
+        # Another sandbox with access sees the committed file.
+        third = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        self.assertEqual(self.exec(third.id, "cat /workspace/out/a").stdout, "one\n")
+
+    def test_manual_commit_changes_discard(self):
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id, commit_mode=sb_pb.COMMIT_MODE_MANUAL)
+        self.assertEqual(sb.commit_mode, sb_pb.COMMIT_MODE_MANUAL)
+        self.assertEqual(self.exec(sb.id, "echo 1 > /workspace/out/m.txt").exit_code, 0)
+        self.assertCode(C.NOT_FOUND, download, self.c, cb_id, "out/m.txt")
+        ch = self.s.GetChanges(sb_pb.GetChangesRequest(sandbox_id=sb.id))
+        self.assertIn("out/m.txt", list(ch.added))
+        self.s.DiscardChanges(sb_pb.DiscardChangesRequest(sandbox_id=sb.id))
+        ch = self.s.GetChanges(sb_pb.GetChangesRequest(sandbox_id=sb.id))
+        self.assertEqual(list(ch.added) + list(ch.modified) + list(ch.deleted), [])
+        self.assertNotEqual(self.exec(sb.id, "cat /workspace/out/m.txt").exit_code, 0)
+        self.assertEqual(self.exec(sb.id, "echo 2 > /workspace/out/m.txt").exit_code, 0)
+        ch = self.s.CommitChanges(sb_pb.CommitChangesRequest(sandbox_id=sb.id))
+        self.assertIn("out/m.txt", list(ch.added))
+        self.assertEqual(download(self.c, cb_id, "out/m.txt"), b"2\n")
+
+    def test_update_permissions_live(self):
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id)
+        self.assertEqual(self.exec(sb.id, "cat /workspace/README.md").exit_code, 0)
+        up = self.s.UpdatePermissions(sb_pb.UpdatePermissionsRequest(
+            sandbox_id=sb.id, permissions=[rule("/src/**", P.PERMISSION_READ)]))
+        self.assertEqual(len(up.permissions), 1)
+        r = self.exec(sb.id, "cat /workspace/README.md")
+        self.assertNotEqual(r.exit_code, 0)
+        self.assertEqual(self.s.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=sb.id))
+                         .permissions[0].pattern, "/src/**")
+
+    def test_list_and_pagination(self):
+        cb_id = self.codebase({"a": b"1"})
+        ids = [self.sandbox(cb_id, start=False, labels={"n": str(i)}).id for i in range(5)]
+        got, token = [], ""
+        while True:
+            page = self.s.ListSandboxes(sb_pb.ListSandboxesRequest(
+                codebase_id=cb_id, page_size=2, page_token=token))
+            self.assertLessEqual(len(page.sandboxes), 2)
+            got += [s.id for s in page.sandboxes]
+            token = page.next_page_token
+            if not token:
+                break
+        self.assertEqual(got, ids)
+        one = self.s.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=ids[3]))
+        self.assertEqual(dict(one.labels), {"n": "3"})
+
+    def test_error_codes(self):
+        s = self.s
+        cb_id = self.codebase({"a": b"1"})
+        # CreateSandbox validation.
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest())
+        self.assertCode(C.NOT_FOUND, s.CreateSandbox,
+                        sb_pb.CreateSandboxRequest(codebase_id="cb_" + "0" * 32))
+        e = self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, permissions=[rule("**", P.PERMISSION_READ), rule("[", P.PERMISSION_READ)]))
+        self.assertIn("rule 1", e.details())
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, permissions=[rule("x", P.PERMISSION_UNSPECIFIED)]))
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, runtime=sb_pb.RUNTIME_TYPE_DOCKER))
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, resources=P.ResourceLimits(memory_bytes=-1)))
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, labels={f"k{i}": "v" for i in range(65)}))
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, labels={"k" * 64: "v"}))
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, labels={"k": "v" * 256}))
+        self.assertCode(C.INVALID_ARGUMENT, s.CreateSandbox, sb_pb.CreateSandboxRequest(
+            codebase_id=cb_id, expires_in=duration_pb2.Duration(seconds=-5)))
+        # Missing ids, unknown ids.
+        unknown = "sb_" + "0" * 32
+        self.assertCode(C.INVALID_ARGUMENT, s.GetSandbox, sb_pb.GetSandboxRequest())
+        self.assertCode(C.NOT_FOUND, s.GetSandbox, sb_pb.GetSandboxRequest(sandbox_id=unknown))
+        self.assertCode(C.NOT_FOUND, s.StartSandbox, sb_pb.StartSandboxRequest(sandbox_id=unknown))
+        self.assertCode(C.NOT_FOUND, self.exec, unknown, "true")
+        self.assertCode(C.INVALID_ARGUMENT, self.exec, "", "true")
+        self.assertCode(C.NOT_FOUND, s.GetSession,
+                        sb_pb.GetSessionRequest(session_id="sess_" + "0" * 32))
+        self.assertCode(C.INVALID_ARGUMENT, s.GetSession, sb_pb.GetSessionRequest())
+        # State: exec/stop of a sandbox not running; start of a running one.
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)], start=False)
+        self.assertCode(C.FAILED_PRECONDITION, self.exec, sb.id, "true")
+        self.assertCode(C.FAILED_PRECONDITION, s.StopSandbox,
+                        sb_pb.StopSandboxRequest(sandbox_id=sb.id))
+        s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+        self.assertCode(C.FAILED_PRECONDITION, s.StartSandbox,
+                        sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+        self.assertCode(C.INVALID_ARGUMENT, self.exec, sb.id, "")
+        # A non-zero exit is a result.
+        self.assertEqual(self.exec(sb.id, "exit 42").exit_code, 42)
+        # Timeout → DEADLINE_EXCEEDED, nothing survives.
+        t0 = time.monotonic()
+        self.assertCode(C.DEADLINE_EXCEEDED, self.exec, sb.id,
+                        "sleep 1000 & sleep 1001; echo never",
+                        timeout=duration_pb2.Duration(nanos=300_000_000))
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertEqual(wait_gone(lambda: [p for p in procs_mentioning("sleep 100")]), [])
+        # Closed session → FAILED_PRECONDITION.
+        sess = s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
+        s.DestroySession(sb_pb.DestroySessionRequest(session_id=sess.id))
+        self.assertCode(C.FAILED_PRECONDITION, s.SessionExec,
+                        sb_pb.SessionExecRequest(session_id=sess.id, command="true"))
+        # A method the server does not offer.
+        m = self.daemon.channel.unary_unary("/sandbox.v1.SandboxService/Nope")
+        self.assertCode(C.UNIMPLEMENTED, m, b"")
+
+
+class Sessions(Base):
+    def test_session_state_and_streams(self):
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id)
+        sess = self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id,
+                                                               env={"GREETING": "hi"}))
+        self.assertEqual(sess.status, P.SESSION_STATUS_ACTIVE)
+        self.assertTrue(sess.id.startswith("sess_"))
+        run = lambda c: self.s.SessionExec(sb_pb.SessionExecRequest(session_id=sess.id, command=c))
+        self.assertEqual(run("cd /workspace/src && export X=42").exit_code, 0)
+        r = run("pwd; echo $X $GREETING; echo oops >&2; false")
+        self.assertEqual(r.stdout, "/workspace/src\n42 hi\n")
+        self.assertEqual(r.stderr, "oops\n")
+        self.assertEqual(r.exit_code, 1)
+        # Written in a session: committed like any command.
+        self.assertEqual(run("echo s > /workspace/out/s.txt").exit_code, 0)
+        self.assertEqual(download(self.c, cb_id, "out/s.txt"), b"s\n")
+        chunks = list(self.s.SessionExecStream(sb_pb.SessionExecRequest(
+            session_id=sess.id, command="echo a; echo b >&2")))
+        self.assertEqual(b"".join(c.data for c in chunks
+                                  if c.type == sb_pb.ExecOutput.OUTPUT_TYPE_STDOUT), b"a\n")
+        self.assertEqual(b"".join(c.data for c in chunks
+                                  if c.type == sb_pb.ExecOutput.OUTPUT_TYPE_STDERR), b"b\n")
+        listed = self.s.ListSessions(sb_pb.ListSessionsRequest(sandbox_id=sb.id))
+        self.assertEqual([x.id for x in listed.sessions], [sess.id])
+        self.s.DestroySession(sb_pb.DestroySessionRequest(session_id=sess.id))
+        got = self.s.GetSession(sb_pb.GetSessionRequest(session_id=sess.id))
+        self.assertEqual(got.status, P.SESSION_STATUS_CLOSED)
+        self.assertTrue(got.closed_at.seconds > 0)
+
+    def test_stop_closes_sessions(self):
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        sess = self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
+        self.s.StopSandbox(sb_pb.StopSandboxRequest(sandbox_id=sb.id))
+        got = self.s.GetSession(sb_pb.GetSessionRequest(session_id=sess.id))
+        self.assertEqual(got.status, P.SESSION_STATUS_CLOSED)
+
+
+class Limits(Base):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(extra=("--max-sessions=2", "--max-execs=1",
+                                   "--max-running-per-owner=2"))
+        cls.s = cls.daemon.sb
+        cls.c = cls.daemon.cb
+
+    def test_limits(self):
+        cb_id = self.codebase({"a": b"1"})
+        rules = [rule("**", P.PERMISSION_READ)]
+        a = self.sandbox(cb_id, rules=rules)
+        self.sandbox(cb_id, rules=rules)
+        third = self.sandbox(cb_id, rules=rules, start=False)
+        e = self.assertCode(C.RESOURCE_EXHAUSTED, self.s.StartSandbox,
+                            sb_pb.StartSandboxRequest(sandbox_id=third.id))
+        self.assertIn("max_running_per_owner", e.details())
+        for _ in range(2):
+            self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=a.id))
+        e = self.assertCode(C.RESOURCE_EXHAUSTED, self.s.CreateSession,
+                            sb_pb.CreateSessionRequest(sandbox_id=a.id))
+        self.assertIn("max_sessions", e.details())
+        slow = self.s.Exec.future(sb_pb.ExecRequest(sandbox_id=a.id, command="sleep 1"))
+        time.sleep(0.3)
+        e = self.assertCode(C.RESOURCE_EXHAUSTED, self.exec, a.id, "true")
+        self.assertIn("max_execs", e.details())
+        self.assertEqual(slow.result().exit_code, 0)
+
+
+class Supervision(Base):
+    def test_helper_death_is_error(self):
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        mine = [p for p, cmd in procs_mentioning(sb.id) if "af-fuse" in cmd.split()[0]]
+        self.assertEqual(len(mine), 1)
+        os.kill(mine[0], signal.SIGKILL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            got = self.s.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=sb.id))
+            if got.status == ERROR:
+                break
+            time.sleep(0.05)
+        self.assertEqual(got.status, ERROR)
+        self.assertIn("af-fuse", got.error)
+        self.assertFalse(wait_gone(lambda: procs_mentioning(sb.id)))
+        self.assertFalse(wait_gone(lambda: mounts_under(os.path.join(self.daemon.state, "mounts"))))
+        self.assertCode(C.FAILED_PRECONDITION, self.exec, sb.id, "true")
+        # ERROR is restartable.
+        st = self.s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+        self.assertEqual(st.status, RUNNING)
+        self.assertEqual(st.error, "")
+
+    def test_start_failure_leaves_nothing(self):
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)], start=False)
+        # Break the codebase directory under the server: af-fuse cannot mount.
+        src = os.path.join(self.daemon.state, "codebases", cb_id)
+        os.rename(src, src + ".away")
+        try:
+            self.assertCode(C.INTERNAL, self.s.StartSandbox,
+                            sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+        finally:
+            os.rename(src + ".away", src)
+        got = self.s.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=sb.id))
+        self.assertEqual(got.status, ERROR)
+        self.assertTrue(got.error)
+        self.assertFalse(wait_gone(lambda: procs_mentioning(sb.id)))
+        self.assertFalse(mounts_under(os.path.join(self.daemon.state, "mounts")))
+
+    def test_disconnect_kills_session_command(self):
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        sess = self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
+        fut = self.s.SessionExec.future(sb_pb.SessionExecRequest(
+            session_id=sess.id, command="sleep 777"))
+        end = time.monotonic() + 10
+        while not procs_mentioning("sleep 777") and time.monotonic() < end:
+            time.sleep(0.05)
+        self.assertTrue(procs_mentioning("sleep 777"))
+        fut.cancel()
+        self.assertFalse(wait_gone(lambda: procs_mentioning("sleep 777")))
+
+    def test_deadline_kills_command(self):
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.s.Exec(sb_pb.ExecRequest(sandbox_id=sb.id, command="sleep 778"), timeout=0.5)
+        self.assertEqual(cm.exception.code(), C.DEADLINE_EXCEEDED)
+        self.assertFalse(wait_gone(lambda: procs_mentioning("sleep 778")))
+        self.assertEqual(self.exec(sb.id, "echo alive").stdout, "alive\n")
+
+
+class Recovery(unittest.TestCase):
+    def test_kill9_and_restart(self):
+        d = Daemon()
+        try:
+            s, c = d.sb, d.cb
+            cb = c.CreateCodebase(cb_pb.CreateCodebaseRequest(name="r"))
+            upload(c, cb.id, "a", b"1")
+            ids = []
+            for _ in range(3):
+                sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(
+                    codebase_id=cb.id, permissions=[rule("**", P.PERMISSION_WRITE)]))
+                s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+                ids.append(sb.id)
+            sess = s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=ids[0]))
+            self.assertEqual(len(mounts_under(d.top)), 3)
+            d.kill9()
+            d.start()
+            s = d.sb
+            for i in ids:
+                got = s.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=i))
+                self.assertEqual(got.status, STOPPED)
+            self.assertEqual(s.GetSession(sb_pb.GetSessionRequest(session_id=sess.id)).status,
+                             P.SESSION_STATUS_CLOSED)
+            self.assertFalse(mounts_under(d.top))
+            self.assertFalse(wait_gone(lambda: [p for p in procs_mentioning(d.top)
+                                                if p[0] != d.proc.pid]))
+            # Truthful means usable: start again and exec.
+            s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=ids[1]))
+            r = s.Exec(sb_pb.ExecRequest(sandbox_id=ids[1], command="cat /workspace/a"))
+            self.assertEqual(r.stdout, "1\n")
+        finally:
+            d.stop()
+            left_m = wait_gone(lambda: mounts_under(d.top))
+            left_p = wait_gone(lambda: procs_mentioning(d.top))
+            shutil.rmtree(d.top, ignore_errors=True)
+        self.assertFalse(left_m)
+        self.assertFalse(left_p)
+
+    def test_expiry(self):
+        d = Daemon()
+        try:
+            cb = d.cb.CreateCodebase(cb_pb.CreateCodebaseRequest(name="e"))
+            sb = d.sb.CreateSandbox(sb_pb.CreateSandboxRequest(
+                codebase_id=cb.id, permissions=[rule("**", P.PERMISSION_READ)],
+                expires_in=duration_pb2.Duration(seconds=1)))
+            self.assertTrue(sb.expires_at.seconds > 0)
+            d.sb.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+            end = time.monotonic() + 15
+            gone = False
+            while time.monotonic() < end and not gone:
+                try:
+                    d.sb.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=sb.id))
+                    time.sleep(0.1)
+                except grpc.RpcError as e:
+                    gone = e.code() == C.NOT_FOUND
+            self.assertTrue(gone)
+            self.assertFalse(wait_gone(lambda: mounts_under(d.top)))
+        finally:
+            d.close()
+
+
+class Concurrency(Base):
+    def test_twenty_at_once(self):
+        cb_id = self.codebase({"a": b"1"})
+        rules = [rule("**", P.PERMISSION_READ)]
+        sbs = [self.s.CreateSandbox(sb_pb.CreateSandboxRequest(codebase_id=cb_id,
+                                                               permissions=rules))
+               for _ in range(20)]
+        futs = [self.s.StartSandbox.future(sb_pb.StartSandboxRequest(sandbox_id=x.id))
+                for x in sbs]
+        for f in futs:
+            self.assertEqual(f.result().status, RUNNING)
+        self.assertEqual(len(mounts_under(os.path.join(self.daemon.state, "mounts"))), 20)
+        futs = [self.s.Exec.future(sb_pb.ExecRequest(sandbox_id=x.id, command="cat /workspace/a"))
+                for x in sbs]
+        for f in futs:
+            self.assertEqual(f.result().stdout, "1\n")
+        futs = [self.s.DestroySandbox.future(sb_pb.DestroySandboxRequest(sandbox_id=x.id))
+                for x in sbs]
+        for f in futs:
+            f.result()
+        self.assertFalse(wait_gone(lambda: mounts_under(os.path.join(self.daemon.state, "mounts"))))
+        self.assertFalse(wait_gone(lambda: [p for p in procs_mentioning(self.daemon.top)
+                                            if p[0] != self.daemon.proc.pid]))
+
+
+class Docker(Base):
+    def test_docker_runtime(self):
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id, runtime=sb_pb.RUNTIME_TYPE_DOCKER,
+                          image=os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:latest"))
+        r = self.exec(sb.id, "cat /workspace/README.md; ls /workspace")
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.assertIn("hello readme", r.stdout)
+        self.assertNotIn("secret", r.stdout.split())
+        self.assertEqual(self.exec(sb.id, "echo d > /workspace/out/d.txt").exit_code, 0)
+        self.assertEqual(download(self.c, cb_id, "out/d.txt"), b"d\n")
+
+
+def docker_reason():
+    if shutil.which("docker") is None:
+        return "no docker CLI"
+    r = subprocess.run(["docker", "image", "inspect",
+                        os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:latest")],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if r.returncode != 0:
+        return "docker engine or the test image is not available"
+    return None
+
+
+if __name__ == "__main__":
+    SERVER, FUSE, EXEC = sys.argv[1:4]
+    SUITE = sys.argv[4] if len(sys.argv) > 4 else "integration"
+    reason = skip_reason() or (docker_reason() if SUITE == "docker" else None)
+    if reason:
+        print(f"SKIP: {reason}")
+        sys.exit(77)
+    loader = unittest.TestLoader()
+    if SUITE == "docker":
+        suite = loader.loadTestsFromTestCase(Docker)
+    else:
+        names = [a for a in sys.argv[5:]]
+        classes = [Lifecycle, Sessions, Limits, Supervision, Recovery, Concurrency]
+        suite = unittest.TestSuite(loader.loadTestsFromTestCase(k) for k in classes)
+        if names:
+            suite = unittest.TestSuite(loader.loadTestsFromNames(names, sys.modules[__name__]))
+    res = unittest.TextTestRunner(verbosity=2).run(suite)
+    sys.exit(0 if res.wasSuccessful() else 1)
