@@ -394,10 +394,11 @@ remove_tree (const char *dir)
   rmdir (dir);
 }
 
-/* One-shot sandboxes are named oneshot-<pid>; one whose af-exec died by
- * SIGKILL left its cgroups behind. Sweep those of dead processes. */
+/* Sandboxes without an id are named oneshot-<pid> or sandbox-<pid> (the
+ * af-exec's pid); one whose af-exec died by SIGKILL left its cgroups
+ * behind. Sweep those of dead processes, and any left under our own name. */
 static void
-sweep_stale (const char *parent)
+sweep_stale (const char *parent, const char *name)
 {
   const char *roots[] = { CG_ROOT, CG_ROOT "/unified", v1_dir ("memory"), v1_dir ("pids"),
                           v1_dir ("cpu") };
@@ -410,13 +411,23 @@ sweep_stale (const char *parent)
     if (roots[i] == NULL)
       continue;
     base = g_build_filename (roots[i], parent, NULL);
+    {
+      /* Our own name left by an af-exec of this sandbox that was killed:
+       * its command cgroups would collide with ours. */
+      g_autofree char *own = g_build_filename (base, name, NULL);
+      if (g_file_test (own, G_FILE_TEST_IS_DIR))
+        remove_tree (own);
+    }
     d = g_dir_open (base, 0, NULL);
     while (d && (n = g_dir_read_name (d))) {
       g_autofree char *dir = NULL;
       int pid;
-      if (!g_str_has_prefix (n, "oneshot-"))
+      if (g_str_has_prefix (n, "oneshot-"))
+        pid = atoi (n + 8);
+      else if (g_str_has_prefix (n, "sandbox-"))
+        pid = atoi (n + 8);
+      else
         continue;
-      pid = atoi (n + 8);
       if (pid <= 0 || kill (pid, 0) == 0 || errno != ESRCH)
         continue;
       dir = g_build_filename (base, n, NULL);
@@ -436,7 +447,7 @@ af_cgroup_new (const char *parent, const char *name, const AfLimits *limits, GEr
   cg->dirs = g_ptr_array_new_with_free_func (g_free);
   cg->n_shared_cmd_fds = 0;
   if (cg->mode != AF_CGROUP_MODE_NONE)
-    sweep_stale (parent);
+    sweep_stale (parent, name);
 
   switch (cg->mode) {
   case AF_CGROUP_MODE_NONE:
