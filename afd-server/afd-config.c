@@ -22,6 +22,9 @@ static const AfConfigKey schema[] = {
     "File holding the bearer token TCP clients must send" },
   { "server", "log_level", AF_CONFIG_STRING, "message", 0, 0,
     "error, warning, message, info or debug (one line per RPC)" },
+  { "server", "sync", AF_CONFIG_BOOL, "true", 0, 0,
+    "fsync each upload and database commit before answering (false: faster, but a power "
+    "loss may lose the last acknowledged changes; a crash of afd-server alone never does)" },
   { "server", "max_message_size", AF_CONFIG_SIZE, "4M", 64 * 1024, GiB,
     "Largest gRPC message accepted or sent" },
   { "codebase", "max_file_size", AF_CONFIG_SIZE, "1G", 0, 1LL << 40,
@@ -165,6 +168,7 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
     g_clear_pointer (&s->auth_token, g_free);
 
   s->allow_remote = af_config_get_bool (config, "server", "allow_remote");
+  s->sync = af_config_get_bool (config, "server", "sync");
   if (s->listen != NULL && !afd_listen_is_loopback (s->listen)) {
     if (!s->allow_remote) {
       g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,

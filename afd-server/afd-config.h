@@ -21,6 +21,7 @@ typedef struct {
   char *socket_path; /* absolute, or NULL when the unix socket is disabled */
   char *listen;      /* "host:port", or NULL when TCP is disabled */
   gboolean allow_remote;
+  gboolean sync;    /* fsync uploads and commits before answering */
   char *auth_token; /* NULL when none is configured */
   AfLogLevel log_level;
   gint64 max_file_size;

@@ -103,6 +103,13 @@ afd_db_step_done (AfdDb *db, sqlite3_stmt *stmt, GError **error)
 }
 
 gboolean
+afd_db_set_sync (AfdDb *db, gboolean full, GError **error)
+{
+  return afd_db_exec (db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                      error);
+}
+
+gboolean
 afd_db_begin (AfdDb *db, GError **error)
 {
   return afd_db_exec (db, "BEGIN IMMEDIATE", error);

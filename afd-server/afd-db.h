@@ -49,6 +49,11 @@ gboolean afd_db_step_done (AfdDb *db, sqlite3_stmt *stmt, GError **error);
 /* One statement, no bindings, no rows (DDL, pragmas). */
 gboolean afd_db_exec (AfdDb *db, const char *sql, GError **error);
 
+/* PRAGMA synchronous: FULL (a commit is on disk when it returns, the
+ * default) or NORMAL (WAL: durable at the next checkpoint; a power loss may
+ * undo the last commits, a process crash never does). */
+gboolean afd_db_set_sync (AfdDb *db, gboolean full, GError **error);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Rollback never fails visibly. */
 gboolean afd_db_begin (AfdDb *db, GError **error);
 gboolean afd_db_commit (AfdDb *db, GError **error);

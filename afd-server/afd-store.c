@@ -1,6 +1,7 @@
 /* afd-store.c — codebase content on disk, reached only through dir fds with
  * O_NOFOLLOW. Never logs; never touches the database. */
 #include "afd-store.h"
+#include "afd-sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,13 +14,14 @@
 struct _AfdStore {
   int codebases_fd;
   int tmp_fd;
+  gboolean sync;
 };
 
 struct _AfdUpload {
   AfdStore *store;
   int fd;
   char *tmp_name; /* under store->tmp_fd; NULL once renamed away */
-  GChecksum *sha;
+  AfdSha256 *sha;
   gint64 size;
 };
 
@@ -75,6 +77,7 @@ afd_store_open (const char *state_dir, GError **error)
   g_autofree char *tmp = g_build_filename (state_dir, "tmp", NULL);
   AfdStore *store = g_new0 (AfdStore, 1);
   store->codebases_fd = store->tmp_fd = -1;
+  store->sync = TRUE;
   if ((store->codebases_fd = open_or_make_dir (cb, error)) < 0 ||
       (store->tmp_fd = open_or_make_dir (tmp, error)) < 0) {
     afd_store_free (store);
@@ -93,6 +96,12 @@ afd_store_free (AfdStore *store)
   if (store->tmp_fd >= 0)
     close (store->tmp_fd);
   g_free (store);
+}
+
+void
+afd_store_set_sync (AfdStore *store, gboolean sync)
+{
+  store->sync = sync;
 }
 
 int
@@ -290,7 +299,7 @@ afd_store_open_file (int root_fd, const char *relpath, GError **error)
 char *
 afd_store_hash_fd (int fd, GError **error)
 {
-  g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (AfdSha256) sha = afd_sha256_new ();
   g_autofree guchar *buf = g_malloc (256 * 1024);
   off_t off = 0;
   for (;;) {
@@ -303,10 +312,10 @@ afd_store_hash_fd (int fd, GError **error)
     }
     if (n == 0)
       break;
-    g_checksum_update (sha, buf, n);
+    afd_sha256_update (sha, buf, (gsize)n);
     off += n;
   }
-  return g_strdup (g_checksum_get_string (sha));
+  return afd_sha256_finish_hex (sha);
 }
 
 AfdUpload *
@@ -331,7 +340,7 @@ afd_upload_begin (AfdStore *store, GError **error)
     g_clear_pointer (&up->tmp_name, g_free);
     return NULL;
   }
-  up->sha = g_checksum_new (G_CHECKSUM_SHA256);
+  up->sha = afd_sha256_new ();
   return g_steal_pointer (&up);
 }
 
@@ -349,7 +358,7 @@ afd_upload_write (AfdUpload *up, const void *data, gsize len, GError **error)
     p += n;
     left -= (gsize)n;
   }
-  g_checksum_update (up->sha, data, (gssize)len);
+  afd_sha256_update (up->sha, data, len);
   up->size += (gint64)len;
   return TRUE;
 }
@@ -365,7 +374,7 @@ afd_upload_commit (AfdUpload *up, int root_fd, const char *relpath, char **out_s
                    gint64 *out_mtime_us, GError **error)
 {
   g_return_val_if_fail (up->tmp_name != NULL && *relpath != '\0', FALSE);
-  if (fsync (up->fd) != 0)
+  if (up->store->sync && fsync (up->fd) != 0)
     return set_errno_error (error, errno, "cannot sync the upload");
   struct stat st;
   if (fstat (up->fd, &st) != 0)
@@ -393,10 +402,12 @@ afd_upload_commit (AfdUpload *up, int root_fd, const char *relpath, char **out_s
   }
   g_clear_pointer (&up->tmp_name, g_free);
   /* The rename is durable only once the directory is. */
-  fsync (dirfd);
+  if (up->store->sync)
+    fsync (dirfd);
   close (dirfd);
 
-  *out_sha256 = g_strdup (g_checksum_get_string (up->sha));
+  *out_sha256 = afd_sha256_finish_hex (up->sha);
+  g_clear_pointer (&up->sha, afd_sha256_free);
   *out_mtime_us = afd_store_stat_mtime_us (&st);
   return TRUE;
 }
@@ -411,7 +422,6 @@ afd_upload_free (AfdUpload *up)
   if (up->tmp_name != NULL)
     unlinkat (up->store->tmp_fd, up->tmp_name, 0);
   g_free (up->tmp_name);
-  if (up->sha)
-    g_checksum_free (up->sha);
+  afd_sha256_free (up->sha);
   g_free (up);
 }

@@ -25,6 +25,10 @@ AfdStore *afd_store_open (const char *state_dir, GError **error);
 void afd_store_free (AfdStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfdStore, afd_store_free)
 
+/* With @sync FALSE uploads are not fsynced before their rename (default
+ * TRUE). */
+void afd_store_set_sync (AfdStore *store, gboolean sync);
+
 int afd_store_codebases_fd (AfdStore *store);
 int afd_store_tmp_fd (AfdStore *store);
 

@@ -114,8 +114,9 @@ start (Daemon *d, GError **error)
     return FALSE;
   }
   d->store = afd_store_open (s->state_dir, error);
-  if (d->store == NULL)
+  if (d->store == NULL || !afd_db_set_sync (d->db, s->sync, error))
     return FALSE;
+  afd_store_set_sync (d->store, s->sync);
 
   AfdReconcileReport report;
   if (!afd_reconcile (d->db, d->store, &report, error)) {

@@ -76,7 +76,10 @@ af_grpc_channel_new (const char *endpoint, const AfGrpcChannelOptions *options, 
   grpc_arg args[] = {
     { GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, { .integer = (int)max } },
     { GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, { .integer = (int)max } },
-    /* Fail calls fast when nothing listens instead of queueing them. */
+    /* No transparent retries: the retry filter would keep a copy of what a
+     * call sent (up to 256 KiB each) to replay it, and our calls are not
+     * all idempotent. Calls fail fast when nothing listens (no
+     * wait_for_ready). */
     { GRPC_ARG_INTEGER, GRPC_ARG_ENABLE_RETRIES, { .integer = 0 } },
   };
   grpc_channel_args channel_args = { G_N_ELEMENTS (args), args };

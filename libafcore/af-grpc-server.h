@@ -120,8 +120,10 @@ gboolean af_grpc_server_shutdown_finish (AfGrpcServer *server, GAsyncResult *res
  * The calling thread must be the one that may iterate that context. */
 gboolean af_grpc_server_shutdown (AfGrpcServer *server, guint timeout_ms, GError **error);
 
-/* Frees the server; shuts it down first (without waiting for handlers
- * beyond cancelling them) if that was not done. */
+/* Frees the server; shuts it down first (timeout 0: in-flight calls are
+ * cancelled) if that was not done, iterating the server context until the
+ * shutdown completes — so call it where that context may be iterated (its
+ * own thread, or any thread once nothing else runs it). */
 void af_grpc_server_free (AfGrpcServer *server);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfGrpcServer, af_grpc_server_free)

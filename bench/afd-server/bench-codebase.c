@@ -3,7 +3,8 @@
  *   1. UploadFiles of one 512 MiB file (256 KiB chunks) vs  cp + sync of it
  *   2. DownloadFile of that file                       vs  cp of it
  *   3. 10,000 small files, one UploadFiles call each   vs  cp -r of them
- * Over the unix socket and loopback TCP. Run by hand:
+ * Over the unix socket and loopback TCP, then the unix socket again with
+ * --sync=false (no fsync before answering). Run by hand:
  *   build/bench/afd-server/bench-codebase [--size-mib N] [--files N]
  * Writes its data under $TMPDIR (same disk as the server's temp state). */
 #include "afd-test-daemon.h"
@@ -150,11 +151,11 @@ bench_transport (AfdTestDaemon *d, const char *label, AfGrpcChannel *ch, const c
   }
   double small = now_s () - t0;
 
-  g_print ("%-5s upload   %7.1f MiB/s   (cp+sync %7.1f MiB/s, ratio %.2f)\n", label, mib / up,
+  g_print ("%-6s upload   %7.1f MiB/s   (cp+sync %7.1f MiB/s, ratio %.2f)\n", label, mib / up,
            mib / cp_up, cp_up / up);
-  g_print ("%-5s download %7.1f MiB/s   (cp      %7.1f MiB/s, ratio %.2f)\n", label, mib / down,
+  g_print ("%-6s download %7.1f MiB/s   (cp      %7.1f MiB/s, ratio %.2f)\n", label, mib / down,
            mib / cp_down, cp_down / down);
-  g_print ("%-5s small    %7.0f files/s  (cp -r   %7.0f files/s, ratio %.3f)\n", label,
+  g_print ("%-6s small    %7.0f files/s  (cp -r   %7.0f files/s, ratio %.3f)\n", label,
            n_files / small, n_files / cp_small, cp_small / small);
 }
 
@@ -226,6 +227,14 @@ main (int argc, char **argv)
   g_autoptr (AfGrpcChannel) tcp_ch = afd_test_daemon_tcp_channel (&d);
   bench_transport (&d, "tcp", tcp_ch, big, small_dir, cp_up, cp_down, cp_small);
   g_print ("server peak RSS %" G_GINT64_FORMAT " KiB\n", afd_test_daemon_peak_rss_kb (&d));
+
+  /* The same over the unix socket with --sync=false: what the fsyncs cost. */
+  AfdTestDaemon nosync = { 0 };
+  afd_test_daemon_start (&nosync,
+                         (const char *const[]){ "--log-level=warning", "--sync=false", NULL });
+  g_autoptr (AfGrpcChannel) ns_ch = afd_test_daemon_unix_channel (&nosync);
+  bench_transport (&nosync, "nosync", ns_ch, big, small_dir, cp_up, cp_down, cp_small);
+  afd_test_daemon_free (&nosync);
   afd_test_daemon_free (&d);
   return 0;
 }

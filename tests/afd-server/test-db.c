@@ -67,6 +67,9 @@ test_fresh (Fixture *f, gconstpointer data)
   g_assert_cmpstr (mode, ==, "wal");
   g_assert_cmpint (query_int (db, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint (query_int (db, "PRAGMA busy_timeout"), >, 0);
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 2); /* FULL */
+  g_assert_true (afd_db_set_sync (db, FALSE, &error));
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_true (afd_db_integrity_check (db, &error));
   g_assert_no_error (error);
 

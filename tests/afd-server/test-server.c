@@ -36,14 +36,14 @@ teardown (Fixture *f, gconstpointer data)
 }
 
 static void
-restart (Fixture *f, gboolean kill9)
+restart (Fixture *f, gboolean kill9, const char *const *args)
 {
   g_clear_pointer (&f->ch, af_grpc_channel_unref);
   if (kill9)
     afd_test_daemon_kill9 (&f->d);
   else
     afd_test_daemon_stop (&f->d);
-  afd_test_daemon_start (&f->d, NULL);
+  afd_test_daemon_start (&f->d, args);
   f->ch = afd_test_daemon_unix_channel (&f->d);
 }
 
@@ -480,7 +480,7 @@ test_persistence_kill9 (Fixture *f, gconstpointer data)
       FREE_MSG (r);
     }
   }
-  restart (f, TRUE);
+  restart (f, TRUE, data);
 
   for (int c = 0; c < 2; c++) {
     Sandbox__V1__Codebase *cb = get_cb (f->ch, ids[c], &error);
@@ -564,6 +564,88 @@ test_crash_mid_upload (Fixture *f, gconstpointer data)
   g_assert_cmpuint (t2->len, ==, 0);
 }
 
+typedef struct {
+  GFileMonitorEvent want;
+  gboolean seen;
+} DirWatch;
+
+static void
+on_dir_event (GFileMonitor *m, GFile *file, GFile *other, GFileMonitorEvent event,
+              gpointer user_data)
+{
+  DirWatch *w = user_data;
+  if (event == w->want)
+    w->seen = TRUE;
+}
+
+static gboolean
+on_watch_timeout (gpointer user_data)
+{
+  *(gboolean *)user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterate until @w saw its event (inotify, no polling) or 60 s passed. */
+static void
+wait_for_event (DirWatch *w)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (60, on_watch_timeout, &timed_out);
+  while (!w->seen && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  g_assert_true (w->seen);
+}
+
+static void
+test_client_cancel_mid_upload (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  Sandbox__V1__Codebase *cb = create_cb (f->ch, "cancel", "", &error);
+  g_autofree char *tmp = g_build_filename (f->d.state, "tmp", NULL);
+  g_autoptr (GFile) tmpdir = g_file_new_for_path (tmp);
+  g_autoptr (GFileMonitor) mon =
+      g_file_monitor_directory (tmpdir, G_FILE_MONITOR_NONE, NULL, &error);
+  g_assert_no_error (error);
+  DirWatch created = { G_FILE_MONITOR_EVENT_CREATED, FALSE };
+  gulong h = g_signal_connect (mon, "changed", G_CALLBACK (on_dir_event), &created);
+
+  AfGrpcCallOptions opts = { .timeout_ms = 60000 };
+  AfGrpcClientStream *s = af_grpc_channel_start_client_stream (
+      f->ch, SVC "UploadFiles", &sandbox__v1__upload_result__descriptor, &opts, NULL, &error);
+  Sandbox__V1__UploadChunk__Metadata md = SANDBOX__V1__UPLOAD_CHUNK__METADATA__INIT;
+  md.codebase_id = cb->id;
+  md.file_path = "never.bin";
+  md.total_size = 8 << 20;
+  Sandbox__V1__UploadChunk first = SANDBOX__V1__UPLOAD_CHUNK__INIT;
+  first.content_case = SANDBOX__V1__UPLOAD_CHUNK__CONTENT_METADATA;
+  first.metadata = &md;
+  g_assert_true (af_grpc_client_stream_write (s, &first.base, &error));
+  guint8 buf[4096] = { 0 };
+  Sandbox__V1__UploadChunk c = SANDBOX__V1__UPLOAD_CHUNK__INIT;
+  c.content_case = SANDBOX__V1__UPLOAD_CHUNK__CONTENT_DATA;
+  c.data.data = buf;
+  c.data.len = sizeof buf;
+  g_assert_true (af_grpc_client_stream_write (s, &c.base, &error));
+  wait_for_event (&created); /* the server holds its temp file */
+  g_signal_handler_disconnect (mon, h);
+
+  DirWatch deleted = { G_FILE_MONITOR_EVENT_DELETED, FALSE };
+  g_signal_connect (mon, "changed", G_CALLBACK (on_dir_event), &deleted);
+  af_grpc_client_stream_cancel (s);
+  af_grpc_client_stream_free (s);
+  wait_for_event (&deleted); /* and lets go of it when the client goes */
+
+  g_autoptr (GPtrArray) left = afd_test_tree (tmp);
+  g_assert_cmpuint (left->len, ==, 0);
+  Sandbox__V1__Codebase *got = get_cb (f->ch, cb->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (got->file_count, ==, 0);
+  FREE_MSG (got);
+  FREE_MSG (cb);
+}
+
 static void
 test_second_server_refused (Fixture *f, gconstpointer data)
 {
@@ -625,6 +707,7 @@ test_refusals_at_start (void)
 
 static const char *const token_args[] = { "--auth-token=s3cret", NULL };
 static const char *const big_args[] = { "--max-file-size=4G", NULL };
+static const char *const nosync_args[] = { "--sync=false", NULL };
 
 static void
 test_tcp_token (Fixture *f, gconstpointer data)
@@ -671,7 +754,10 @@ main (int argc, char **argv)
   ADD ("/afd-server/hostile-uploads", test_hostile_uploads, NULL);
   ADD ("/afd-server/lying-2gib", test_lying_2gib, big_args);
   ADD ("/afd-server/persistence-kill9", test_persistence_kill9, NULL);
+  /* Without fsync only a power loss can lose data: kill -9 must not. */
+  ADD ("/afd-server/persistence-kill9-nosync", test_persistence_kill9, nosync_args);
   ADD ("/afd-server/crash-mid-upload", test_crash_mid_upload, NULL);
+  ADD ("/afd-server/client-cancel-mid-upload", test_client_cancel_mid_upload, NULL);
   ADD ("/afd-server/second-server-refused", test_second_server_refused, NULL);
   ADD ("/afd-server/tcp-token", test_tcp_token, token_args);
   g_test_add_func ("/afd-server/refusals-at-start", test_refusals_at_start);

@@ -171,53 +171,6 @@ test_client_killed (void)
   test_server_stop (ts, 1000);
 }
 
-static gpointer
-hang_thread (gpointer data)
-{
-  AfGrpcChannel *ch = data;
-  Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
-  ProtobufCMessage *reply = NULL;
-  AfGrpcCallOptions opts = { .timeout_ms = 1500 };
-  GError *error = NULL;
-
-  g_assert_false (af_grpc_channel_call_unary (
-      ch, TEST_HANG, &req.base, &aftest__v1__test_reply__descriptor, &opts, &reply, NULL, &error));
-  g_assert_error (error, AF_ERROR, AF_ERROR_DEADLINE_EXCEEDED);
-  g_error_free (error);
-  return NULL;
-}
-
-static void
-test_calls_per_connection (void)
-{
-  AfGrpcServerOptions sopts = { .max_calls_per_connection = 1 };
-  TestServer *ts = test_server_start (&sopts);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (ts->unix_endpoint, NULL, &error);
-  Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
-  AfGrpcCallOptions opts = { .timeout_ms = 300 };
-  g_autoptr (AfProtobufMessage) reply = NULL;
-
-  /* Warm the connection so the peer's limit is known. */
-  g_assert_true (af_grpc_channel_call_unary (
-      ch, TEST_ECHO, &req.base, &aftest__v1__test_reply__descriptor, NULL, &reply, NULL, &error));
-  g_clear_pointer (&reply, af_protobuf_message_free);
-  /* One call holds the only slot: a second one on that connection waits. */
-  GThread *t = g_thread_new ("hang", hang_thread, ch);
-  g_assert_true (test_server_wait_counter (ts, &ts->active, 1));
-  g_assert_false (af_grpc_channel_call_unary (
-      ch, TEST_ECHO, &req.base, &aftest__v1__test_reply__descriptor, &opts, &reply, NULL, &error));
-  g_assert_error (error, AF_ERROR, AF_ERROR_DEADLINE_EXCEEDED);
-  g_clear_error (&error);
-  g_assert_cmpuint (ts->active, ==, 1); /* never reached a handler */
-  g_thread_join (t);
-  /* The slot is free again. */
-  g_assert_true (af_grpc_channel_call_unary (
-      ch, TEST_ECHO, &req.base, &aftest__v1__test_reply__descriptor, NULL, &reply, NULL, &error));
-  g_assert_no_error (error);
-  test_server_stop (ts, 1000);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -226,6 +179,5 @@ main (int argc, char **argv)
   g_test_add_func ("/transport-limits/slow-reader-rss", test_slow_reader_rss);
   g_test_add_func ("/transport-limits/peer-uid", test_peer_uid);
   g_test_add_func ("/transport-limits/client-killed", test_client_killed);
-  g_test_add_func ("/transport-limits/calls-per-connection", test_calls_per_connection);
   return g_test_run ();
 }

@@ -28,7 +28,7 @@ do_unary (Job *job)
   g_autoptr (AfProtobufMessage) reply = NULL;
 
   req.text = text;
-  req.delay_ms = 200; /* keeps the handlers overlapping */
+  req.delay_ms = 400; /* keeps the handlers overlapping */
   if (!af_grpc_channel_call_unary (job->channel, TEST_ECHO, &req.base,
                                    &aftest__v1__test_reply__descriptor, NULL, &reply, NULL,
                                    &job->error))
@@ -136,8 +136,9 @@ test_concurrent (void)
   g_test_message ("%d of %d calls correct; at most %u handlers active at once", ok, n,
                   ts->peak_active);
   g_assert_cmpint (ok, ==, n);
-  /* They did overlap: a third are 200 ms unary calls started together. */
-  g_assert_cmpuint (ts->peak_active, >=, n / 6);
+  /* They did overlap: a third are 400 ms unary calls started together
+   * (the bound is loose so a busy machine cannot fail it). */
+  g_assert_cmpuint (ts->peak_active, >=, n / 10);
   g_free (jobs);
   g_free (threads);
   test_server_stop (ts, 1000);
