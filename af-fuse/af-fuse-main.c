@@ -31,7 +31,7 @@ static char *opt_source, *opt_mountpoint, *opt_rules, *opt_preset, *opt_delta, *
 static char *opt_dbus_address, *opt_sandbox_id, *opt_preset_dir;
 static gboolean opt_commit_on_exit, opt_foreground, opt_verbose;
 static int opt_ready_fd = -1;
-static double opt_timeout = 60.0;
+static double opt_timeout = 600.0;
 
 static const GOptionEntry entries[] = {
   { "source", 0, 0, G_OPTION_ARG_FILENAME, &opt_source, "Codebase directory (the lower layer)",
@@ -55,7 +55,7 @@ static const GOptionEntry entries[] = {
     "Write \"ready\\n\" to this fd once mounted, then close it", "FD" },
   { "sandbox-id", 0, 0, G_OPTION_ARG_STRING, &opt_sandbox_id, "Sandbox id for log records", "ID" },
   { "cache-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_timeout,
-    "Kernel entry/attribute cache timeout in seconds (default 60)", "SECONDS" },
+    "Kernel entry/attribute cache timeout in seconds (default 600)", "SECONDS" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "One debug line per decision", NULL },
   { NULL },
 };

@@ -80,12 +80,10 @@ dir_reveals (AfFs *fs, AfPolicy *policy, const char *path, int depth)
 {
   if (depth > AFFS_REVEAL_MAX_DEPTH)
     return FALSE;
-  g_mutex_lock (&fs->cache_lock);
-  gpointer v = g_hash_table_lookup (fs->reveals, path);
-  g_mutex_unlock (&fs->cache_lock);
-  if (v != NULL)
-    return GPOINTER_TO_INT (v) - 1;
-
+  int v;
+  if (affs_cache_get (fs, fs->reveals, path, &v))
+    return v;
+  guint gen = affs_cache_gen (fs);
   gboolean reveals = FALSE;
   int err = 0;
   g_autoptr (GArray) list = affs_list_merged (fs, path, &err);
@@ -98,9 +96,7 @@ dir_reveals (AfFs *fs, AfPolicy *policy, const char *path, int depth)
     else if (e->type == DT_DIR && af_policy_may_reveal_below (policy, abs, -1))
       reveals = dir_reveals (fs, policy, child, depth + 1);
   }
-  g_mutex_lock (&fs->cache_lock);
-  g_hash_table_insert (fs->reveals, g_strdup (path), GINT_TO_POINTER (1 + reveals));
-  g_mutex_unlock (&fs->cache_lock);
+  affs_cache_put (fs, fs->reveals, path, reveals, gen);
   return reveals;
 }
 
@@ -173,19 +169,24 @@ affs_fill_attr (AfFs *fs, const char *path, const AffsNode *node, struct stat *o
   if (S_ISDIR (out->st_mode)) {
     /* A directory's size and link count would count hidden entries: show
      * a fixed size and count only visible subdirectories. */
-    g_autoptr (AfPolicy) policy = affs_policy_get (fs);
-    int err = 0;
-    nlink_t n = 2;
-    g_autoptr (GArray) list = affs_list_merged (fs, path, &err);
-    for (guint i = 0; list != NULL && i < list->len; i++) {
-      AffsDirent *e = &g_array_index (list, AffsDirent, i);
-      if (e->type != DT_DIR)
-        continue;
-      g_autofree char *child = affs_path_join (path, e->name);
-      if (affs_level (fs, policy, child, S_IFDIR, NULL) != AFFS_HIDDEN)
-        n++;
+    int n;
+    if (!affs_cache_get (fs, fs->dir_nlink, path, &n)) {
+      guint gen = affs_cache_gen (fs);
+      g_autoptr (AfPolicy) policy = affs_policy_get (fs);
+      int err = 0;
+      n = 2;
+      g_autoptr (GArray) list = affs_list_merged (fs, path, &err);
+      for (guint i = 0; list != NULL && i < list->len; i++) {
+        AffsDirent *e = &g_array_index (list, AffsDirent, i);
+        if (e->type != DT_DIR)
+          continue;
+        g_autofree char *child = affs_path_join (path, e->name);
+        if (affs_level (fs, policy, child, S_IFDIR, NULL) != AFFS_HIDDEN)
+          n++;
+      }
+      affs_cache_put (fs, fs->dir_nlink, path, n, gen);
     }
-    out->st_nlink = n;
+    out->st_nlink = (nlink_t)n;
     out->st_size = 4096;
     out->st_blocks = 8;
   }

@@ -120,23 +120,72 @@ void
 affs_caches_clear (AfFs *fs)
 {
   g_mutex_lock (&fs->cache_lock);
+  fs->cache_gen++;
   g_hash_table_remove_all (fs->lower_visible);
   g_hash_table_remove_all (fs->reveals);
+  g_hash_table_remove_all (fs->upper_dirs);
+  g_hash_table_remove_all (fs->dir_nlink);
   g_mutex_unlock (&fs->cache_lock);
 }
 
-/* Bound on cached directory facts; past it the cache starts over. */
+/* Bound on each cache of directory facts; past it that cache starts over. */
 #define AFFS_DIR_CACHE_MAX 200000
+
+guint
+affs_cache_gen (AfFs *fs)
+{
+  g_mutex_lock (&fs->cache_lock);
+  guint gen = fs->cache_gen;
+  g_mutex_unlock (&fs->cache_lock);
+  return gen;
+}
+
+gboolean
+affs_cache_get (AfFs *fs, GHashTable *table, const char *key, int *out_value)
+{
+  g_mutex_lock (&fs->cache_lock);
+  gpointer v = g_hash_table_lookup (table, key);
+  g_mutex_unlock (&fs->cache_lock);
+  if (v == NULL)
+    return FALSE;
+  *out_value = GPOINTER_TO_INT (v) - 1;
+  return TRUE;
+}
+
+void
+affs_cache_put (AfFs *fs, GHashTable *table, const char *key, int value, guint gen)
+{
+  g_mutex_lock (&fs->cache_lock);
+  if (gen == fs->cache_gen) {
+    if (g_hash_table_size (table) > AFFS_DIR_CACHE_MAX)
+      g_hash_table_remove_all (table);
+    g_hash_table_insert (table, g_strdup (key), GINT_TO_POINTER (value + 1));
+  }
+  g_mutex_unlock (&fs->cache_lock);
+}
+
+gboolean
+affs_upper_has_dir (AfFs *fs, const char *path)
+{
+  if (path[0] == '\0')
+    return TRUE;
+  int v;
+  if (affs_cache_get (fs, fs->upper_dirs, path, &v))
+    return v;
+  guint gen = affs_cache_gen (fs);
+  struct stat st;
+  gboolean has = affs_lstat_beneath (fs->upper_fd, path, &st) == 0 && S_ISDIR (st.st_mode);
+  affs_cache_put (fs, fs->upper_dirs, path, has, gen);
+  return has;
+}
 
 gboolean
 affs_dir_lower_visible (AfFs *fs, const char *path)
 {
-  g_mutex_lock (&fs->cache_lock);
-  gpointer v = g_hash_table_lookup (fs->lower_visible, path);
-  g_mutex_unlock (&fs->cache_lock);
-  if (v != NULL)
-    return GPOINTER_TO_INT (v) - 1;
-
+  int v;
+  if (affs_cache_get (fs, fs->lower_visible, path, &v))
+    return v;
+  guint gen = affs_cache_gen (fs);
   gboolean visible;
   struct stat st;
   if (path[0] == '\0') {
@@ -144,7 +193,7 @@ affs_dir_lower_visible (AfFs *fs, const char *path)
   } else {
     g_autofree char *parent = affs_path_dirname (path);
     visible = affs_dir_lower_visible (fs, parent);
-    if (visible) {
+    if (visible && affs_upper_has_dir (fs, parent)) {
       /* An upper directory that is opaque hides its lower twin; an upper
        * non-directory (or a whiteout) means the lower one is gone. */
       int r = affs_lstat_beneath (fs->upper_fd, path, &st);
@@ -154,11 +203,7 @@ affs_dir_lower_visible (AfFs *fs, const char *path)
     if (visible)
       visible = affs_lstat_beneath (fs->src_fd, path, &st) == 0 && S_ISDIR (st.st_mode);
   }
-  g_mutex_lock (&fs->cache_lock);
-  if (g_hash_table_size (fs->lower_visible) > AFFS_DIR_CACHE_MAX)
-    g_hash_table_remove_all (fs->lower_visible);
-  g_hash_table_insert (fs->lower_visible, g_strdup (path), GINT_TO_POINTER (1 + visible));
-  g_mutex_unlock (&fs->cache_lock);
+  affs_cache_put (fs, fs->lower_visible, path, visible, gen);
   return visible;
 }
 
@@ -169,7 +214,11 @@ affs_resolve (AfFs *fs, const char *path, AffsNode *out)
   g_autofree char *parent = path[0] != '\0' ? affs_path_dirname (path) : NULL;
   gboolean lower_ok = parent == NULL || affs_dir_lower_visible (fs, parent);
   struct stat lst;
-  int r = affs_lstat_beneath (fs->upper_fd, path, &out->st);
+  /* Most lookups are below directories the delta never touched: then the
+   * upper layer cannot have the entry and is not asked. */
+  int r = parent == NULL || affs_upper_has_dir (fs, parent)
+              ? affs_lstat_beneath (fs->upper_fd, path, &out->st)
+              : -ENOENT;
   if (r == 0) {
     if (affs_is_whiteout (&out->st))
       return -ENOENT;
@@ -245,9 +294,8 @@ affs_list_merged (AfFs *fs, const char *path, int *out_err)
 {
   g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gboolean upper_opaque = FALSE;
-  struct stat st;
-  int r = affs_lstat_beneath (fs->upper_fd, path, &st);
-  if (r == 0 && S_ISDIR (st.st_mode)) {
+  int r;
+  if (affs_upper_has_dir (fs, path)) {
     r = read_dir (fs->upper_fd, path, names, FALSE);
     if (r < 0) {
       *out_err = r;

@@ -119,6 +119,7 @@ affs_upper_mkdirs (AfFs *fs, const char *path)
   r = 0;
   if (mkdirat (pfd, name, 0700) < 0 && errno != EEXIST)
     r = -errno;
+  affs_caches_clear (fs); /* the upper layer gained a directory */
   if (r == 0) {
     copy_owner (pfd, name, &lst);
     (void)fchmodat (pfd, name, lst.st_mode & 07777, 0);

@@ -26,6 +26,9 @@ affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out)
   AffsHandle *h = g_new0 (AffsHandle, 1);
   h->fd = fd;
   h->writable = writable;
+  g_mutex_lock (&fs->handles_lock);
+  g_hash_table_add (fs->handles, h);
+  g_mutex_unlock (&fs->handles_lock);
   *out = h;
   return 0;
 }
@@ -42,6 +45,9 @@ affs_handle_close (AfFs *fs, AffsHandle *h)
 {
   if (h->ino != 0)
     affs_inode_handle_closed (fs, h->ino, h->fd, h->writable);
+  g_mutex_lock (&fs->handles_lock);
+  g_hash_table_remove (fs->handles, h);
+  g_mutex_unlock (&fs->handles_lock);
   close (h->fd);
   g_free (h);
   g_atomic_int_add (&fs->open_handles, -1);
@@ -96,6 +102,8 @@ set_open_flags (struct fuse_file_info *fi, const AffsNode *node, AffsHandle *h)
    * are other inodes here, whose caches a write through this one would
    * not update. */
   fi->keep_cache = node->st.st_nlink <= 1;
+  /* flush does nothing here: spare the round-trip on every close. */
+  fi->noflush = 1;
 }
 
 static void

@@ -16,6 +16,8 @@ affs_target (AfFs *fs, fuse_ino_t ino, AffsOp op, AffsTarget *t)
   t->rule = -1;
   mode_t type = 0;
   t->path = affs_inode_path (fs, ino, &type);
+  if (fs->verbose)
+    g_debug ("%s /%s", affs_op_name (op), t->path != NULL ? t->path : "(unlinked)");
   if (t->path == NULL)
     return -ENOENT;
   int r = affs_resolve (fs, t->path, &t->node);
@@ -44,6 +46,8 @@ affs_child (AfFs *fs, fuse_ino_t parent, const char *name, AffsOp op, AffsTarget
   if (affs_level_now (fs, ppath, S_IFDIR, NULL) == AFFS_HIDDEN)
     return affs_deny (fs, op, ppath, -1, -ENOENT);
   t->path = affs_path_join (ppath, name);
+  if (fs->verbose)
+    g_debug ("%s /%s", affs_op_name (op), t->path);
   int r = affs_resolve (fs, t->path, &t->node);
   if (r == 0)
     t->exists = TRUE;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "af-error.h"
+#include "affs-ops.h"
 
 /* fds kept back from the handle budget: loop threads (each may hold a few
  * transiently), D-Bus, copy-up and commit temporaries, stdio. */
@@ -51,10 +52,14 @@ affs_new (const char *source, const char *delta, GError **error)
   g_mutex_init (&fs->policy_lock);
   g_mutex_init (&fs->cache_lock);
   g_mutex_init (&fs->delta_lock);
+  g_mutex_init (&fs->handles_lock);
+  fs->handles = g_hash_table_new (NULL, NULL);
   fs->lower_visible = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->reveals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  fs->upper_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  fs->dir_nlink = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   affs_inodes_init (fs);
-  fs->timeout = 60.0;
+  fs->timeout = 600.0;
   fs->source_path = g_canonicalize_filename (source, NULL);
   fs->delta_path = g_canonicalize_filename (delta, NULL);
   g_autofree char *upper = g_build_filename (fs->delta_path, "upper", NULL);
@@ -98,9 +103,22 @@ affs_free (AfFs *fs)
     close (fs->upper_fd);
   if (fs->work_fd >= 0)
     close (fs->work_fd);
+  /* Handles whose release never arrived (the mount ended first). */
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, fs->handles);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    AffsHandle *h = key;
+    close (h->fd);
+    g_free (h);
+  }
+  g_hash_table_unref (fs->handles);
+  g_mutex_clear (&fs->handles_lock);
   affs_inodes_clear (fs);
   g_clear_pointer (&fs->lower_visible, g_hash_table_unref);
   g_clear_pointer (&fs->reveals, g_hash_table_unref);
+  g_clear_pointer (&fs->upper_dirs, g_hash_table_unref);
+  g_clear_pointer (&fs->dir_nlink, g_hash_table_unref);
   g_clear_pointer (&fs->policy, af_policy_unref);
   g_mutex_clear (&fs->policy_lock);
   g_mutex_clear (&fs->cache_lock);
@@ -149,8 +167,10 @@ loop_thread (gpointer data)
   s->tid = pthread_self ();
   g_atomic_int_set (&s->tid_valid, 1);
   struct fuse_loop_config *cfg = fuse_loop_cfg_create ();
+  /* Idle workers are kept up to the maximum: libfuse otherwise ends and
+   * starts threads between bursts of small requests (a grep -r). */
   fuse_loop_cfg_set_max_threads (cfg, 16);
-  fuse_loop_cfg_set_idle_threads (cfg, 4);
+  fuse_loop_cfg_set_idle_threads (cfg, 16);
   s->loop_result = fuse_session_loop_mt (fs->se, cfg);
   fuse_loop_cfg_destroy (cfg);
   if (s->on_exit != NULL)

@@ -111,6 +111,10 @@ typedef struct {
   GMutex cache_lock;
   GHashTable *lower_visible; /* dir path → GINT_TO_POINTER (1 + visible) */
   GHashTable *reveals;       /* dir path → GINT_TO_POINTER (1 + reveals) */
+  GHashTable *upper_dirs;    /* dir path → GINT_TO_POINTER (1 + exists in upper) */
+  GHashTable *dir_nlink;     /* dir path → GINT_TO_POINTER (1 + visible link count) */
+  guint cache_gen;           /* bumped by every clear: a value computed across a
+                              * clear is not stored (affs_cache_put) */
 
   /* Serializes every change to the upper layer (copy-up, whiteouts, opaque
    * marks, renames, commit, discard): the merged view stays consistent
@@ -121,6 +125,10 @@ typedef struct {
    * limit) so the process can never run out of fds. Atomic. */
   gint open_handles;
   gint max_handles;
+  /* Every live handle (AffsHandle*, owned), so a shutdown with releases
+   * still in flight closes them. handles_lock only. */
+  GMutex handles_lock;
+  GHashTable *handles;
 
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
@@ -202,7 +210,14 @@ typedef struct {
 int affs_resolve (AfFs *fs, const char *path, AffsNode *out);
 /* TRUE if lower entries directly below directory @path are part of the view. */
 gboolean affs_dir_lower_visible (AfFs *fs, const char *path);
+/* Does directory @path exist in upper? (cached; "" always does) */
+gboolean affs_upper_has_dir (AfFs *fs, const char *path);
 void affs_caches_clear (AfFs *fs);
+/* The derived-fact caches: take the generation before computing, store
+ * with it; a clear in between makes the store a no-op. */
+guint affs_cache_gen (AfFs *fs);
+gboolean affs_cache_get (AfFs *fs, GHashTable *table, const char *key, int *out_value);
+void affs_cache_put (AfFs *fs, GHashTable *table, const char *key, int value, guint gen);
 
 typedef struct {
   char *name;

@@ -251,14 +251,16 @@ decide_rank (const AfPolicy *p, const char *path, gsize len)
       off++;
     if (off >= len)
       break;
+    /* Find the end and hash in one pass (af_hash_bytes, inlined). */
     gsize end = off;
+    guint32 h = 2166136261u;
     while (end < len && path[end] != '/')
-      end++;
-    if (n == AF_DECIDE_MAX_SEGS || end - off > G_MAXUINT32 || end > G_MAXUINT32)
+      h = (h ^ (guchar)path[end++]) * 16777619u;
+    if (n == AF_DECIDE_MAX_SEGS || end > G_MAXUINT32)
       return decide_unindexed (p, path, len);
     segs[n].off = (guint32)off;
     segs[n].len = (guint32)(end - off);
-    segs[n].hash = af_hash_bytes (path + off, end - off);
+    segs[n].hash = h;
     n++;
     off = end;
   }

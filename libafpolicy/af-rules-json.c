@@ -85,8 +85,8 @@ parse_enum (JsonNode *node, gboolean is_level, int *out, GError **error)
     }
     return TRUE;
   }
-  g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s must be a string",
-               is_level ? "permission" : "type");
+  g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+               "%s must be a string or a wire enum number", is_level ? "permission" : "type");
   return FALSE;
 }
 

@@ -4,7 +4,8 @@
  * Every input must be handled without a crash, leak or sanitizer report;
  * a rule set that compiles must give, for every path, the same answer from
  * the indexed decision and from explain (which tests every rule), and the
- * answer must not change when the path is decided again. Build with
+ * answer must not change when the path is decided again, and the parent of
+ * a visible path must be one af_policy_may_reveal_below says yes to. Build with
  * CC=clang and -Dfuzzing=true; docs/permissions.md says how to run it. */
 #include "afpolicy.h"
 
@@ -56,7 +57,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         abort ();
       if (af_policy_decide (policy, p, (gssize)n, &again) != level || again != rule)
         abort ();
-      (void)af_policy_may_reveal_below (policy, p, (gssize)n);
+      /* No false negative: a visible path's parent may reveal below. */
+      gsize t = n;
+      while (t > 0 && p[t - 1] == '/')
+        t--;
+      if (t > 0) {
+        gsize parent = t;
+        while (parent > 0 && p[parent - 1] != '/')
+          parent--;
+        gboolean reveal = af_policy_may_reveal_below (policy, p, (gssize)parent);
+        if (level >= AF_LEVEL_VIEW && !reveal)
+          abort ();
+      }
       af_explanation_free (e);
       if (nl == NULL)
         break;

@@ -1,6 +1,7 @@
 /* The conformance table (conformance.json, next to this file): groups of a
  * rule file (array or {"preset","rules"}) with expected decisions
- * [path, level, deciding rule or null], expected implied-traversal answers
+ * [path, level, deciding rule or null], expected explain lists [path,
+ * [matching rules, winner first]], expected implied-traversal answers
  * [path, may_reveal_below], or an expected validation error substring.
  * Every sentence of docs/permissions.md has a group here. */
 #include "afcore.h"
@@ -52,6 +53,21 @@ run_group (JsonObject *group)
         g_error ("%s: %s: expected %s by rule %d, got %s by rule %d (explain: %s by %d)", name,
                  path, af_level_to_string (want), want_rule, af_level_to_string (got), got_rule,
                  af_level_to_string (e->level), e->rule);
+      n_checked++;
+    }
+  }
+  if (json_object_has_member (group, "explain")) {
+    JsonArray *cases = json_object_get_array_member (group, "explain");
+    for (guint i = 0; i < json_array_get_length (cases); i++) {
+      JsonArray *c = json_array_get_array_element (cases, i);
+      const char *path = json_array_get_string_element (c, 0);
+      JsonArray *want = json_array_get_array_element (c, 1);
+      g_autoptr (AfExplanation) e = af_policy_explain (policy, path, -1);
+      gboolean same = e->matches->len == json_array_get_length (want);
+      for (guint j = 0; same && j < e->matches->len; j++)
+        same = g_array_index (e->matches, int, j) == (int)json_array_get_int_element (want, j);
+      if (!same)
+        g_error ("%s: explain(%s): the matches differ from the table", name, path);
       n_checked++;
     }
   }

@@ -327,6 +327,17 @@ test_lenient_paths (void)
   g_assert_cmpint (af_policy_decide (p, "", -1, NULL), ==, AF_LEVEL_NONE);
   /* invalid UTF-8 in a real file name decides without crashing */
   g_assert_cmpint (af_policy_decide (p, "/a/\xff\xfe", -1, NULL), ==, AF_LEVEL_NONE);
+
+  /* Each invalid byte is one character that no pattern character equals. */
+  static const R q[] = { { "/b/?", AF_PATTERN_GLOB, AF_LEVEL_READ, 0 },
+                         { "/c/[!x]", AF_PATTERN_GLOB, AF_LEVEL_VIEW, 0 },
+                         { "/d/*z", AF_PATTERN_GLOB, AF_LEVEL_WRITE, 0 } };
+  g_autoptr (AfPolicy) u = policy_of (q, G_N_ELEMENTS (q));
+  assert_decision (u, "/b/\xff", AF_LEVEL_READ, 0);
+  assert_decision (u, "/b/\xff\xfe", AF_LEVEL_NONE, -1);
+  assert_decision (u, "/b/\xc3", AF_LEVEL_READ, 0); /* a truncated sequence */
+  assert_decision (u, "/c/\xff", AF_LEVEL_VIEW, 1);
+  assert_decision (u, "/d/\xe6\x97z", AF_LEVEL_WRITE, 2);
 }
 
 static void
