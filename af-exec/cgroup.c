@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -381,6 +382,76 @@ setup_v1_controllers (AfCgroup *cg, const char *parent, const char *name, const 
   return apply_v1_limits (cg, l, error);
 }
 
+/* Read a cgroup.procs file and send @sig to each pid; returns how many. */
+static guint
+signal_procs (const char *dir, int sig)
+{
+  g_autofree char *text = read_file (dir, "cgroup.procs");
+  guint n = 0;
+  char *p, *end;
+
+  if (text == NULL)
+    return 0;
+  for (p = text; *p; p = end) {
+    gint64 pid = g_ascii_strtoll (p, &end, 10);
+    if (end == p)
+      break;
+    if (pid > 0 && kill ((pid_t)pid, sig) == 0)
+      n++;
+    while (*end == '\n')
+      end++;
+  }
+  return n;
+}
+
+/* Remove @dir and its children, deepest first, killing what is left. */
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *n;
+
+  while (d && (n = g_dir_read_name (d))) {
+    g_autofree char *child = g_build_filename (dir, n, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR))
+      remove_tree (child);
+  }
+  for (int round = 0; round < 100 && signal_procs (dir, SIGKILL) > 0; round++)
+    ;
+  rmdir (dir);
+}
+
+/* One-shot sandboxes are named oneshot-<pid>; one whose af-exec died by
+ * SIGKILL left its cgroups behind. Sweep those of dead processes. */
+static void
+sweep_stale (const char *parent)
+{
+  const char *roots[] = { CG_ROOT, CG_ROOT "/unified", v1_dir ("memory"), v1_dir ("pids"),
+                          v1_dir ("cpu") };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (roots); i++) {
+    g_autofree char *base = NULL;
+    g_autoptr (GDir) d = NULL;
+    const char *n;
+
+    if (roots[i] == NULL)
+      continue;
+    base = g_build_filename (roots[i], parent, NULL);
+    d = g_dir_open (base, 0, NULL);
+    while (d && (n = g_dir_read_name (d))) {
+      g_autofree char *dir = NULL;
+      int pid;
+      if (!g_str_has_prefix (n, "oneshot-"))
+        continue;
+      pid = atoi (n + 8);
+      if (pid <= 0 || kill (pid, 0) == 0 || errno != ESRCH)
+        continue;
+      dir = g_build_filename (base, n, NULL);
+      remove_tree (dir);
+    }
+  }
+}
+
 AfCgroup *
 af_cgroup_new (const char *parent, const char *name, const AfLimits *limits, GError **error)
 {
@@ -391,6 +462,8 @@ af_cgroup_new (const char *parent, const char *name, const AfLimits *limits, GEr
   cg->mode = af_cgroup_detect ();
   cg->dirs = g_ptr_array_new_with_free_func (g_free);
   cg->n_shared_cmd_fds = 0;
+  if (cg->mode != AF_CGROUP_MODE_NONE)
+    sweep_stale (parent);
 
   switch (cg->mode) {
   case AF_CGROUP_MODE_NONE:
@@ -482,6 +555,10 @@ af_cgroup_new_for_pid (int pid, GError **error)
   } else {
     cg->cmd_parent = g_strdup (cg->track);
     cg->mem_sb = g_strdup (cg->mem_cmds);
+    if (cg->mode == AF_CGROUP_MODE_V2)
+      cg->pids_sb = g_strdup (cg->track);
+    else if (pids && v1_dir ("pids"))
+      cg->pids_sb = g_build_filename (v1_dir ("pids"), pids, NULL);
   }
   return g_steal_pointer (&cg);
 }
@@ -497,28 +574,6 @@ af_cgroup_init_fds (AfCgroup *cg, int *n_fds)
 {
   *n_fds = cg->n_init_fds;
   return cg->init_fds;
-}
-
-/* Read a cgroup.procs file and send @sig to each pid; returns how many. */
-static guint
-signal_procs (const char *dir, int sig)
-{
-  g_autofree char *text = read_file (dir, "cgroup.procs");
-  guint n = 0;
-  char *p, *end;
-
-  if (text == NULL)
-    return 0;
-  for (p = text; *p; p = end) {
-    gint64 pid = g_ascii_strtoll (p, &end, 10);
-    if (end == p)
-      break;
-    if (pid > 0 && kill ((pid_t)pid, sig) == 0)
-      n++;
-    while (*end == '\n')
-      end++;
-  }
-  return n;
 }
 
 static void

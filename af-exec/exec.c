@@ -51,7 +51,14 @@ finish (gpointer data)
 {
   Exec *ex = data;
 
-  /* Every writer is gone (the cgroup is empty), so these end at once. */
+  /* The command's processes are gone (the cgroup is empty), so all they
+   * wrote is in the pipes. Drain and stop rather than wait for EOF: a
+   * process elsewhere (a session's job the command handed its stdout to
+   * over a socket) may still hold a write end, and must not block us. */
+  if (ex->out)
+    af_relay_drain_and_stop (ex->out);
+  if (ex->err)
+    af_relay_drain_and_stop (ex->err);
   if (ex->out)
     af_relay_join (ex->out, &ex->result.stdout_bytes, &ex->result.stdout_truncated);
   if (ex->err)

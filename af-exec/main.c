@@ -55,13 +55,15 @@ on_done (gpointer data, const AfExecResult *r, const GError *error)
 {
   OneShot *os = data;
 
-  if (error) {
+  if (os->signal) {
+    /* We were told to stop: whatever the command got to, that is the
+     * answer (the init may have died before confirming the start). */
+    os->status = 128 + os->signal;
+  } else if (error) {
     g_printerr ("af-exec: %s\n", error->message);
     os->status = g_error_matches (error, AF_ERROR, AF_ERROR_NOT_FOUND)           ? EXIT_NOT_FOUND
                  : g_error_matches (error, AF_ERROR, AF_ERROR_PERMISSION_DENIED) ? EXIT_CANNOT_RUN
                                                                                  : EXIT_AF_EXEC;
-  } else if (os->signal) {
-    os->status = 128 + os->signal;
   } else if (r->timed_out) {
     g_printerr ("af-exec: timed out after %.3f s; the command's processes were killed\n",
                 os->timeout_ms / 1000.0);
@@ -87,6 +89,11 @@ run_sandboxed (AfConfig *config, char **argv, char **env, OneShot *os, const cha
   if (!af_exec_sandbox_config (config, name, &cfg, &error)) {
     g_printerr ("af-exec: %s\n", error->message);
     return EXIT_AF_EXEC;
+  }
+  {
+    g_autofree char *cg = af_cgroup_describe (af_cgroup_detect ());
+    af_sb_info (name, "starting: %s runtime, host uid %u, cgroups %s",
+                cfg.kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap", (guint)cfg.host_uid, cg);
   }
   sb = af_sandbox_new (&cfg, &error);
   if (sb == NULL) {

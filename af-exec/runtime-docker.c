@@ -132,6 +132,50 @@ accept_init (AfRuntimeDocker *self, int lfd, GError **error)
   }
 }
 
+/* `docker run -d`; a name left by a crashed af-exec is removed and the run
+ * retried once. Errors name what is missing: the engine or the image. */
+static gboolean
+run_container (AfRuntimeDocker *self, GPtrArray *argv, const char *name, GError **error)
+{
+  const char *image = self->parent.cfg->image;
+
+  for (int attempt = 0; attempt < 2; attempt++) {
+    g_autoptr (GPtrArray) full = g_ptr_array_new ();
+    g_autofree char *out = NULL, *err = NULL;
+    int status;
+
+    g_ptr_array_add (full, self->cli);
+    for (guint i = 0; i + 1 < argv->len; i++)
+      g_ptr_array_add (full, argv->pdata[i]);
+    g_ptr_array_add (full, NULL);
+    if (!g_spawn_sync (NULL, (char **)full->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                       &status, error))
+      return FALSE;
+    if (g_spawn_check_wait_status (status, NULL)) {
+      self->container = g_strdup (g_strstrip (out));
+      return TRUE;
+    }
+    g_strstrip (err);
+    if (attempt == 0 && strstr (err, "Conflict")) {
+      g_free (cli (self, NULL, "rm", "-f", name, NULL));
+      continue;
+    }
+    if (strstr (err, "No such image") || strstr (err, "Unable to find image") ||
+        strstr (err, "pull access denied")) {
+      g_set_error (error, AF_ERROR, AF_ERROR_NOT_FOUND, "docker image %s not found: %s", image,
+                   err);
+    } else if (strstr (err, "Cannot connect to the Docker daemon") ||
+               strstr (err, "error during connect") || strstr (err, "daemon running")) {
+      g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                   "no Docker engine answers (is dockerd running?): %s", err);
+    } else {
+      g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "docker run failed: %s", err);
+    }
+    return FALSE;
+  }
+  return FALSE;
+}
+
 static void
 on_died (gpointer data, const char *reason)
 {
@@ -146,9 +190,8 @@ docker_start (AfRuntime *rt, GError **error)
   AfRuntimeDocker *self = (AfRuntimeDocker *)rt;
   const AfSandboxConfig *cfg = rt->cfg;
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *version = NULL, *profile = NULL, *profile_path = NULL, *sock = NULL;
+  g_autofree char *profile = NULL, *profile_path = NULL, *sock = NULL;
   g_autofree char *runtime_dir = NULL, *name = NULL;
-  g_autoptr (GError) local = NULL;
   AfDirsEnv env;
   int lfd = -1, fd;
   char buf[64];
@@ -157,18 +200,6 @@ docker_start (AfRuntime *rt, GError **error)
   if (self->cli == NULL) {
     g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
                  "the docker CLI is not installed or not in PATH");
-    return FALSE;
-  }
-  version = cli (self, &local, "version", "--format", "{{.Server.Version}}", NULL);
-  if (version == NULL) {
-    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
-                 "no Docker engine answers (is dockerd running?): %s", local->message);
-    return FALSE;
-  }
-  g_free (cli (self, &local, "image", "inspect", "--format", "{{.Id}}", cfg->image, NULL));
-  if (local) {
-    g_set_error (error, AF_ERROR, AF_ERROR_NOT_FOUND, "docker image %s not found: %s", cfg->image,
-                 local->message);
     return FALSE;
   }
   if (geteuid () == 0 && cfg->host_uid == 0) {
@@ -194,9 +225,11 @@ docker_start (AfRuntime *rt, GError **error)
     return FALSE;
 
   name = g_strdup_printf ("agentfense-%s", cfg->name);
-  add (argv, "create", "--name", name, "--label", "org.agentfense.sandbox", "--init=false",
-       "--hostname", "sandbox", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-       "--read-only", "--log-driver", "none", NULL);
+  /* run -d = create + start in one CLI call; --pull never: a missing
+   * image is an error, never a download. */
+  add (argv, "run", "--detach", "--pull", "never", "--name", name, "--label",
+       "org.agentfense.sandbox", "--init=false", "--hostname", "sandbox", "--cap-drop", "ALL",
+       "--security-opt", "no-new-privileges", "--read-only", "--log-driver", "none", NULL);
   g_ptr_array_add (argv, g_strdup_printf ("--security-opt=seccomp=%s", profile_path));
   g_ptr_array_add (argv,
                    g_strdup_printf ("--user=%u:%u", (guint)cfg->host_uid, (guint)cfg->host_gid));
@@ -232,32 +265,8 @@ docker_start (AfRuntime *rt, GError **error)
   add (argv, "--entrypoint", "/.af-init", cfg->image, "--connect", "/.af-exec/init.sock", NULL);
   g_ptr_array_add (argv, NULL);
 
-  /* A container left by a crashed af-exec for this sandbox goes first. */
-  g_free (cli (self, NULL, "rm", "-f", name, NULL));
-  {
-    g_autoptr (GPtrArray) full = g_ptr_array_new ();
-    g_autofree char *id = NULL;
-    g_ptr_array_add (full, self->cli);
-    for (guint i = 0; i + 1 < argv->len; i++)
-      g_ptr_array_add (full, argv->pdata[i]);
-    g_ptr_array_add (full, NULL);
-    {
-      g_autofree char *out = NULL, *err = NULL;
-      int status;
-      if (!g_spawn_sync (NULL, (char **)full->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                         &status, error))
-        goto fail;
-      if (!g_spawn_check_wait_status (status, NULL)) {
-        g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "docker create failed: %s",
-                     g_strstrip (err));
-        goto fail;
-      }
-      self->container = g_strdup (g_strstrip (out));
-    }
-    id = cli (self, error, "start", self->container, NULL);
-    if (id == NULL)
-      goto fail;
-  }
+  if (!run_container (self, argv, name, error))
+    goto fail;
   fd = accept_init (self, lfd, error);
   if (fd < 0)
     goto fail;

@@ -230,6 +230,13 @@ exec_test_find_procs (const char *needle)
   return pids;
 }
 
+guint
+exec_test_count_procs (const char *needle)
+{
+  g_autoptr (GArray) pids = exec_test_find_procs (needle);
+  return pids->len;
+}
+
 gint64
 exec_test_proc_uid (int pid)
 {

@@ -35,6 +35,9 @@ int exec_test_run (ExecFixture *fx, const char *input, char **out, char **err,
 /* Host pids whose command line (args joined by spaces) starts with @needle. */
 GArray *exec_test_find_procs (const char *needle);
 
+/* How many such processes there are. */
+guint exec_test_count_procs (const char *needle);
+
 /* "Uid:" real uid of a host pid, or -1. */
 gint64 exec_test_proc_uid (int pid);
 
