@@ -674,7 +674,7 @@ class Docker(Base):
     def test_docker_runtime(self):
         cb_id = self.codebase()
         sb = self.sandbox(cb_id, runtime=sb_pb.RUNTIME_TYPE_DOCKER,
-                          image=os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:latest"))
+                          image=os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:test"))
         r = self.exec(sb.id, "cat /workspace/README.md; ls /workspace")
         self.assertEqual(r.exit_code, 0, r.stderr)
         self.assertIn("hello readme", r.stdout)
@@ -687,7 +687,7 @@ def docker_reason():
     if shutil.which("docker") is None:
         return "no docker CLI"
     r = subprocess.run(["docker", "image", "inspect",
-                        os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:latest")],
+                        os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:test")],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if r.returncode != 0:
         return "docker engine or the test image is not available"
