@@ -44,6 +44,7 @@ main (int argc, char **argv)
   CliContext cli = { .prog = "agentfense" };
 
   setlocale (LC_ALL, "");
+  g_set_prgname ("agentfense");
 
   /* Global options may precede the verb; the verb's own parser accepts them
    * too, so they are left in argv for it. */
@@ -87,7 +88,9 @@ main (int argc, char **argv)
       if (i != verb_index)
         g_ptr_array_add (args, argv[i]);
     g_ptr_array_add (args, NULL);
-    return verbs[v].func (&cli, (int)args->len - 1, (char **)args->pdata);
+    int status = verbs[v].func (&cli, (int)args->len - 1, (char **)args->pdata);
+    g_free (cli.endpoint);
+    return status;
   }
   g_printerr ("agentfense: unknown command '%s'\nTry 'agentfense --help'.\n", argv[verb_index]);
   return CLI_EXIT_USAGE;

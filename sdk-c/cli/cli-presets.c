@@ -49,7 +49,8 @@ presets_ls (CliContext *cli)
   for (gsize i = 0; names[i] != NULL; i++) {
     g_autoptr (GPtrArray) rules = af_presets_get (names[i], NULL);
     g_autofree char *count = g_strdup_printf ("%u", rules->len);
-    /* The lowest-priority rule is what every other path gets. */
+    /* Every built-in preset starts with its base rule, matching every
+     * path: the level of any path no other rule names. */
     const AfPermissionRule *base = rules->pdata[0];
     const char *row[] = { names[i], count,
                           af_permission_to_string (af_permission_rule_get_permission (base)),

@@ -25,9 +25,9 @@ typedef enum {
 } CliExit;
 
 typedef struct {
-  const char *prog;     /* "agentfense" */
-  const char *endpoint; /* --endpoint, or NULL for the default */
-  gboolean json;        /* --json */
+  const char *prog; /* "agentfense" */
+  char *endpoint;   /* --endpoint (owned), or NULL for the default */
+  gboolean json;    /* --json */
 } CliContext;
 
 /* A verb: @argv[0] is the verb's own name ("presets"); returns an exit

@@ -169,7 +169,7 @@ af_local_tree_set_max_file_size (AfLocalTree *tree, gint64 max_bytes)
 }
 
 static int
-compare_names (const void *a, const void *b)
+compare_names (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(char *const *)a, *(char *const *)b);
 }
@@ -258,7 +258,7 @@ scan_dir (ScanState *state, int fd, const char *prefix, guint depth, GError **er
       continue;
     g_ptr_array_add (names, g_strdup (entry->d_name));
   }
-  qsort (names->pdata, names->len, sizeof (gpointer), compare_names);
+  g_ptr_array_sort (names, compare_names);
 
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < names->len; i++) {

@@ -39,6 +39,17 @@ finish_with_status (AfGrpcClientStream *stream, const char *subject, char **out_
   return TRUE;
 }
 
+/* A write failed: the server ended the call, and its status says why. */
+static gboolean
+fail_after_write (AfGrpcClientStream *stream, const char *subject, GError **error)
+{
+  if (finish_with_status (stream, subject, NULL, error))
+    g_set_error (error, AF_SDK_ERROR, AF_SDK_ERROR_UPLOAD,
+                 "upload of %s failed: the server ended the upload before all data was sent",
+                 subject);
+  return FALSE;
+}
+
 static gboolean
 upload (AfClient *client, const char *codebase_id, const char *file_path, gint64 total_size,
         SourceRead read_func, gpointer source, char **out_checksum, GCancellable *cancellable,
@@ -66,9 +77,8 @@ upload (AfClient *client, const char *codebase_id, const char *file_path, gint64
   Sandbox__V1__UploadChunk chunk = SANDBOX__V1__UPLOAD_CHUNK__INIT;
   chunk.content_case = SANDBOX__V1__UPLOAD_CHUNK__CONTENT_METADATA;
   chunk.metadata = &metadata;
-  /* A failed write means the server ended the call: its status says why. */
   if (!af_grpc_client_stream_write (stream, &chunk.base, NULL))
-    return finish_with_status (stream, wire_path, NULL, error) && FALSE;
+    return fail_after_write (stream, wire_path, error);
 
   g_autofree guint8 *buf = g_malloc (UPLOAD_CHUNK_SIZE);
   gint64 sent = 0;
@@ -87,7 +97,7 @@ upload (AfClient *client, const char *codebase_id, const char *file_path, gint64
     chunk.data.data = buf;
     chunk.data.len = (gsize)n;
     if (!af_grpc_client_stream_write (stream, &chunk.base, NULL))
-      return finish_with_status (stream, wire_path, NULL, error) && FALSE;
+      return fail_after_write (stream, wire_path, error);
     sent += n;
   }
   return finish_with_status (stream, wire_path, out_checksum, error);

@@ -1,5 +1,6 @@
 /* sdk-test-server.c — see sdk-test-server.h. */
 #include "sdk-test-server.h"
+#include "sdk-test-util.h"
 
 #include <fcntl.h>
 #include <glib-unix.h>
@@ -7,23 +8,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
-
-static gboolean
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL) {
-    const char *name;
-    while ((name = g_dir_read_name (dir)) != NULL) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  }
-  return g_rmdir (path) == 0;
-}
 
 /* If the test dies (a failed assertion aborts), the server goes with it. */
 static void
@@ -103,7 +87,7 @@ sdk_test_server_stop (SdkTestServer *server)
   g_assert_true (g_subprocess_get_if_exited (server->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (server->proc), ==, 0);
   g_object_unref (server->proc);
-  g_assert_true (remove_tree (server->top));
+  g_assert_true (sdk_test_remove_tree (server->top));
   g_free (server->top);
   g_free (server->socket);
   g_free (server->endpoint);

@@ -3,11 +3,11 @@
  * tree, pagination, and each error code where it should arise. Links the
  * shared library: public API only. */
 #include "sdk-test-server.h"
+#include "sdk-test-util.h"
 
 #include <agentfense/agentfense.h>
 
 #include <glib/gstdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -170,15 +170,6 @@ test_content (Fixture *f, gconstpointer data)
   g_assert_cmpint (af_codebase_get_size (after), ==, 11 + 0 + 3 * 1024 * 1024 + 17);
 }
 
-static void
-write_file (const char *root, const char *path, const char *contents)
-{
-  g_autofree char *full = g_build_filename (root, path, NULL);
-  g_autofree char *dir = g_path_get_dirname (full);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_assert_true (g_file_set_contents (full, contents, -1, NULL));
-}
-
 typedef struct {
   guint calls;
   gint64 last_bytes;
@@ -216,15 +207,15 @@ test_upload_tree (Fixture *f, gconstpointer data)
     return;
   g_autoptr (GError) error = NULL;
   g_autofree char *root = g_dir_make_tmp ("af-sdk-tree-XXXXXX", &error);
-  write_file (root, ".gitignore", "*.log\nbuild/\n");
-  write_file (root, ".sandboxignore", "secrets/\n");
-  write_file (root, "src/main.c", "int main (void) { return 0; }\n");
-  write_file (root, "src/util/u.h", "#pragma once\n");
-  write_file (root, "run.log", "noise\n");
-  write_file (root, "build/out.o", "obj\n");
-  write_file (root, "secrets/key", "k\n");
-  write_file (root, ".env", "TOKEN=x\n");
-  write_file (root, "big.dat", "0123456789abcdef0123456789abcdef0123456789abcdef");
+  sdk_test_write_file (root, ".gitignore", "*.log\nbuild/\n");
+  sdk_test_write_file (root, ".sandboxignore", "secrets/\n");
+  sdk_test_write_file (root, "src/main.c", "int main (void) { return 0; }\n");
+  sdk_test_write_file (root, "src/util/u.h", "#pragma once\n");
+  sdk_test_write_file (root, "run.log", "noise\n");
+  sdk_test_write_file (root, "build/out.o", "obj\n");
+  sdk_test_write_file (root, "secrets/key", "k\n");
+  sdk_test_write_file (root, ".env", "TOKEN=x\n");
+  sdk_test_write_file (root, "big.dat", "0123456789abcdef0123456789abcdef0123456789abcdef");
 
   g_autoptr (AfLocalTree) tree = af_local_tree_new (root, &error);
   af_local_tree_set_max_file_size (tree, 40);
@@ -251,8 +242,7 @@ test_upload_tree (Fixture *f, gconstpointer data)
   g_assert_cmpmem (g_bytes_get_data (main_c, NULL), g_bytes_get_size (main_c),
                    "int main (void) { return 0; }\n", 30);
 
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
-  g_assert_cmpint (system (cmd), ==, 0);
+  g_assert_true (sdk_test_remove_tree (root));
 }
 
 static void

@@ -1,6 +1,8 @@
 /* test-local-tree.c — the walk that selects files for upload, on a crafted
  * tree: ignore files, option patterns, defaults, the size limit, links and
  * special files, and a comparison with what git considers not ignored. */
+#include "sdk-test-util.h"
+
 #include <agentfense/agentfense.h>
 
 #include <fcntl.h>
@@ -12,16 +14,6 @@
 typedef struct {
   char *root;
 } Fixture;
-
-static void
-write_file (const char *root, const char *path, const char *contents)
-{
-  g_autofree char *full = g_build_filename (root, path, NULL);
-  g_autofree char *dir = g_path_get_dirname (full);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_file_set_contents (full, contents, -1, &error));
-}
 
 static void
 sparse_file (const char *root, const char *path, gint64 size)
@@ -40,24 +32,24 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->root = g_dir_make_tmp ("af-local-tree-XXXXXX", &error);
   g_assert_no_error (error);
 
-  write_file (f->root, ".gitignore",
-              "# build products\n*.log\n!keep.log\nbuild/\n/TODO\ndocs/**/*.tmp\n");
-  write_file (f->root, ".sandboxignore", "secret/\n");
-  write_file (f->root, "a.c", "int main;\n");
-  write_file (f->root, "b.log", "log\n");
-  write_file (f->root, "keep.log", "kept\n");
-  write_file (f->root, "TODO", "root todo\n");
-  write_file (f->root, "sub/TODO", "sub todo\n");
-  write_file (f->root, "sub/build", "a file named build\n");
-  write_file (f->root, "build/out.o", "obj\n");
-  write_file (f->root, "docs/readme.md", "# docs\n");
-  write_file (f->root, "docs/c.tmp", "tmp\n");
-  write_file (f->root, "docs/a/b/c.tmp", "tmp\n");
-  write_file (f->root, "deep/a/b/c/d.txt", "deep\n");
-  write_file (f->root, "secret/key", "hunter2\n");
-  write_file (f->root, ".git/config", "[core]\n");
-  write_file (f->root, "node_modules/x/index.js", "x\n");
-  write_file (f->root, ".env", "TOKEN=1\n");
+  sdk_test_write_file (f->root, ".gitignore",
+                       "# build products\n*.log\n!keep.log\nbuild/\n/TODO\ndocs/**/*.tmp\n");
+  sdk_test_write_file (f->root, ".sandboxignore", "secret/\n");
+  sdk_test_write_file (f->root, "a.c", "int main;\n");
+  sdk_test_write_file (f->root, "b.log", "log\n");
+  sdk_test_write_file (f->root, "keep.log", "kept\n");
+  sdk_test_write_file (f->root, "TODO", "root todo\n");
+  sdk_test_write_file (f->root, "sub/TODO", "sub todo\n");
+  sdk_test_write_file (f->root, "sub/build", "a file named build\n");
+  sdk_test_write_file (f->root, "build/out.o", "obj\n");
+  sdk_test_write_file (f->root, "docs/readme.md", "# docs\n");
+  sdk_test_write_file (f->root, "docs/c.tmp", "tmp\n");
+  sdk_test_write_file (f->root, "docs/a/b/c.tmp", "tmp\n");
+  sdk_test_write_file (f->root, "deep/a/b/c/d.txt", "deep\n");
+  sdk_test_write_file (f->root, "secret/key", "hunter2\n");
+  sdk_test_write_file (f->root, ".git/config", "[core]\n");
+  sdk_test_write_file (f->root, "node_modules/x/index.js", "x\n");
+  sdk_test_write_file (f->root, ".env", "TOKEN=1\n");
   sparse_file (f->root, "big.bin", AF_LOCAL_TREE_DEFAULT_MAX_FILE_SIZE + 1);
   sparse_file (f->root, "exact.bin", AF_LOCAL_TREE_DEFAULT_MAX_FILE_SIZE);
 
@@ -69,31 +61,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
 }
 
-static gboolean
-remove_tree (const char *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) children = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
-      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  if (children != NULL) {
-    GFileInfo *info;
-    while ((info = g_file_enumerator_next_file (children, NULL, NULL)) != NULL) {
-      g_autoptr (GFileInfo) owned = info;
-      g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  }
-  return g_rmdir (path) == 0;
-}
-
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  g_assert_true (remove_tree (f->root));
+  g_assert_true (sdk_test_remove_tree (f->root));
   g_free (f->root);
 }
 
@@ -272,7 +243,7 @@ test_same_as_git (Fixture *f, gconstpointer data)
   g_autofree char *fifo = g_build_filename (f->root, "fifo", NULL);
   g_assert_cmpint (g_unlink (fifo), ==, 0); /* git does not list FIFOs at all */
   g_autofree char *dotgit = g_build_filename (f->root, ".git", NULL);
-  g_assert_true (remove_tree (dotgit));
+  g_assert_true (sdk_test_remove_tree (dotgit));
 
   const char *init[] = { git, "-C", f->root, "init", "-q", NULL };
   g_autoptr (GError) error = NULL;
