@@ -39,9 +39,13 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   fi->cache_readdir = 1;
   fi->keep_cache = 1;
   affs_count (fs, AFFS_OP_OPENDIR, TRUE);
+  g_mutex_lock (&fs->handles_lock);
+  g_hash_table_add (fs->dir_handles, h);
+  g_mutex_unlock (&fs->handles_lock);
   if (fuse_reply_open (req, fi) != 0) {
-    g_mutex_clear (&h->lock);
-    g_free (h);
+    g_mutex_lock (&fs->handles_lock);
+    g_hash_table_remove (fs->dir_handles, h);
+    g_mutex_unlock (&fs->handles_lock);
   }
 }
 
@@ -152,10 +156,10 @@ op_readdirplus (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
   do_readdir (req, ino, size, off, fi, TRUE);
 }
 
-static void
-op_releasedir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+void
+affs_dir_handle_free (gpointer handle)
 {
-  AffsDirHandle *h = (AffsDirHandle *)(uintptr_t)fi->fh;
+  AffsDirHandle *h = handle;
   if (h->entries != NULL) {
     for (guint i = 0; i < h->entries->len; i++)
       g_free (g_array_index (h->entries, AffsDirent, i).name);
@@ -163,6 +167,15 @@ op_releasedir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   }
   g_mutex_clear (&h->lock);
   g_free (h);
+}
+
+static void
+op_releasedir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  AfFs *fs = affs_from_req (req);
+  g_mutex_lock (&fs->handles_lock);
+  g_hash_table_remove (fs->dir_handles, (gpointer)(uintptr_t)fi->fh);
+  g_mutex_unlock (&fs->handles_lock);
   fuse_reply_err (req, 0);
 }
 

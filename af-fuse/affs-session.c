@@ -54,6 +54,7 @@ affs_new (const char *source, const char *delta, GError **error)
   g_mutex_init (&fs->delta_lock);
   g_mutex_init (&fs->handles_lock);
   fs->handles = g_hash_table_new (NULL, NULL);
+  fs->dir_handles = g_hash_table_new_full (NULL, NULL, affs_dir_handle_free, NULL);
   fs->lower_visible = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->reveals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->upper_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -113,6 +114,7 @@ affs_free (AfFs *fs)
     g_free (h);
   }
   g_hash_table_unref (fs->handles);
+  g_hash_table_unref (fs->dir_handles);
   g_mutex_clear (&fs->handles_lock);
   affs_inodes_clear (fs);
   g_clear_pointer (&fs->lower_visible, g_hash_table_unref);

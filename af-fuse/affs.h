@@ -129,6 +129,7 @@ typedef struct {
    * still in flight closes them. handles_lock only. */
   GMutex handles_lock;
   GHashTable *handles;
+  GHashTable *dir_handles; /* directory handles (owned, freed on removal) */
 
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
@@ -275,6 +276,7 @@ void affs_ops_meta (struct fuse_lowlevel_ops *ops);
 void affs_ops_dir (struct fuse_lowlevel_ops *ops);
 void affs_ops_file (struct fuse_lowlevel_ops *ops);
 void affs_ops_ns (struct fuse_lowlevel_ops *ops);
+void affs_dir_handle_free (gpointer handle);
 void affs_reply_entry (fuse_req_t req, AfFs *fs, const char *path, const AffsNode *node);
 
 static inline AfFs *

@@ -512,6 +512,40 @@ test_denied_signal (FuseFixture *f, gconstpointer data)
 }
 
 static void
+test_denied_rate_limit (FuseFixture *f, gconstpointer data)
+{
+  SKIP_IF_NEEDED ();
+  src_write (f, "ro_file", "ro\n");
+  fx_mount (f, rules_main, TRUE, NULL);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+  guint id = g_dbus_connection_signal_subscribe (f->conn, NULL, "org.agentfense.Fuse1", "Denied",
+                                                 "/org/agentfense/Fuse1", NULL,
+                                                 G_DBUS_SIGNAL_FLAGS_NONE, on_denied, got, NULL);
+  g_autofree char *p = m (f, "ro_file");
+  gint64 start = g_get_monotonic_time ();
+  for (int i = 0; i < 1000; i++)
+    g_assert_cmpint (open (p, O_WRONLY), ==, -1);
+  double secs = (double)(g_get_monotonic_time () - start) / 1e6;
+  /* The reply comes after every signal queued before it: drain them. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) stats = fx_call (f, "GetStats", NULL, &error);
+  g_assert_no_error (error);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_autoptr (GVariant) dict = g_variant_get_child_value (stats, 0);
+  guint64 denials = 0, suppressed = 0;
+  g_assert_true (g_variant_lookup (dict, "denials", "t", &denials));
+  g_assert_true (g_variant_lookup (dict, "denials_suppressed", "t", &suppressed));
+  g_assert_cmpuint (denials, >=, 1000);
+  /* A burst of 100, then 20 a second. */
+  g_assert_cmpuint (got->len, <=, 100 + (guint)(secs * 20) + 2);
+  g_assert_cmpuint (got->len, >=, 100);
+  g_assert_cmpuint (suppressed, >=, 1000 - got->len - 2);
+  g_dbus_connection_signal_unsubscribe (f->conn, id);
+  fx_unmount (f);
+}
+
+static void
 test_invalidate_paths (FuseFixture *f, gconstpointer data)
 {
   SKIP_IF_NEEDED ();
@@ -630,6 +664,7 @@ main (int argc, char **argv)
   ADD ("control/conflict-reject", test_conflict_reject);
   ADD ("control/live-rules", test_live_rules);
   ADD ("control/denied-signal", test_denied_signal);
+  ADD ("control/denied-rate-limit", test_denied_rate_limit);
   ADD ("control/invalidate-paths", test_invalidate_paths);
   ADD ("control/commit-on-exit", test_commit_on_exit);
   ADD ("recovery/kill9", test_kill9);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fuse-fixture.h"
@@ -165,6 +166,12 @@ test_posix (FuseFixture *f, gconstpointer data)
   g_assert_cmpint (len, ==, 11);
   t[len] = '\0';
   g_assert_cmpstr (t, ==, "../../x/./y");
+
+  /* statfs answers (for the delta's filesystem) with the usual name limit. */
+  struct statvfs sv;
+  g_assert_cmpint (statvfs (f->mnt, &sv), ==, 0);
+  g_assert_cmpuint (sv.f_namemax, ==, 255);
+  g_assert_cmpuint (sv.f_blocks, >, 0);
 
   /* The source never changed. */
   g_autofree char *src_content = fx_read (sfile);
