@@ -1,7 +1,7 @@
 /* cgroup.c — see cgroup.h. Files are written with plain open/write: each
  * is a single small value, and the kernel answers synchronously. */
 #define _GNU_SOURCE
-#include "cgroup.h"
+#include "cgroup-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,36 +18,8 @@
 
 #include "af-error.h"
 
-#define CG_ROOT "/sys/fs/cgroup"
 /* Processes the init may need besides the commands' own pids limit. */
 #define INIT_PIDS_HEADROOM 8
-
-struct _AfCgroup {
-  AfCgroupMode mode;
-  char *track;      /* sandbox dir in the tracking tree (v2/unified, or v1 pids) */
-  char *cmd_parent; /* where c<id> dirs go */
-  char *mem_cmds;   /* memory cgroup of the commands (NULL: none) */
-  char *mem_sb, *pids_sb, *cpu_sb;
-  GPtrArray *dirs; /* created, in creation order; removed in reverse */
-  int init_fds[4];
-  int n_init_fds;
-  int shared_cmd_fds[2]; /* v1 memory/pids `cmds` cgroup.procs (hybrid/v1) */
-  int n_shared_cmd_fds;
-  /* Joining a cgroup costs an RCU grace period (the threadgroup rwsem), so
-   * commands join the v1 `cmds` cgroups only when they carry a limit. */
-  gboolean mem_limited, pids_limited;
-};
-
-struct _AfCgroupCmd {
-  AfCgroup *cg;
-  char *dir;
-  int fds[3];
-  int n_fds;
-  int events_fd; /* v2 cgroup.events, -1 in v1 */
-  guint watch;
-  GSourceFunc func;
-  gpointer data;
-};
 
 static gboolean
 is_fs (const char *path, long magic)
@@ -158,8 +130,8 @@ write_file (const char *dir, const char *file, const char *value, GError **error
   return TRUE;
 }
 
-static char *
-read_file (const char *dir, const char *file)
+char *
+af_cgroup_read_file (const char *dir, const char *file)
 {
   g_autofree char *path = g_build_filename (dir, file, NULL);
   char *contents = NULL;
@@ -169,10 +141,10 @@ read_file (const char *dir, const char *file)
 }
 
 /* The value of "key N" in a flat-keyed file (memory.events, oom_control). */
-static gint64
-read_keyed (const char *dir, const char *file, const char *key)
+gint64
+af_cgroup_read_keyed (const char *dir, const char *file, const char *key)
 {
-  g_autofree char *text = read_file (dir, file);
+  g_autofree char *text = af_cgroup_read_file (dir, file);
   g_auto (GStrv) lines = NULL;
   gsize klen = strlen (key);
 
@@ -222,8 +194,8 @@ make_tree (AfCgroup *cg, const char *root, const char *parent, const char *name,
   return p3 ? p3 : g_steal_pointer (&p2);
 }
 
-static int
-open_procs (const char *dir, GError **error)
+int
+af_cgroup_open_procs (const char *dir, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, "cgroup.procs", NULL);
   int fd = open (path, O_WRONLY | O_CLOEXEC);
@@ -332,7 +304,7 @@ setup_v2 (AfCgroup *cg, const char *parent, const char *name, const AfLimits *l,
   cg->mem_sb = g_strdup (cg->track);
   cg->pids_sb = g_strdup (cg->track);
   cg->cpu_sb = g_strdup (cg->track);
-  if ((cg->init_fds[cg->n_init_fds++] = open_procs (init, error)) < 0)
+  if ((cg->init_fds[cg->n_init_fds++] = af_cgroup_open_procs (init, error)) < 0)
     return FALSE;
   return apply_v2_limits (cg, l, error);
 }
@@ -371,22 +343,23 @@ setup_v1_controllers (AfCgroup *cg, const char *parent, const char *name, const 
   {
     const char *sb_dirs[] = { cg->mem_sb, cg->pids_sb, cg->cpu_sb };
     for (gsize i = 0; i < G_N_ELEMENTS (sb_dirs); i++)
-      if (sb_dirs[i] && (cg->init_fds[cg->n_init_fds++] = open_procs (sb_dirs[i], error)) < 0)
+      if (sb_dirs[i] &&
+          (cg->init_fds[cg->n_init_fds++] = af_cgroup_open_procs (sb_dirs[i], error)) < 0)
         return FALSE;
   }
   cg->mem_limited = l->memory_bytes > 0;
   cg->pids_limited = l->pids > 0;
   if (cg->mem_cmds && cg->mem_limited &&
-      (cg->shared_cmd_fds[cg->n_shared_cmd_fds++] = open_procs (cg->mem_cmds, error)) < 0)
+      (cg->shared_cmd_fds[cg->n_shared_cmd_fds++] = af_cgroup_open_procs (cg->mem_cmds, error)) < 0)
     return FALSE;
   return apply_v1_limits (cg, l, error);
 }
 
 /* Read a cgroup.procs file and send @sig to each pid; returns how many. */
-static guint
-signal_procs (const char *dir, int sig)
+guint
+af_cgroup_signal_procs (const char *dir, int sig)
 {
-  g_autofree char *text = read_file (dir, "cgroup.procs");
+  g_autofree char *text = af_cgroup_read_file (dir, "cgroup.procs");
   guint n = 0;
   char *p, *end;
 
@@ -416,15 +389,16 @@ remove_tree (const char *dir)
     if (g_file_test (child, G_FILE_TEST_IS_DIR))
       remove_tree (child);
   }
-  for (int round = 0; round < 100 && signal_procs (dir, SIGKILL) > 0; round++)
+  for (int round = 0; round < 100 && af_cgroup_signal_procs (dir, SIGKILL) > 0; round++)
     ;
   rmdir (dir);
 }
 
-/* One-shot sandboxes are named oneshot-<pid>; one whose af-exec died by
- * SIGKILL left its cgroups behind. Sweep those of dead processes. */
+/* Sandboxes without an id are named oneshot-<pid> or sandbox-<pid> (the
+ * af-exec's pid); one whose af-exec died by SIGKILL left its cgroups
+ * behind. Sweep those of dead processes, and any left under our own name. */
 static void
-sweep_stale (const char *parent)
+sweep_stale (const char *parent, const char *name)
 {
   const char *roots[] = { CG_ROOT, CG_ROOT "/unified", v1_dir ("memory"), v1_dir ("pids"),
                           v1_dir ("cpu") };
@@ -437,13 +411,23 @@ sweep_stale (const char *parent)
     if (roots[i] == NULL)
       continue;
     base = g_build_filename (roots[i], parent, NULL);
+    {
+      /* Our own name left by an af-exec of this sandbox that was killed:
+       * its command cgroups would collide with ours. */
+      g_autofree char *own = g_build_filename (base, name, NULL);
+      if (g_file_test (own, G_FILE_TEST_IS_DIR))
+        remove_tree (own);
+    }
     d = g_dir_open (base, 0, NULL);
     while (d && (n = g_dir_read_name (d))) {
       g_autofree char *dir = NULL;
       int pid;
-      if (!g_str_has_prefix (n, "oneshot-"))
+      if (g_str_has_prefix (n, "oneshot-"))
+        pid = atoi (n + 8);
+      else if (g_str_has_prefix (n, "sandbox-"))
+        pid = atoi (n + 8);
+      else
         continue;
-      pid = atoi (n + 8);
       if (pid <= 0 || kill (pid, 0) == 0 || errno != ESRCH)
         continue;
       dir = g_build_filename (base, n, NULL);
@@ -463,7 +447,7 @@ af_cgroup_new (const char *parent, const char *name, const AfLimits *limits, GEr
   cg->dirs = g_ptr_array_new_with_free_func (g_free);
   cg->n_shared_cmd_fds = 0;
   if (cg->mode != AF_CGROUP_MODE_NONE)
-    sweep_stale (parent);
+    sweep_stale (parent, name);
 
   switch (cg->mode) {
   case AF_CGROUP_MODE_NONE:
@@ -483,7 +467,7 @@ af_cgroup_new (const char *parent, const char *name, const AfLimits *limits, GEr
       return NULL;
     cg->track = g_path_get_dirname (init);
     cg->cmd_parent = g_strdup (cg->track);
-    if ((cg->init_fds[cg->n_init_fds++] = open_procs (init, error)) < 0)
+    if ((cg->init_fds[cg->n_init_fds++] = af_cgroup_open_procs (init, error)) < 0)
       return NULL;
     if (!setup_v1_controllers (cg, parent, name, l, error))
       return NULL;
@@ -576,8 +560,8 @@ af_cgroup_init_fds (AfCgroup *cg, int *n_fds)
   return cg->init_fds;
 }
 
-static void
-kill_dir (AfCgroup *cg, const char *dir)
+void
+af_cgroup_kill_dir (AfCgroup *cg, const char *dir)
 {
   if (cg->mode == AF_CGROUP_MODE_V2 || cg->mode == AF_CGROUP_MODE_HYBRID) {
     if (write_file (dir, "cgroup.kill", "1", NULL))
@@ -585,7 +569,7 @@ kill_dir (AfCgroup *cg, const char *dir)
   }
   /* v1 (or a kernel before 5.14): kill until nothing answers. A fork bomb
    * is bounded by pids.max, so this ends. */
-  for (int round = 0; round < 1000 && signal_procs (dir, SIGKILL) > 0; round++)
+  for (int round = 0; round < 1000 && af_cgroup_signal_procs (dir, SIGKILL) > 0; round++)
     ;
 }
 
@@ -593,7 +577,7 @@ void
 af_cgroup_kill_all (AfCgroup *cg)
 {
   if (cg->track)
-    kill_dir (cg, cg->track);
+    af_cgroup_kill_dir (cg, cg->track);
 }
 
 void
@@ -602,7 +586,7 @@ af_cgroup_free (AfCgroup *cg)
   if (cg == NULL)
     return;
   if (cg->track)
-    kill_dir (cg, cg->track);
+    af_cgroup_kill_dir (cg, cg->track);
   for (int i = 0; i < cg->n_init_fds; i++)
     if (cg->init_fds[i] >= 0)
       close (cg->init_fds[i]);
@@ -624,206 +608,4 @@ af_cgroup_free (AfCgroup *cg)
   g_free (cg->pids_sb);
   g_free (cg->cpu_sb);
   g_free (cg);
-}
-
-AfCgroupCmd *
-af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
-{
-  g_autoptr (AfCgroupCmd) cmd = g_new0 (AfCgroupCmd, 1);
-  char name[32];
-
-  cmd->cg = cg;
-  cmd->events_fd = -1;
-  if (cg->mode == AF_CGROUP_MODE_NONE)
-    return g_steal_pointer (&cmd);
-
-  g_snprintf (name, sizeof name, "c%" G_GUINT64_FORMAT, id);
-  cmd->dir = g_build_filename (cg->cmd_parent, name, NULL);
-  if (mkdir (cmd->dir, 0755) < 0) {
-    int saved = errno;
-    g_set_error (error, AF_ERROR,
-                 saved == EAGAIN ? AF_ERROR_RESOURCE_EXHAUSTED : AF_ERROR_FAILED_PRECONDITION,
-                 "cannot create cgroup %s: %s", cmd->dir, g_strerror (saved));
-    g_clear_pointer (&cmd->dir, g_free);
-    return NULL;
-  }
-  if ((cmd->fds[cmd->n_fds++] = open_procs (cmd->dir, error)) < 0)
-    return NULL;
-  /* Hybrid: the v1 memory `cmds` cgroup too (the pids one in v1 mode is
-   * this very dir's parent chain, already joined by the c<id> write). */
-  for (int i = 0; i < cg->n_shared_cmd_fds; i++) {
-    cmd->fds[cmd->n_fds] = fcntl (cg->shared_cmd_fds[i], F_DUPFD_CLOEXEC, 3);
-    if (cmd->fds[cmd->n_fds++] < 0) {
-      g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "dup: %s", g_strerror (errno));
-      return NULL;
-    }
-  }
-  if (cg->mode == AF_CGROUP_MODE_HYBRID && cg->pids_sb && cg->pids_limited) {
-    g_autofree char *pids_cmds = g_build_filename (cg->pids_sb, "cmds", NULL);
-    if ((cmd->fds[cmd->n_fds++] = open_procs (pids_cmds, error)) < 0)
-      return NULL;
-  }
-  if (cg->mode != AF_CGROUP_MODE_V1) {
-    g_autofree char *events = g_build_filename (cmd->dir, "cgroup.events", NULL);
-    cmd->events_fd = open (events, O_RDONLY | O_CLOEXEC);
-  }
-  return g_steal_pointer (&cmd);
-}
-
-const int *
-af_cgroup_cmd_fds (AfCgroupCmd *cmd, int *n_fds)
-{
-  *n_fds = cmd->n_fds;
-  return cmd->fds;
-}
-
-void
-af_cgroup_cmd_kill (AfCgroupCmd *cmd)
-{
-  if (cmd->dir)
-    kill_dir (cmd->cg, cmd->dir);
-}
-
-GArray *
-af_cgroup_cmd_pids (AfCgroupCmd *cmd)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autofree char *text = cmd->dir ? read_file (cmd->dir, "cgroup.procs") : NULL;
-  char *p, *end;
-
-  for (p = text; p && *p; p = end) {
-    int pid = (int)g_ascii_strtoll (p, &end, 10);
-    if (end == p)
-      break;
-    if (pid > 0)
-      g_array_append_val (pids, pid);
-    while (*end == '\n')
-      end++;
-  }
-  return pids;
-}
-
-void
-af_cgroup_cmd_signal (AfCgroupCmd *cmd, int sig)
-{
-  if (cmd->dir)
-    signal_procs (cmd->dir, sig);
-}
-
-gboolean
-af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
-{
-  if (cmd->dir == NULL)
-    return TRUE;
-  if (cmd->events_fd >= 0) {
-    char buf[256];
-    ssize_t n = pread (cmd->events_fd, buf, sizeof buf - 1, 0);
-    if (n > 0) {
-      buf[n] = '\0';
-      return strstr (buf, "populated 0") != NULL;
-    }
-  }
-  {
-    g_autofree char *text = read_file (cmd->dir, "cgroup.procs");
-    return text == NULL || text[0] == '\0';
-  }
-}
-
-static gboolean
-on_events (gint fd, GIOCondition cond, gpointer user_data)
-{
-  AfCgroupCmd *cmd = user_data;
-
-  if (!af_cgroup_cmd_is_empty (cmd))
-    return G_SOURCE_CONTINUE;
-  cmd->watch = 0;
-  cmd->func (cmd->data);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_v1_tick (gpointer user_data)
-{
-  return on_events (-1, 0, user_data);
-}
-
-void
-af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
-{
-  g_autoptr (GSource) src = NULL;
-
-  cmd->func = func;
-  cmd->data = data;
-  if (cmd->events_fd >= 0) {
-    /* kernfs signals a change of cgroup.events as POLLPRI. */
-    src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
-    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
-  } else {
-    /* v1 has no emptiness event (only release_agent, which is global). */
-    src = g_timeout_source_new (1);
-    g_source_set_callback (src, on_v1_tick, cmd, NULL);
-  }
-  cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
-  /* It may have emptied before the watch existed. */
-  if (af_cgroup_cmd_is_empty (cmd)) {
-    g_source_destroy (src);
-    cmd->watch = 0;
-    func (data);
-  }
-}
-
-gint64
-af_cgroup_oom_kills (AfCgroup *cg)
-{
-  if (cg->mem_cmds == NULL)
-    return -1;
-  if (cg->mode == AF_CGROUP_MODE_V2)
-    return read_keyed (cg->mem_cmds, "memory.events", "oom_kill");
-  return read_keyed (cg->mem_cmds, "memory.oom_control", "oom_kill");
-}
-
-void
-af_cgroup_cmd_free (AfCgroupCmd *cmd)
-{
-  if (cmd == NULL)
-    return;
-  if (cmd->watch)
-    g_source_remove (cmd->watch);
-  for (int i = 0; i < cmd->n_fds; i++)
-    if (cmd->fds[i] >= 0)
-      close (cmd->fds[i]);
-  if (cmd->events_fd >= 0)
-    close (cmd->events_fd);
-  if (cmd->dir) {
-    af_cgroup_cmd_kill (cmd);
-    for (int tries = 0; tries < 100 && rmdir (cmd->dir) < 0 && errno == EBUSY; tries++)
-      g_usleep (1000);
-    g_free (cmd->dir);
-  }
-  g_free (cmd);
-}
-
-void
-af_cgroup_stats (AfCgroup *cg, gint64 *memory_bytes, gint64 *pids, gint64 *cpu_usec)
-{
-  g_autofree char *mem = NULL, *pc = NULL;
-
-  *memory_bytes = *pids = *cpu_usec = -1;
-  if (cg->mode == AF_CGROUP_MODE_NONE)
-    return;
-  if (cg->mode == AF_CGROUP_MODE_V2) {
-    mem = read_file (cg->track, "memory.current");
-    pc = read_file (cg->track, "pids.current");
-    *cpu_usec = read_keyed (cg->track, "cpu.stat", "usage_usec");
-  } else {
-    if (cg->mem_sb)
-      mem = read_file (cg->mem_sb, "memory.usage_in_bytes");
-    if (cg->pids_sb)
-      pc = read_file (cg->pids_sb, "pids.current");
-    *cpu_usec = -1;
-  }
-  if (mem)
-    *memory_bytes = g_ascii_strtoll (mem, NULL, 10);
-  if (pc)
-    *pids = g_ascii_strtoll (pc, NULL, 10);
 }

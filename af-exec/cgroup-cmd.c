@@ -1,0 +1,218 @@
+/* cgroup-cmd.c — one command's cgroup: made below the sandbox's, joined
+ * by the command through a passed fd, killed as a whole, watched until
+ * empty, removed. Must never: block waiting for emptiness (it is an event,
+ * cgroup.events `populated 0`), or touch a cgroup it did not make. */
+#define _GNU_SOURCE
+#include "cgroup-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "af-error.h"
+
+AfCgroupCmd *
+af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
+{
+  g_autoptr (AfCgroupCmd) cmd = g_new0 (AfCgroupCmd, 1);
+  char name[32];
+
+  cmd->cg = cg;
+  cmd->events_fd = -1;
+  if (cg->mode == AF_CGROUP_MODE_NONE)
+    return g_steal_pointer (&cmd);
+
+  g_snprintf (name, sizeof name, "c%" G_GUINT64_FORMAT, id);
+  cmd->dir = g_build_filename (cg->cmd_parent, name, NULL);
+  if (mkdir (cmd->dir, 0755) < 0) {
+    int saved = errno;
+    g_set_error (error, AF_ERROR,
+                 saved == EAGAIN ? AF_ERROR_RESOURCE_EXHAUSTED : AF_ERROR_FAILED_PRECONDITION,
+                 "cannot create cgroup %s: %s", cmd->dir, g_strerror (saved));
+    g_clear_pointer (&cmd->dir, g_free);
+    return NULL;
+  }
+  if ((cmd->fds[cmd->n_fds++] = af_cgroup_open_procs (cmd->dir, error)) < 0)
+    return NULL;
+  /* Hybrid: the v1 memory `cmds` cgroup too (the pids one in v1 mode is
+   * this very dir's parent chain, already joined by the c<id> write). */
+  for (int i = 0; i < cg->n_shared_cmd_fds; i++) {
+    cmd->fds[cmd->n_fds] = fcntl (cg->shared_cmd_fds[i], F_DUPFD_CLOEXEC, 3);
+    if (cmd->fds[cmd->n_fds++] < 0) {
+      g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "dup: %s", g_strerror (errno));
+      return NULL;
+    }
+  }
+  if (cg->mode == AF_CGROUP_MODE_HYBRID && cg->pids_sb && cg->pids_limited) {
+    g_autofree char *pids_cmds = g_build_filename (cg->pids_sb, "cmds", NULL);
+    if ((cmd->fds[cmd->n_fds++] = af_cgroup_open_procs (pids_cmds, error)) < 0)
+      return NULL;
+  }
+  if (cg->mode != AF_CGROUP_MODE_V1) {
+    g_autofree char *events = g_build_filename (cmd->dir, "cgroup.events", NULL);
+    cmd->events_fd = open (events, O_RDONLY | O_CLOEXEC);
+  }
+  return g_steal_pointer (&cmd);
+}
+
+const int *
+af_cgroup_cmd_fds (AfCgroupCmd *cmd, int *n_fds)
+{
+  *n_fds = cmd->n_fds;
+  return cmd->fds;
+}
+
+void
+af_cgroup_cmd_kill (AfCgroupCmd *cmd)
+{
+  if (cmd->dir)
+    af_cgroup_kill_dir (cmd->cg, cmd->dir);
+}
+
+GArray *
+af_cgroup_cmd_pids (AfCgroupCmd *cmd)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autofree char *text = cmd->dir ? af_cgroup_read_file (cmd->dir, "cgroup.procs") : NULL;
+  char *p, *end;
+
+  for (p = text; p && *p; p = end) {
+    int pid = (int)g_ascii_strtoll (p, &end, 10);
+    if (end == p)
+      break;
+    if (pid > 0)
+      g_array_append_val (pids, pid);
+    while (*end == '\n')
+      end++;
+  }
+  return pids;
+}
+
+void
+af_cgroup_cmd_signal (AfCgroupCmd *cmd, int sig)
+{
+  if (cmd->dir)
+    af_cgroup_signal_procs (cmd->dir, sig);
+}
+
+gboolean
+af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
+{
+  if (cmd->dir == NULL)
+    return TRUE;
+  if (cmd->events_fd >= 0) {
+    char buf[256];
+    ssize_t n = pread (cmd->events_fd, buf, sizeof buf - 1, 0);
+    if (n > 0) {
+      buf[n] = '\0';
+      return strstr (buf, "populated 0") != NULL;
+    }
+  }
+  {
+    g_autofree char *text = af_cgroup_read_file (cmd->dir, "cgroup.procs");
+    return text == NULL || text[0] == '\0';
+  }
+}
+
+static gboolean
+on_events (gint fd, GIOCondition cond, gpointer user_data)
+{
+  AfCgroupCmd *cmd = user_data;
+
+  if (!af_cgroup_cmd_is_empty (cmd))
+    return G_SOURCE_CONTINUE;
+  cmd->watch = 0;
+  cmd->func (cmd->data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_v1_tick (gpointer user_data)
+{
+  return on_events (-1, 0, user_data);
+}
+
+void
+af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
+{
+  g_autoptr (GSource) src = NULL;
+
+  cmd->func = func;
+  cmd->data = data;
+  if (cmd->events_fd >= 0) {
+    /* kernfs signals a change of cgroup.events as POLLPRI. */
+    src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
+  } else {
+    /* v1 has no emptiness event (only release_agent, which is global). */
+    src = g_timeout_source_new (1);
+    g_source_set_callback (src, on_v1_tick, cmd, NULL);
+  }
+  cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
+  /* It may have emptied before the watch existed. */
+  if (af_cgroup_cmd_is_empty (cmd)) {
+    g_source_destroy (src);
+    cmd->watch = 0;
+    func (data);
+  }
+}
+
+gint64
+af_cgroup_oom_kills (AfCgroup *cg)
+{
+  if (cg->mem_cmds == NULL)
+    return -1;
+  if (cg->mode == AF_CGROUP_MODE_V2)
+    return af_cgroup_read_keyed (cg->mem_cmds, "memory.events", "oom_kill");
+  return af_cgroup_read_keyed (cg->mem_cmds, "memory.oom_control", "oom_kill");
+}
+
+void
+af_cgroup_cmd_free (AfCgroupCmd *cmd)
+{
+  if (cmd == NULL)
+    return;
+  if (cmd->watch)
+    g_source_remove (cmd->watch);
+  for (int i = 0; i < cmd->n_fds; i++)
+    if (cmd->fds[i] >= 0)
+      close (cmd->fds[i]);
+  if (cmd->events_fd >= 0)
+    close (cmd->events_fd);
+  if (cmd->dir) {
+    af_cgroup_cmd_kill (cmd);
+    for (int tries = 0; tries < 100 && rmdir (cmd->dir) < 0 && errno == EBUSY; tries++)
+      g_usleep (1000);
+    g_free (cmd->dir);
+  }
+  g_free (cmd);
+}
+
+void
+af_cgroup_stats (AfCgroup *cg, gint64 *memory_bytes, gint64 *pids, gint64 *cpu_usec)
+{
+  g_autofree char *mem = NULL, *pc = NULL;
+
+  *memory_bytes = *pids = *cpu_usec = -1;
+  if (cg->mode == AF_CGROUP_MODE_NONE)
+    return;
+  if (cg->mode == AF_CGROUP_MODE_V2) {
+    mem = af_cgroup_read_file (cg->track, "memory.current");
+    pc = af_cgroup_read_file (cg->track, "pids.current");
+    *cpu_usec = af_cgroup_read_keyed (cg->track, "cpu.stat", "usage_usec");
+  } else {
+    if (cg->mem_sb)
+      mem = af_cgroup_read_file (cg->mem_sb, "memory.usage_in_bytes");
+    if (cg->pids_sb)
+      pc = af_cgroup_read_file (cg->pids_sb, "pids.current");
+    *cpu_usec = -1;
+  }
+  if (mem)
+    *memory_bytes = g_ascii_strtoll (mem, NULL, 10);
+  if (pc)
+    *pids = g_ascii_strtoll (pc, NULL, 10);
+}

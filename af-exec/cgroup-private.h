@@ -1,0 +1,43 @@
+/* cgroup-private.h — what cgroup.c (sandbox cgroups) and cgroup-cmd.c
+ * (per-command cgroups) share. Not for anything outside those two files. */
+#pragma once
+
+#include "cgroup.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+struct _AfCgroup {
+  AfCgroupMode mode;
+  char *track;      /* sandbox dir in the tracking tree (v2/unified, or v1 pids) */
+  char *cmd_parent; /* where c<id> dirs go */
+  char *mem_cmds;   /* memory cgroup of the commands (NULL: none) */
+  char *mem_sb, *pids_sb, *cpu_sb;
+  GPtrArray *dirs; /* created, in creation order; removed in reverse */
+  int init_fds[4];
+  int n_init_fds;
+  int shared_cmd_fds[2]; /* v1 memory/pids `cmds` cgroup.procs (hybrid/v1) */
+  int n_shared_cmd_fds;
+  /* Each join is a cgroup migration, which the kernel makes expensive, so
+   * commands join the v1 `cmds` cgroups only when they carry a limit. */
+  gboolean mem_limited, pids_limited;
+};
+
+struct _AfCgroupCmd {
+  AfCgroup *cg;
+  char *dir;
+  int fds[3];
+  int n_fds;
+  int events_fd; /* v2 cgroup.events, -1 in v1 */
+  guint watch;
+  GSourceFunc func;
+  gpointer data;
+};
+
+/* Small file helpers: one value per cgroup file. */
+char *af_cgroup_read_file (const char *dir, const char *file);
+gint64 af_cgroup_read_keyed (const char *dir, const char *file, const char *key);
+int af_cgroup_open_procs (const char *dir, GError **error);
+/* Send @sig to every pid in @dir's cgroup.procs; how many there were. */
+guint af_cgroup_signal_procs (const char *dir, int sig);
+/* SIGKILL everything in @dir (v2 cgroup.kill, else kill until empty). */
+void af_cgroup_kill_dir (AfCgroup *cg, const char *dir);
