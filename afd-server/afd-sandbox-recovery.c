@@ -37,19 +37,27 @@ is_our_helper (gint64 pid, const char *helper, const char *id)
   return FALSE;
 }
 
-/* SIGKILL and wait (on a pidfd, not by polling) until it is gone. */
+static gboolean
+wait_pidfd (int pfd, int timeout_ms)
+{
+  struct pollfd p = { .fd = pfd, .events = POLLIN };
+  int r;
+  while ((r = poll (&p, 1, timeout_ms)) < 0 && errno == EINTR)
+    ;
+  return r > 0;
+}
+
+/* SIGTERM (af-fuse unmounts, af-exec tears its isolation and cgroups
+ * down), then SIGKILL if it does not go; waits on a pidfd, not by polling. */
 static void
 kill_and_wait (gint64 pid)
 {
   int pfd = (int)syscall (SYS_pidfd_open, (pid_t)pid, 0);
-  if (kill ((pid_t)pid, SIGKILL) < 0 || pfd < 0) {
-    if (pfd >= 0)
-      close (pfd);
+  if (pfd < 0)
     return;
-  }
-  struct pollfd p = { .fd = pfd, .events = POLLIN };
-  while (poll (&p, 1, HELPER_EXIT_WAIT_MS) < 0 && errno == EINTR)
-    ;
+  if (kill ((pid_t)pid, SIGTERM) == 0 && !wait_pidfd (pfd, HELPER_EXIT_WAIT_MS) &&
+      kill ((pid_t)pid, SIGKILL) == 0)
+    wait_pidfd (pfd, HELPER_EXIT_WAIT_MS);
   close (pfd);
 }
 

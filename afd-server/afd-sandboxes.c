@@ -370,6 +370,9 @@ afd_sandboxes_create (AfdSandboxes *self, const AfdCaller *caller, const AfdSand
     afd_db_rollback (self->db);
     return NULL;
   }
+  /* Known to the server from now on (expiry looks at the live table). */
+  g_autoptr (GError) local = NULL;
+  afd_sandboxes_find (self, row->id, &local);
   afd_sandboxes_schedule_expiry (self);
   return g_steal_pointer (&row);
 }

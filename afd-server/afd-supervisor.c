@@ -27,6 +27,7 @@
 #define EXEC_IFACE "org.agentfense.Exec1"
 #define STOP_GRACE_MS 10000
 #define PROBE_MAX_MS 50
+#define TEARDOWN_GRACE_MS 3000
 
 struct _AfdHelpers {
   gint refs;
@@ -195,18 +196,24 @@ on_kill_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Kill whatever is left, now. */
+/* End whatever is left: SIGTERM first (af-exec removes its isolation and
+ * cgroups, af-fuse unmounts; a SIGKILLed af-exec leaves cgroups behind that
+ * the next start of the same sandbox trips over), SIGKILL after a grace. */
 static void
 teardown (AfdHelpers *h)
 {
+  if (h->tearing_down)
+    return;
   h->tearing_down = TRUE;
   g_cancellable_cancel (h->cancellable);
   g_clear_handle_id (&h->probe_source, g_source_remove);
   g_clear_handle_id (&h->start_timeout, g_source_remove);
   if (h->exec && !h->exec_exited)
-    g_subprocess_force_exit (h->exec);
+    g_subprocess_send_signal (h->exec, SIGTERM);
   if (h->fuse && !h->fuse_exited)
-    g_subprocess_force_exit (h->fuse);
+    g_subprocess_send_signal (h->fuse, SIGTERM);
+  if (h->kill_timeout == 0 && !(h->fuse_exited && h->exec_exited))
+    h->kill_timeout = g_timeout_add (TEARDOWN_GRACE_MS, on_kill_timeout, h);
 }
 
 static void
@@ -321,10 +328,13 @@ on_start_timeout (gpointer data)
 {
   AfdHelpers *h = data;
   h->start_timeout = 0;
-  fail_start (h, g_error_new (AF_ERROR, AF_ERROR_DEADLINE_EXCEEDED,
-                              "the sandbox did not become ready in time (mount %s, isolation %s)",
-                              h->fuse_ready ? "ready" : "not ready",
-                              h->exec_ready ? "ready" : "not ready"));
+  g_autofree char *tail = log_tail (h->exec_log);
+  fail_start (
+      h, g_error_new (AF_ERROR, AF_ERROR_DEADLINE_EXCEEDED,
+                      "the sandbox did not become ready in time (mount %s, isolation %s%s)%s%s",
+                      h->fuse_ready ? "ready" : "not ready", h->exec_ready ? "ready" : "not ready",
+                      h->exec_conn ? ", af-exec connected" : ", af-exec not connected",
+                      *tail ? ": " : "", tail));
   return G_SOURCE_REMOVE;
 }
 
@@ -501,7 +511,8 @@ afd_helpers_stop (AfdHelpers *h, GCallback callback, gpointer user_data)
   h->stopping = TRUE;
   h->stop_cb = callback;
   h->stop_data = user_data;
-  h->kill_timeout = g_timeout_add (STOP_GRACE_MS, on_kill_timeout, h);
+  if (h->kill_timeout == 0)
+    h->kill_timeout = g_timeout_add (STOP_GRACE_MS, on_kill_timeout, h);
   if (!h->exec_exited && h->exec_conn != NULL && !h->tearing_down)
     g_dbus_connection_call (h->exec_conn, NULL, EXEC_PATH, EXEC_IFACE, "Stop", NULL, NULL,
                             G_DBUS_CALL_FLAGS_NONE, STOP_GRACE_MS, NULL, on_exec_stopped,

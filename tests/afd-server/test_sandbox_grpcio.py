@@ -74,8 +74,9 @@ def procs_mentioning(needle):
                 cmd = f.read()
         except OSError:
             continue
+        cmd = cmd.replace(b"\0", b" ")
         if needle.encode() in cmd:
-            found.append((int(pid), cmd.replace(b"\0", b" ").decode(errors="replace")))
+            found.append((int(pid), cmd.decode(errors="replace")))
     return found
 
 
@@ -137,6 +138,18 @@ class Daemon:
         self.proc.kill()
         self.proc.wait()
         self.log.close()
+
+    def dump_logs(self):
+        """The server's and every helper's log, for a failure message."""
+        out = [self.read_log()]
+        sbdir = os.path.join(self.state, "sandboxes")
+        for sb in sorted(os.listdir(sbdir)) if os.path.isdir(sbdir) else []:
+            for name in ("af-fuse.log", "af-exec.log"):
+                path = os.path.join(sbdir, sb, name)
+                if os.path.exists(path):
+                    with open(path) as f:
+                        out.append(f"--- {sb}/{name}\n{f.read()}")
+        return "\n".join(out)
 
     def close(self):
         self.stop()
@@ -594,9 +607,13 @@ class Recovery(unittest.TestCase):
             self.assertFalse(wait_gone(lambda: [p for p in procs_mentioning(d.top)
                                                 if p[0] != d.proc.pid]))
             # Truthful means usable: start again and exec.
-            s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=ids[1]))
+            try:
+                s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=ids[1]))
+            except grpc.RpcError:
+                print(d.dump_logs(), file=sys.stderr)
+                raise
             r = s.Exec(sb_pb.ExecRequest(sandbox_id=ids[1], command="cat /workspace/a"))
-            self.assertEqual(r.stdout, "1\n")
+            self.assertEqual(r.stdout, "1")
         finally:
             d.stop()
             left_m = wait_gone(lambda: mounts_under(d.top))
@@ -643,7 +660,7 @@ class Concurrency(Base):
         futs = [self.s.Exec.future(sb_pb.ExecRequest(sandbox_id=x.id, command="cat /workspace/a"))
                 for x in sbs]
         for f in futs:
-            self.assertEqual(f.result().stdout, "1\n")
+            self.assertEqual(f.result().stdout, "1")
         futs = [self.s.DestroySandbox.future(sb_pb.DestroySandboxRequest(sandbox_id=x.id))
                 for x in sbs]
         for f in futs:
@@ -657,7 +674,7 @@ class Docker(Base):
     def test_docker_runtime(self):
         cb_id = self.codebase()
         sb = self.sandbox(cb_id, runtime=sb_pb.RUNTIME_TYPE_DOCKER,
-                          image=os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:latest"))
+                          image=os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:test"))
         r = self.exec(sb.id, "cat /workspace/README.md; ls /workspace")
         self.assertEqual(r.exit_code, 0, r.stderr)
         self.assertIn("hello readme", r.stdout)
@@ -670,7 +687,7 @@ def docker_reason():
     if shutil.which("docker") is None:
         return "no docker CLI"
     r = subprocess.run(["docker", "image", "inspect",
-                        os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:latest")],
+                        os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:test")],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if r.returncode != 0:
         return "docker engine or the test image is not available"

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Sandboxes end to end, measured through python3-grpcio on the unix socket:
+create+start latency, exec round trip of `true` (against a bare
+`bwrap ... true` with the same isolation flags, measured in the same run,
+interleaved), memory of our processes per running sandbox, and N sandboxes
+running at once, each answering an exec.
+
+usage: bench-sandbox.py AFD_SERVER AF_FUSE AF_EXEC [--rounds N] [--many N]
+(root, /dev/fuse, bwrap; AF_PROTO_PYTHON_DIR set to the generated stubs).
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "afd-server"))
+import test_sandbox_grpcio as t  # noqa: E402  (the test's daemon and helpers)
+
+sb_pb, cb_pb, P = t.sb_pb, t.cb_pb, t.P
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p / 100))]
+
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid):
+    """Proportional set size: shared library pages divided among users."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("server")
+    ap.add_argument("fuse")
+    ap.add_argument("exec_")
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--starts", type=int, default=20)
+    ap.add_argument("--many", type=int, default=200)
+    a = ap.parse_args()
+    t.SERVER, t.FUSE, t.EXEC = a.server, a.fuse, a.exec_
+    reason = t.skip_reason()
+    if reason:
+        print("SKIP:", reason)
+        return 77
+    d = t.Daemon(extra=("--max-running-per-owner=100000", "--log-level=warning"))
+    try:
+        s, c = d.sb, d.cb
+        cb = c.CreateCodebase(cb_pb.CreateCodebaseRequest(name="bench"))
+        t.upload(c, cb.id, "a", b"1")
+        rules = [t.rule("**", P.PERMISSION_WRITE)]
+
+        # Create + start.
+        starts, ids, failed = [], [], 0
+        for _ in range(a.starts):
+            t0 = time.perf_counter()
+            sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(codebase_id=cb.id, permissions=rules))
+            ids.append(sb.id)
+            try:
+                s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+            except t.grpc.RpcError as e:
+                failed += 1
+                print("start failed:", e.details())
+                continue
+            starts.append((time.perf_counter() - t0) * 1000)
+        print(f"create+start: p50 {pct(starts, 50):.1f} ms  p99 {pct(starts, 99):.1f} ms "
+              f"({len(starts)} sandboxes, {failed} failed to start)")
+
+        # Memory per running sandbox: our processes (af-fuse, af-exec and
+        # the sandbox's bwrap + init) while idle.
+        procs = [p for p, _ in t.procs_mentioning(d.top) if p != d.proc.pid]
+        kids = set(procs)
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    if ppid in kids:
+                        kids.add(int(pid))
+                except (OSError, ValueError, IndexError):
+                    pass
+        rss = sum(rss_kib(p) for p in kids) / len(ids)
+        pss = sum(pss_kib(p) for p in kids) / len(ids)
+        print(f"memory per running sandbox: RSS {rss / 1024:.2f} MiB, PSS {pss / 1024:.2f} MiB "
+              f"({len(kids)} processes for {len(ids)} sandboxes)")
+
+        # Exec round trip vs a bare bwrap, interleaved.
+        target = next(i for i in ids if s.GetSandbox(
+            sb_pb.GetSandboxRequest(sandbox_id=i)).status == P.SANDBOX_STATUS_RUNNING)
+        bw = ["bwrap", "--unshare-all", "--new-session", "--die-with-parent", "--as-pid-1",
+              "--cap-drop", "ALL", "--clearenv", "--ro-bind", "/usr", "/usr",
+              "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+              "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
+              "--tmpfs", "/tmp", "--", "/usr/bin/true"]
+        req = sb_pb.ExecRequest(sandbox_id=target, command="true")
+        for _ in range(10):
+            s.Exec(req)
+        ex, bare = [], []
+        for i in range(a.rounds):
+            t0 = time.perf_counter()
+            s.Exec(req)
+            ex.append((time.perf_counter() - t0) * 1000)
+            if i % 4 == 0:
+                t0 = time.perf_counter()
+                subprocess.run(bw, check=True)
+                bare.append((time.perf_counter() - t0) * 1000)
+        print(f"exec true via gRPC: p50 {pct(ex, 50):.2f} ms  p99 {pct(ex, 99):.2f} ms; "
+              f"bare bwrap true: p50 {pct(bare, 50):.2f} ms  p99 {pct(bare, 99):.2f} ms; "
+              f"ratio p50 {pct(ex, 50) / pct(bare, 50):.2f}")
+
+        # Many at once.
+        more = a.many - len(ids)
+        t0 = time.perf_counter()
+        futs = []
+        for _ in range(max(0, more)):
+            sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(codebase_id=cb.id, permissions=rules))
+            ids.append(sb.id)
+            futs.append(s.StartSandbox.future(sb_pb.StartSandboxRequest(sandbox_id=sb.id),
+                                              timeout=600))
+        ok = 0
+        for f in futs:
+            try:
+                ok += f.result().status == P.SANDBOX_STATUS_RUNNING
+            except t.grpc.RpcError:
+                pass
+        started = time.perf_counter() - t0
+        futs = [s.Exec.future(sb_pb.ExecRequest(sandbox_id=i, command="cat /workspace/a"),
+                              timeout=600) for i in ids]
+        answered = 0
+        for f in futs:
+            try:
+                answered += f.result().stdout == "1"
+            except t.grpc.RpcError:
+                pass
+        print(f"{len(ids)} sandboxes created ({ok + len(starts)} started, "
+              f"{started:.1f} s for the extra {more}); {answered} answered an exec")
+        futs = [s.DestroySandbox.future(sb_pb.DestroySandboxRequest(sandbox_id=i), timeout=600)
+                for i in ids]
+        for f in futs:
+            f.result()
+    finally:
+        d.stop()
+        left = t.wait_gone(lambda: t.mounts_under(d.top))
+        shutil.rmtree(d.top, ignore_errors=True)
+        if left:
+            print("mounts left behind:", left)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
