@@ -310,7 +310,7 @@ test_error_codes (Fixture *f, gconstpointer data)
     }
     case 13: {
       Sandbox__V1__GetCodebaseRequest gr = SANDBOX__V1__GET_CODEBASE_REQUEST__INIT;
-      reply = unary (f->ch, "/sandbox.v1.SandboxService/NoSuchMethod", &gr.base,
+      reply = unary (f->ch, "/sandbox.v1.CodebaseService/NoSuchMethod", &gr.base,
                      &sandbox__v1__codebase__descriptor, &e);
       break;
     }
