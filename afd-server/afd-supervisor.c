@@ -27,6 +27,10 @@
 #define EXEC_IFACE "org.agentfense.Exec1"
 #define STOP_GRACE_MS 10000
 #define PROBE_MAX_MS 50
+/* One readiness probe waits this long before it is sent again (see
+ * on_probe_reply); building a docker sandbox takes longer, which only means
+ * a few probes more. */
+#define PROBE_CALL_TIMEOUT_MS 1000
 #define TEARDOWN_GRACE_MS 3000
 
 struct _AfdHelpers {
@@ -263,6 +267,11 @@ on_probe_reply (GObject *source, GAsyncResult *res, gpointer data)
     if (v != NULL) {
       h->exec_ready = TRUE;
       check_ready (h);
+    } else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+      /* GLib 2.74 drops a call that reaches a peer connection before the
+       * peer has finished initialising it (check_unclosed assertion), and
+       * the call is never answered: ask again rather than wait forever. */
+      probe_exec (h);
     } else if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
                g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
                g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)) {
@@ -282,8 +291,8 @@ static void
 probe_exec (AfdHelpers *h)
 {
   g_dbus_connection_call (h->exec_conn, NULL, EXEC_PATH, EXEC_IFACE, "GetStats", NULL, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, G_MAXINT, h->cancellable, on_probe_reply,
-                          helpers_ref (h));
+                          G_DBUS_CALL_FLAGS_NONE, PROBE_CALL_TIMEOUT_MS, h->cancellable,
+                          on_probe_reply, helpers_ref (h));
 }
 
 static void
