@@ -103,12 +103,8 @@ static void
 delete_codebase (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
   BEGIN_CALL (Sandbox__V1__DeleteCodebaseRequest);
-  if (!afd_codebases_delete (rpc->codebases, &caller, req->codebase_id, &error)) {
-    afd_rpc_finish (call, NULL, error, started);
-    return;
-  }
-  Sandbox__V1__Empty out = SANDBOX__V1__EMPTY__INIT;
-  afd_rpc_finish (call, &out.base, NULL, started);
+  afd_codebases_delete (rpc->codebases, &caller, req->codebase_id, &error);
+  afd_rpc_finish_empty (call, error, started);
 }
 
 static void

@@ -684,12 +684,8 @@ static void
 destroy_session (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
   BEGIN_CALL (Sandbox__V1__DestroySessionRequest);
-  if (!afd_sandboxes_session_destroy (rpc->sandboxes, &caller, req->session_id, &error)) {
-    afd_rpc_finish (call, NULL, error, started);
-    return;
-  }
-  Sandbox__V1__Empty out = SANDBOX__V1__EMPTY__INIT;
-  afd_rpc_finish (call, &out.base, NULL, started);
+  afd_sandboxes_session_destroy (rpc->sandboxes, &caller, req->session_id, &error);
+  afd_rpc_finish_empty (call, error, started);
 }
 
 #define METHOD(name, kind, req, resp, fn)                                                          \

@@ -110,6 +110,13 @@ afd_rpc_finish (AfGrpcCall *call, const ProtobufCMessage *response, const GError
 }
 
 void
+afd_rpc_finish_empty (AfGrpcCall *call, const GError *error, gint64 started_us)
+{
+  Sandbox__V1__Empty out = SANDBOX__V1__EMPTY__INIT;
+  afd_rpc_finish (call, error ? NULL : &out.base, error, started_us);
+}
+
+void
 afd_rpc_timestamp (Google__Protobuf__Timestamp *ts, gint64 us)
 {
   google__protobuf__timestamp__init (ts);

@@ -44,6 +44,10 @@ gboolean afd_rpc_caller (AfdRpc *rpc, AfGrpcCall *call, AfdCaller *out, GError *
 void afd_rpc_finish (AfGrpcCall *call, const ProtobufCMessage *response, const GError *error,
                      gint64 started_us);
 
+/* afd_rpc_finish with an Empty response when @error is NULL: the reply of
+ * every delete/destroy/discard method. */
+void afd_rpc_finish_empty (AfGrpcCall *call, const GError *error, gint64 started_us);
+
 void afd_rpc_timestamp (Google__Protobuf__Timestamp *ts, gint64 us);
 
 /* Run @func(@data) once on the current thread-default context after

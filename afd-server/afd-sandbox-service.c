@@ -248,8 +248,7 @@ static void
 on_empty_done (AfdSandboxRow *row, const GError *error, gpointer data)
 {
   Pending *p = data;
-  Sandbox__V1__Empty out = SANDBOX__V1__EMPTY__INIT;
-  afd_rpc_finish (p->call, error ? NULL : &out.base, error, p->started);
+  afd_rpc_finish_empty (p->call, error, p->started);
   af_grpc_call_unref (p->call);
   g_free (p);
 }
