@@ -461,6 +461,38 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
       st->streaming ? on_stream_reply : on_reply, st);
 }
 
+/* A command is required and bounded, in Exec and SessionExec alike. */
+static gboolean
+check_command (const char *command, GError **error)
+{
+  if (command == NULL || command[0] == '\0') {
+    g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "command is required");
+    return FALSE;
+  }
+  if (strlen (command) > MAX_COMMAND) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "command: longer than %d bytes",
+                 MAX_COMMAND);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Send the built request @r (NULL when building failed with @error) to
+ * af-exec; on any failure the call is answered and @st freed here. */
+static void
+start (ExecState *st, const char *method, GVariant *r, const char *stdin_text, GError *error)
+{
+  g_autoptr (GError) run_error = NULL;
+  if (r != NULL && error == NULL) {
+    run (st, method, r, stdin_text, &run_error);
+    error = run_error;
+  }
+  if (error) {
+    afd_rpc_finish (st->call, NULL, error, st->started);
+    exec_state_free (st);
+  }
+}
+
 static void
 exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data,
              gboolean streaming)
@@ -474,11 +506,7 @@ exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_da
     afd_rpc_finish (call, NULL, error, started);
     return;
   }
-  if (req->command == NULL || req->command[0] == '\0')
-    g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "command is required");
-  else if (strlen (req->command) > MAX_COMMAND)
-    g_set_error (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "command: longer than %d bytes",
-                 MAX_COMMAND);
+  check_command (req->command, &error);
   AfdSandbox *sb = NULL;
   if (error == NULL && (req->sandbox_id == NULL || req->sandbox_id[0] == '\0'))
     g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "sandbox_id is required");
@@ -493,12 +521,7 @@ exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_da
   st->command = g_strdup (req->command);
   st->timeout_ms = timeout_of (st, req->timeout);
   GVariant *r = build_request (st, req->command, req->n_env, req->env, req->workdir, &error);
-  if (r != NULL)
-    run (st, streaming ? "ExecStream" : "Exec", r, req->stdin, &error);
-  if (error) {
-    afd_rpc_finish (call, NULL, error, started);
-    exec_state_free (st);
-  }
+  start (st, streaming ? "ExecStream" : "Exec", r, req->stdin, error);
 }
 
 static void
@@ -529,12 +552,7 @@ session_exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer
   AfdSandbox *sb = NULL;
   if (req->session_id == NULL || req->session_id[0] == '\0')
     g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "session_id is required");
-  else if (req->command == NULL || req->command[0] == '\0')
-    g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "command is required");
-  else if (strlen (req->command) > MAX_COMMAND)
-    g_set_error (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "command: longer than %d bytes",
-                 MAX_COMMAND);
-  else
+  else if (check_command (req->command, &error))
     sb = afd_sandboxes_session_lookup (rpc->sandboxes, &caller, req->session_id, &error);
   if (sb == NULL) {
     afd_rpc_finish (call, NULL, error, started);
@@ -546,12 +564,7 @@ session_exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer
   st->command = g_strdup (req->command);
   st->timeout_ms = timeout_of (st, req->timeout);
   GVariant *r = build_request (st, req->command, 0, NULL, NULL, &error);
-  if (r != NULL)
-    run (st, streaming ? "SessionExecStream" : "SessionExec", r, NULL, &error);
-  if (error) {
-    afd_rpc_finish (call, NULL, error, started);
-    exec_state_free (st);
-  }
+  start (st, streaming ? "SessionExecStream" : "SessionExec", r, NULL, error);
 }
 
 static void
