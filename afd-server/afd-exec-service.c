@@ -265,19 +265,25 @@ on_cancel (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The reply of a call to af-exec, or NULL with st->error set (the remote
+ * error's D-Bus name stripped from its message). */
+static GVariant *
+finish_call (ExecState *st, GObject *source, GAsyncResult *res)
+{
+  GVariant *v = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), NULL,
+                                                                 res, &st->error);
+  if (v == NULL)
+    g_dbus_error_strip_remote_error (st->error);
+  return v;
+}
+
 static void
 on_reply (GObject *source, GAsyncResult *res, gpointer data)
 {
   ExecState *st = data;
-  g_autoptr (GVariant) v = g_dbus_connection_call_with_unix_fd_list_finish (
-      G_DBUS_CONNECTION (source), NULL, res, &st->error);
-  if (v == NULL) {
-    g_dbus_error_strip_remote_error (st->error);
-    st->ended = TRUE;
-    pump (st);
-    return;
-  }
-  g_variant_get (v, "(@a{sv})", &st->result);
+  g_autoptr (GVariant) v = finish_call (st, source, res);
+  if (v != NULL)
+    g_variant_get (v, "(@a{sv})", &st->result);
   st->ended = TRUE;
   pump (st);
 }
@@ -302,10 +308,8 @@ static void
 on_stream_reply (GObject *source, GAsyncResult *res, gpointer data)
 {
   ExecState *st = data;
-  g_autoptr (GVariant) v = g_dbus_connection_call_with_unix_fd_list_finish (
-      G_DBUS_CONNECTION (source), NULL, res, &st->error);
+  g_autoptr (GVariant) v = finish_call (st, source, res);
   if (v == NULL) {
-    g_dbus_error_strip_remote_error (st->error);
     st->ended = TRUE;
     pump (st);
     return;
