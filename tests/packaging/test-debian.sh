@@ -82,8 +82,10 @@ for f in ./usr/libexec/agentfense/afd-server ./usr/libexec/agentfense/af-fuse \
     ./etc/agentfense/afd.conf ./usr/lib/systemd/user/afd-server.service; do
   grep -q " $f\$" "$tmp/server.list" || fail "agentfense-server lacks $f"
 done
-dpkg -c "$tmp"/agentfense-cli_*.deb | grep -q " ./usr/bin/agentfense\$" || fail "agentfense-cli lacks agentfense"
-dpkg -c "$tmp"/libagentfense-dev_*.deb | grep -q "agentfense-1.pc\$" || fail "dev package lacks the .pc"
+dpkg -c "$tmp"/agentfense-cli_*.deb >"$tmp/cli.list"
+grep -q " ./usr/bin/agentfense\$" "$tmp/cli.list" || fail "agentfense-cli lacks agentfense"
+dpkg -c "$tmp"/libagentfense-dev_*.deb >"$tmp/dev.list"
+grep -q "agentfense-1.pc\$" "$tmp/dev.list" || fail "dev package lacks the .pc"
 
 installed="agentfense-cli agentfense-server libagentfense-dev libagentfense1"
 dpkg -i "$tmp"/libagentfense1_*.deb "$tmp"/libagentfense-dev_*.deb \
@@ -142,7 +144,10 @@ dpkg --purge $installed >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; fail "
 installed=""
 left=""
 while read -r f; do
-  [ -f "$f" ] || [ -L "$f" ] && left="$left $f"
+  # Files and links the packages shipped (directories such as /lib, a
+  # link on merged-/usr systems, are shared and stay).
+  if [ -d "$f" ]; then continue; fi
+  if [ -e "$f" ] || [ -L "$f" ]; then left="$left $f"; fi
 done <"$tmp/files"
 [ -z "$left" ] || fail "files left after purge:$left"
 [ ! -e /etc/agentfense/afd.conf ] || fail "afd.conf left after purge"

@@ -58,6 +58,7 @@ for x in org.agentfense.Fuse1.xml org.agentfense.Exec1.xml; do
 done
 [ -f "$root/share/bash-completion/completions/agentfense" ] || fail "bash completion missing"
 [ -f "$root/share/doc/agentfense/packaging.md" ] || fail "docs missing"
+[ -f "$root/lib/sysusers.d/agentfense.conf" ] || fail "sysusers.d entry missing"
 for u in "$sysunits/afd-server.service" "$sysunits/afd-server.socket" \
     "$userunits/afd-server.service" "$userunits/afd-server.socket"; do
   [ -f "$dest$u" ] || fail "unit $u missing"
