@@ -56,7 +56,14 @@ done
 for x in org.agentfense.Fuse1.xml org.agentfense.Exec1.xml; do
   [ -f "$root/share/dbus-1/interfaces/$x" ] || fail "D-Bus interface $x missing"
 done
-[ -f "$root/share/bash-completion/completions/agentfense" ] || fail "bash completion missing"
+for c in agentfense af-policy; do
+  [ -f "$root/share/bash-completion/completions/$c" ] || fail "bash completion of $c missing"
+  bash -n "$root/share/bash-completion/completions/$c" || fail "bash completion of $c does not parse"
+done
+# The completion offers af-policy's commands.
+out=$(bash -c '. "$1"; COMP_WORDS=(af-policy ex); COMP_CWORD=1; _af_policy; echo "${COMPREPLY[*]}"' \
+  _ "$root/share/bash-completion/completions/af-policy")
+[ "$out" = explain ] || fail "af-policy completion of 'ex' gave '$out'"
 [ -f "$root/share/doc/agentfense/packaging.md" ] || fail "docs missing"
 [ -f "$root/lib/sysusers.d/agentfense.conf" ] || fail "sysusers.d entry missing"
 for u in "$sysunits/afd-server.service" "$sysunits/afd-server.socket" \
@@ -155,6 +162,15 @@ if command -v systemd-analyze >/dev/null; then
   if grep "afd-server" "$tmp/verify.log" | grep -v "agentfense.*group\|Failed to resolve group"; then
     fail "systemd-analyze verify"
   fi
-  echo "systemd-analyze verify: clean"
+  mkdir -p "$tmp/user-units" "$tmp/xdg"
+  chmod 700 "$tmp/xdg"
+  for u in afd-server.service afd-server.socket; do
+    sed "s|$prefix/libexec|$root/libexec|" "$dest$userunits/$u" >"$tmp/user-units/$u"
+  done
+  XDG_RUNTIME_DIR=$tmp/xdg SYSTEMD_LOG_LEVEL=warning systemd-analyze --user verify --man=no \
+    "$tmp/user-units/afd-server.socket" "$tmp/user-units/afd-server.service" \
+    >"$tmp/verify-user.log" 2>&1 || { cat "$tmp/verify-user.log"; fail "systemd-analyze --user verify"; }
+  if grep "afd-server" "$tmp/verify-user.log"; then fail "systemd-analyze --user verify"; fi
+  echo "systemd-analyze verify: system and user units clean"
 fi
 echo "install tree: OK"
