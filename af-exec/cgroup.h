@@ -40,6 +40,11 @@ const char *af_cgroup_mode_name (AfCgroupMode mode);
 /* "v2", "hybrid (v1 memory,pids,cpu + v2 tracking)", … for --version. */
 char *af_cgroup_describe (AfCgroupMode mode);
 
+/* The limits @mode can enforce, space-separated from "memory pids
+ * cpu-quota cpu-shares", or "none" (the `limits:` line of --version, which
+ * afd-server reads to refuse what it cannot enforce). */
+char *af_cgroup_limits_available (AfCgroupMode mode);
+
 typedef struct _AfCgroup AfCgroup;
 typedef struct _AfCgroupCmd AfCgroupCmd;
 

@@ -5,10 +5,13 @@
  * fusermount3 when that open reports a missing device, so a host whose
  * /dev/fuse is 0600 (this kind of VM) defeats it. We run the setuid
  * fusermount3 ourselves, as libfuse would (`_FUSE_COMMFD`, the /dev/fuse fd
- * comes back over a socketpair), with `auto_unmount`: fusermount3 stays
- * behind holding the other end and unmounts when af-fuse dies, even by
- * SIGKILL. The session then runs on "/dev/fd/N"; a clean stop unmounts
- * with `fusermount3 -u -z`.
+ * comes back over a socketpair). The session then runs on "/dev/fd/N"; a
+ * clean stop unmounts with `fusermount3 -u -z`. Not `auto_unmount`: the
+ * fusermount3 of libfuse 3.14 probes the dead mount as root, which a mount
+ * without allow_other answers with EACCES instead of ENOTCONN, so it never
+ * unmounts — and it would keep a setuid process per mount. A SIGKILLed
+ * af-fuse leaves a dead mount, as any FUSE daemon does; afd-server removes
+ * it (fusermount3 -u -z) when it sees the helper die or at its next start.
  *
  * Marks: opaque directories, copy-up origins and commit records are
  * trusted.agentfense.* xattrs as root, which needs CAP_SYS_ADMIN. Without
@@ -20,13 +23,13 @@
  * <delta>/user-xattrs) so it is read the same way by whoever mounts it
  * later; a delta written by a root af-fuse cannot be read without root.
  *
- * Must never: show or accept a mark through the view; mount without
- * auto_unmount when unprivileged (a crash would leave the mount behind). */
+ * Must never: show or accept a mark through the view. */
 #include "affs.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -161,18 +164,25 @@ receive_fd (int sock)
 int
 affs_fusermount_mount (AfFs *fs, const char *mountpoint, const char *opts, GError **error)
 {
+  /* The watcher chdirs to / before it waits: it needs the real path, as
+   * libfuse gives it. */
+  g_autofree char *abs = realpath (mountpoint, NULL);
+  if (abs == NULL) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s: %s", mountpoint,
+                 g_strerror (errno));
+    return -1;
+  }
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
     g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "socketpair: %s", g_strerror (errno));
     return -1;
   }
-  g_autofree char *o = g_strdup_printf ("%s,auto_unmount", opts);
-  const char *argv[] = { "fusermount3", "-o", o, "--", mountpoint, NULL };
+  const char *argv[] = { "fusermount3", "-o", opts, "--", abs, NULL };
   g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "_FUSE_COMMFD", "3", TRUE);
   int source_fds[] = { sv[1] };
   int target_fds[] = { 3 };
-  /* Without DO_NOT_REAP_CHILD GLib double-forks: the fusermount3 that stays
-   * for auto_unmount is nobody's child to wait for. */
+  /* Without DO_NOT_REAP_CHILD GLib double-forks: fusermount3 is nobody's
+   * child to wait for (it exits once it has sent the fd). */
   gboolean ok = g_spawn_async_with_pipes_and_fds (
       NULL, argv, (const char *const *)envp, G_SPAWN_SEARCH_PATH, NULL, NULL, -1, -1, -1,
       source_fds, target_fds, 1, NULL, NULL, NULL, NULL, error);
@@ -184,28 +194,26 @@ affs_fusermount_mount (AfFs *fs, const char *mountpoint, const char *opts, GErro
   /* fusermount3 answers with the fd, or exits (EOF) after saying why on
    * stderr — af-fuse's own, which the server keeps in the sandbox's log. */
   int fd = receive_fd (sv[0]);
+  close (sv[0]);
   if (fd < 0) {
-    close (sv[0]);
     g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
-                 "fusermount3 could not mount on %s (see its message above)", mountpoint);
+                 "fusermount3 could not mount on %s (see its message above)", abs);
     return -1;
   }
-  fs->fusermount_sock = sv[0];
+  fs->fusermounted = TRUE;
   return fd;
 }
 
 void
 affs_fusermount_unmount (AfFs *fs)
 {
-  if (fs->fusermount_sock < 0)
+  if (!fs->fusermounted)
     return;
+  fs->fusermounted = FALSE;
   if (fs->mountpoint != NULL) {
     const char *argv[] = { "fusermount3", "-u", "-z", "--", fs->mountpoint, NULL };
     g_spawn_sync (NULL, (char **)argv, NULL,
                   G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
                   NULL, NULL, NULL, NULL, NULL, NULL);
   }
-  /* Lets the auto_unmount watcher exit (nothing left for it to do). */
-  close (fs->fusermount_sock);
-  fs->fusermount_sock = -1;
 }

@@ -48,7 +48,7 @@ affs_new (const char *source, const char *delta, GError **error)
 {
   g_autoptr (GError) local = NULL;
   AfFs *fs = g_new0 (AfFs, 1);
-  fs->src_fd = fs->upper_fd = fs->work_fd = fs->fusermount_sock = -1;
+  fs->src_fd = fs->upper_fd = fs->work_fd = -1;
   g_mutex_init (&fs->policy_lock);
   g_mutex_init (&fs->cache_lock);
   g_mutex_init (&fs->delta_lock);
@@ -106,8 +106,6 @@ affs_free (AfFs *fs)
     close (fs->upper_fd);
   if (fs->work_fd >= 0)
     close (fs->work_fd);
-  if (fs->fusermount_sock >= 0)
-    close (fs->fusermount_sock);
   /* Handles whose release never arrived (the mount ended first). */
   GHashTableIter iter;
   gpointer key;

@@ -134,10 +134,9 @@ typedef struct {
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
   /* Without root (affs-rootless.c): marks are user.agentfense.* xattrs, and
-   * the mount is fusermount3's, whose auto_unmount watcher holds the other
-   * end of fusermount_sock (-1 when libfuse mounted as root). */
+   * fusermount3 made the mount (so it also takes it away). */
   gboolean user_xattrs;
-  int fusermount_sock;
+  gboolean fusermounted;
 
   /* Statistics: atomic counters. */
   gint64 op_allowed[AFFS_OP_N];
@@ -287,7 +286,7 @@ char *affs_xattr_to_backing (const AfFs *fs, const char *name);
 gboolean affs_xattr_is_mark (const AfFs *fs, const char *backing);
 /* Append the view name of stored @backing with its NUL, if the view shows it. */
 void affs_xattr_append_view_name (const AfFs *fs, const char *backing, GString *out);
-/* Mount through fusermount3 (auto_unmount); returns the /dev/fuse fd. */
+/* Mount through fusermount3; returns the /dev/fuse fd. */
 int affs_fusermount_mount (AfFs *fs, const char *mountpoint, const char *opts, GError **error);
 /* Unmount what affs_fusermount_mount mounted; nothing otherwise. */
 void affs_fusermount_unmount (AfFs *fs);
