@@ -37,7 +37,7 @@ run_pass () {
   logs="$logs $dir/meson-logs/testlog.json"
 }
 
-run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker}"
+run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker rootless}"
 if [ "${AF_TEST_SANITIZE:-1}" != 0 ]; then
   # Sanitized pass: everything whose processes we build ourselves.
   run_pass asan build-asan "${AF_TEST_SANITIZE_SUITES:-unit integration interop}" \
