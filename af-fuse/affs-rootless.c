@@ -200,20 +200,18 @@ affs_fusermount_mount (AfFs *fs, const char *mountpoint, const char *opts, GErro
                  "fusermount3 could not mount on %s (see its message above)", abs);
     return -1;
   }
-  fs->fusermounted = TRUE;
+  fs->fusermount_path = g_steal_pointer (&abs);
   return fd;
 }
 
 void
 affs_fusermount_unmount (AfFs *fs)
 {
-  if (!fs->fusermounted)
+  g_autofree char *path = g_steal_pointer (&fs->fusermount_path);
+  if (path == NULL)
     return;
-  fs->fusermounted = FALSE;
-  if (fs->mountpoint != NULL) {
-    const char *argv[] = { "fusermount3", "-u", "-z", "--", fs->mountpoint, NULL };
-    g_spawn_sync (NULL, (char **)argv, NULL,
-                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                  NULL, NULL, NULL, NULL, NULL, NULL);
-  }
+  const char *argv[] = { "fusermount3", "-u", "-z", "--", path, NULL };
+  g_spawn_sync (NULL, (char **)argv, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                NULL, NULL, NULL, NULL, NULL);
 }

@@ -130,6 +130,7 @@ affs_free (AfFs *fs)
   g_free (fs->source_path);
   g_free (fs->delta_path);
   g_free (fs->mountpoint);
+  g_free (fs->fusermount_path);
   g_free (fs->sandbox_id);
   g_free (fs);
 }

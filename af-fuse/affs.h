@@ -134,9 +134,10 @@ typedef struct {
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
   /* Without root (affs-rootless.c): marks are user.agentfense.* xattrs, and
-   * fusermount3 made the mount (so it also takes it away). */
+   * fusermount3 made the mount at this absolute path (so it also takes it
+   * away, after a daemonizing chdir too); NULL when libfuse mounted. */
   gboolean user_xattrs;
-  gboolean fusermounted;
+  char *fusermount_path;
 
   /* Statistics: atomic counters. */
   gint64 op_allowed[AFFS_OP_N];

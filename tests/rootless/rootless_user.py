@@ -19,6 +19,14 @@ def mounted(path):
         return any(line.split()[4].encode().decode("unicode_escape") == path for line in f)
 
 
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def wait_for(pred, timeout=10.0):
     end = time.monotonic() + timeout
     while not pred() and time.monotonic() < end:
@@ -137,6 +145,22 @@ class Fuse(unittest.TestCase):
         self.proc.terminate()
         self.assertEqual(self.proc.wait(10), 0)
         self.assertFalse(mounted(self.mnt))
+
+    def test_daemonized_relative_mountpoint(self):
+        # A daemonized af-fuse has chdir'd to /: its unmount still finds
+        # the mount given as a relative path.
+        sb_id = "sb_" + os.urandom(16).hex()
+        r = subprocess.run([os.path.join(BIN, "af-fuse"), "--source=src", "--mountpoint=mnt",
+                            "--rules=rules.json", "--delta=delta", f"--sandbox-id={sb_id}"],
+                           cwd=self.top, timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(mounted(self.mnt))
+        pids = [int(p) for p in os.listdir("/proc")
+                if p.isdigit() and sb_id.encode() in cmdline(p)]
+        self.assertEqual(len(pids), 1)
+        os.kill(pids[0], signal.SIGTERM)
+        self.assertTrue(wait_for(lambda: not mounted(self.mnt)), "not unmounted")
+        self.assertTrue(wait_for(lambda: sb_id.encode() not in cmdline(pids[0])))
 
     def test_root_delta_refused(self):
         # A non-empty upper without the scheme record was written as root
