@@ -6,10 +6,10 @@
  * our seccomp profile, the sandbox's unprivileged uid), the listening socket
  * the init connects back to (bind-mounted into the container; only a peer
  * with the sandbox's uid and the container's init pid is accepted), and
- * removing the container. The engine is driven through its CLI (`docker`,
- * or any drop-in such as podman) and only at start and stop: commands never
- * go through the engine, so a command costs what it costs under bwrap.
- * Must never: start a container as root, or keep a container after stop. */
+ * removing the container (also when af-exec dies: --rm). The engine is driven through its CLI
+ * (`docker`, or any drop-in such as podman) and only at start and stop: commands never go through
+ * the engine, so a command costs what it costs under bwrap. Must never: start a container as root,
+ * or keep a container after stop. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
@@ -227,9 +227,14 @@ docker_start (AfRuntime *rt, GError **error)
   name = g_strdup_printf ("agentfense-%s", cfg->name);
   /* run -d = create + start in one CLI call; --pull never: a missing
    * image is an error, never a download. */
-  add (argv, "run", "--detach", "--pull", "never", "--name", name, "--label",
+  /* --rm (the engine's AutoRemove): the container goes away as soon as its
+   * init exits. The init exits when our socket closes, which the kernel
+   * does for us even when af-exec is SIGKILLed, so no stopped container of
+   * a dead af-exec is left behind. */
+  add (argv, "run", "--detach", "--rm", "--pull", "never", "--name", name, "--label",
        "org.agentfense.sandbox", "--init=false", "--hostname", "sandbox", "--cap-drop", "ALL",
        "--security-opt", "no-new-privileges", "--read-only", "--log-driver", "none", NULL);
+  g_ptr_array_add (argv, g_strdup_printf ("--label=org.agentfense.owner-pid=%d", (int)getpid ()));
   g_ptr_array_add (argv, g_strdup_printf ("--security-opt=seccomp=%s", profile_path));
   g_ptr_array_add (argv,
                    g_strdup_printf ("--user=%u:%u", (guint)cfg->host_uid, (guint)cfg->host_gid));
