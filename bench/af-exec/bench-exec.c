@@ -7,7 +7,7 @@
  *   3. RSS of an idle `af-exec --serve` plus its init (target ≤ 2 MiB)
  *   4. commands per second across 8 warm sandboxes (target ≥ 1,000/s)
  *
- * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS].
+ * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS [PARTS]].
  * Built with the tree, never run by `meson test`. */
 #include <fcntl.h>
 #include <signal.h>
@@ -216,7 +216,8 @@ bench_rss (const char *ws)
     if (r == NULL)
       g_usleep (5000);
   }
-  g_usleep (200000); /* idle */
+  g_usleep (g_getenv ("AF_BENCH_IDLE_US") ? atoi (g_getenv ("AF_BENCH_IDLE_US"))
+                                          : 200000); /* idle */
   exec_pid = atoi (g_subprocess_get_identifier (p));
   bwrap_pid = child_of (exec_pid);
   init_pid = child_of (bwrap_pid);
@@ -280,10 +281,20 @@ bare_rate (void)
   return total / ((g_get_monotonic_time () - t0) / 1e6);
 }
 
+/* PARTS is a comma-separated list of latency,start,rss,throughput (all when
+ * absent), so one part can be re-measured alone. */
+static gboolean
+want (const char *parts, const char *part)
+{
+  g_auto (GStrv) list = parts ? g_strsplit (parts, ",", -1) : NULL;
+  return parts == NULL || g_strv_contains ((const char *const *)list, part);
+}
+
 int
 main (int argc, char **argv)
 {
   int n = argc > 1 ? atoi (argv[1]) : 300;
+  const char *parts = argc > 2 ? argv[2] : NULL;
   g_autoptr (AfConfig) config = af_exec_config_new ();
   g_autoptr (GError) error = NULL;
   g_autofree char *ws = g_dir_make_tmp ("af-bench-ws-XXXXXX", NULL);
@@ -312,89 +323,96 @@ main (int argc, char **argv)
   g_assert_true (af_config_set (config, "exec.timeout", "0", "bench", NULL));
 
   /* 1. warm vs fresh, interleaved */
-  sb = make_sandbox (config, "bench-warm", &error);
-  g_assert_no_error (error);
-  for (int i = 0; i < 20; i++)
-    warm_true (sb, devnull); /* warm-up */
-  for (int i = 0; i < n; i++) {
-    warm[i] = warm_true (sb, devnull);
-    fresh[i] = fresh_bwrap_true (ws);
+  if (want (parts, "latency")) {
+    sb = make_sandbox (config, "bench-warm", &error);
+    g_assert_no_error (error);
+    for (int i = 0; i < 20; i++)
+      warm_true (sb, devnull); /* warm-up */
+    for (int i = 0; i < n; i++) {
+      warm[i] = warm_true (sb, devnull);
+      fresh[i] = fresh_bwrap_true (ws);
+    }
+    {
+      double w50 = pct (warm, n, 0.5), w99 = pct (warm, n, 0.99);
+      double f50 = pct (fresh, n, 0.5), f99 = pct (fresh, n, 0.99);
+      printf ("true, %d runs: warm sandbox p50 %.2f ms p99 %.2f ms | fresh bwrap p50 %.2f ms p99 "
+              "%.2f ms | ratio p50 %.3f (target <= 0.2)\n",
+              n, w50, w99, f50, f99, w50 / f50);
+    }
+    af_sandbox_free (sb);
   }
-  {
-    double w50 = pct (warm, n, 0.5), w99 = pct (warm, n, 0.99);
-    double f50 = pct (fresh, n, 0.5), f99 = pct (fresh, n, 0.99);
-    printf ("true, %d runs: warm sandbox p50 %.2f ms p99 %.2f ms | fresh bwrap p50 %.2f ms p99 "
-            "%.2f ms | ratio p50 %.3f (target <= 0.2)\n",
-            n, w50, w99, f50, f99, w50 / f50);
-  }
-  af_sandbox_free (sb);
 
   /* 2. start (bwrap) */
-  for (int i = 0; i < 20; i++) {
-    g_autofree char *name = g_strdup_printf ("bench-start-%d", i);
-    gint64 s0 = g_get_monotonic_time ();
-    AfSandbox *s = make_sandbox (config, name, &error);
-    g_assert_no_error (error);
-    starts[i] = (g_get_monotonic_time () - s0) / 1000.0;
-    af_sandbox_free (s);
-  }
-  printf ("bwrap sandbox start, 20 runs: p50 %.1f ms, max %.1f ms (target <= 30 ms)\n",
-          pct (starts, 20, 0.5), pct (starts, 20, 0.999));
-  {
-    /* docker start, when an engine and the test image are there */
-    g_autoptr (AfConfig) dc = af_exec_config_new ();
-    g_autoptr (GError) derr = NULL;
-    double ds[3];
-    int k = 0;
-    af_config_set (dc, "exec.workspace", ws, "bench", NULL);
-    af_config_set (dc, "exec.init", init_path, "bench", NULL);
-    af_config_set (dc, "exec.runtime", "docker", "bench", NULL);
-    af_config_set (dc, "exec.image", "agentfense-busybox:test", "bench", NULL);
-    for (; k < 3; k++) {
-      g_autofree char *name = g_strdup_printf ("bench-docker-%d", k);
+  if (want (parts, "start")) {
+    for (int i = 0; i < 20; i++) {
+      g_autofree char *name = g_strdup_printf ("bench-start-%d", i);
       gint64 s0 = g_get_monotonic_time ();
-      AfSandbox *s = make_sandbox (dc, name, &derr);
-      if (s == NULL)
-        break;
-      ds[k] = (g_get_monotonic_time () - s0) / 1000.0;
+      AfSandbox *s = make_sandbox (config, name, &error);
+      g_assert_no_error (error);
+      starts[i] = (g_get_monotonic_time () - s0) / 1000.0;
       af_sandbox_free (s);
     }
-    if (k == 3)
-      printf ("docker sandbox start, 3 runs: p50 %.0f ms (target <= 500 ms)\n", pct (ds, 3, 0.5));
-    else
-      printf ("docker sandbox start: not measured (%s)\n", derr ? derr->message : "?");
+    printf ("bwrap sandbox start, 20 runs: p50 %.1f ms, max %.1f ms (target <= 30 ms)\n",
+            pct (starts, 20, 0.5), pct (starts, 20, 0.999));
+    {
+      /* docker start, when an engine and the test image are there */
+      g_autoptr (AfConfig) dc = af_exec_config_new ();
+      g_autoptr (GError) derr = NULL;
+      double ds[3];
+      int k = 0;
+      af_config_set (dc, "exec.workspace", ws, "bench", NULL);
+      af_config_set (dc, "exec.init", init_path, "bench", NULL);
+      af_config_set (dc, "exec.runtime", "docker", "bench", NULL);
+      af_config_set (dc, "exec.image", "agentfense-busybox:test", "bench", NULL);
+      for (; k < 3; k++) {
+        g_autofree char *name = g_strdup_printf ("bench-docker-%d", k);
+        gint64 s0 = g_get_monotonic_time ();
+        AfSandbox *s = make_sandbox (dc, name, &derr);
+        if (s == NULL)
+          break;
+        ds[k] = (g_get_monotonic_time () - s0) / 1000.0;
+        af_sandbox_free (s);
+      }
+      if (k == 3)
+        printf ("docker sandbox start, 3 runs: p50 %.0f ms (target <= 500 ms)\n", pct (ds, 3, 0.5));
+      else
+        printf ("docker sandbox start: not measured (%s)\n", derr ? derr->message : "?");
+    }
   }
 
   /* 3. idle RSS */
-  bench_rss (ws);
+  if (want (parts, "rss"))
+    bench_rss (ws);
 
   /* 4. throughput across 8 warm sandboxes, one command in flight each */
-  for (int i = 0; i < 8; i++) {
-    g_autofree char *name = g_strdup_printf ("bench-many-%d", i);
-    many[i] = make_sandbox (config, name, &error);
-    g_assert_no_error (error);
-    runs[i] = (Run){ .sb = many[i], .devnull = devnull, .counter = &completed, .again = TRUE };
-  }
-  t0 = g_get_monotonic_time ();
-  for (int i = 0; i < 8; i++)
-    start_true (&runs[i]);
-  while (g_get_monotonic_time () - t0 < 3 * G_USEC_PER_SEC)
-    g_main_context_iteration (NULL, TRUE);
-  for (int i = 0; i < 8; i++)
-    runs[i].again = FALSE;
-  {
-    double secs = (g_get_monotonic_time () - t0) / 1e6;
-    int c = completed;
+  if (want (parts, "throughput")) {
+    for (int i = 0; i < 8; i++) {
+      g_autofree char *name = g_strdup_printf ("bench-many-%d", i);
+      many[i] = make_sandbox (config, name, &error);
+      g_assert_no_error (error);
+      runs[i] = (Run){ .sb = many[i], .devnull = devnull, .counter = &completed, .again = TRUE };
+    }
+    t0 = g_get_monotonic_time ();
     for (int i = 0; i < 8; i++)
-      while (!runs[i].done)
-        g_main_context_iteration (NULL, TRUE);
-    double bare = bare_rate ();
-    printf ("throughput, 8 warm sandboxes, `true`: %.0f commands/s (target >= 1000/s) | bare "
-            "host posix_spawn, 8 threads: %.0f/s | ratio %.2f\n",
-            c / secs, bare, c / secs / bare);
+      start_true (&runs[i]);
+    while (g_get_monotonic_time () - t0 < 3 * G_USEC_PER_SEC)
+      g_main_context_iteration (NULL, TRUE);
+    for (int i = 0; i < 8; i++)
+      runs[i].again = FALSE;
+    {
+      double secs = (g_get_monotonic_time () - t0) / 1e6;
+      int c = completed;
+      for (int i = 0; i < 8; i++)
+        while (!runs[i].done)
+          g_main_context_iteration (NULL, TRUE);
+      double bare = bare_rate ();
+      printf ("throughput, 8 warm sandboxes, `true`: %.0f commands/s (target >= 1000/s) | bare "
+              "host posix_spawn, 8 threads: %.0f/s | ratio %.2f\n",
+              c / secs, bare, c / secs / bare);
+    }
+    for (int i = 0; i < 8; i++)
+      af_sandbox_free (many[i]);
   }
-  for (int i = 0; i < 8; i++)
-    af_sandbox_free (many[i]);
   close (devnull);
   g_rmdir (ws);
   return 0;
