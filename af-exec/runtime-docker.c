@@ -98,6 +98,41 @@ listen_socket (const char *path, GError **error)
   return fd;
 }
 
+/* Whether host @pid is pid 1 of our container: its last NSpid is 1 (the
+ * init of a pid namespace) and its cgroup path names the container's full
+ * id (`/docker/<id>`, `docker-<id>.scope`, `libpod-<id>.scope`). Read from
+ * /proc rather than asking the engine: an engine round trip (`inspect`)
+ * costs a CLI process per start. */
+static gboolean
+is_container_init (AfRuntimeDocker *self, int pid)
+{
+  g_autofree char *status_path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *cgroup_path = g_strdup_printf ("/proc/%d/cgroup", pid);
+  g_autofree char *status = NULL, *cgroups = NULL;
+  const char *nspid, *eol, *last;
+
+  if (self->container == NULL || strlen (self->container) < 32 ||
+      !g_file_get_contents (status_path, &status, NULL, NULL) ||
+      !g_file_get_contents (cgroup_path, &cgroups, NULL, NULL))
+    return FALSE;
+  nspid = strstr (status, "\nNSpid:");
+  if (nspid == NULL)
+    return FALSE;
+  nspid += strlen ("\nNSpid:");
+  eol = strchrnul (nspid, '\n');
+  last = eol;
+  while (last > nspid && last[-1] != '\t' && last[-1] != ' ')
+    last--;
+  /* At least two levels (host, container), the innermost being 1. */
+  if (eol - last != 1 || *last != '1')
+    return FALSE;
+  while (nspid < last && !g_ascii_isdigit (*nspid))
+    nspid++;
+  if (nspid == last)
+    return FALSE;
+  return strstr (cgroups, self->container) != NULL;
+}
+
 /* Accept the init's connection; anyone else who connects is dropped. */
 static int
 accept_init (AfRuntimeDocker *self, int lfd, GError **error)
@@ -120,13 +155,9 @@ accept_init (AfRuntimeDocker *self, int lfd, GError **error)
     if (fd < 0)
       continue;
     if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-        cred.uid == self->parent.cfg->host_uid) {
-      g_autofree char *pid =
-          cli (self, NULL, "inspect", "-f", "{{.State.Pid}}", self->container, NULL);
-      if (pid && atoi (pid) == cred.pid) {
-        self->init_pid = cred.pid;
-        return fd;
-      }
+        cred.uid == self->parent.cfg->host_uid && is_container_init (self, cred.pid)) {
+      self->init_pid = cred.pid;
+      return fd;
     }
     close (fd);
   }

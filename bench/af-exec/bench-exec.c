@@ -156,8 +156,8 @@ fresh_bwrap_true (const char *ws)
 static gint64
 rss_kib (int pid, const char *field)
 {
-  g_autofree char *path =
-      g_strdup_printf ("/proc/%d/%s", pid, g_str_equal (field, "Pss:") ? "smaps_rollup" : "status");
+  g_autofree char *path = g_strdup_printf (
+      "/proc/%d/%s", pid, g_str_equal (field, "VmRSS:") ? "status" : "smaps_rollup");
   g_autofree char *text = NULL;
   const char *p;
   if (!g_file_get_contents (path, &text, NULL, NULL))
@@ -221,15 +221,27 @@ bench_rss (const char *ws)
   exec_pid = atoi (g_subprocess_get_identifier (p));
   bwrap_pid = child_of (exec_pid);
   init_pid = child_of (bwrap_pid);
-  printf ("idle RSS:  af-exec %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
-          " KiB), init %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
-          " KiB), bwrap monitor %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT " KiB)\n",
-          rss_kib (exec_pid, "VmRSS:"), rss_kib (exec_pid, "Pss:"), rss_kib (init_pid, "VmRSS:"),
-          rss_kib (init_pid, "Pss:"), rss_kib (bwrap_pid, "VmRSS:"), rss_kib (bwrap_pid, "Pss:"));
-  printf ("           af-exec + init: RSS %" G_GINT64_FORMAT " KiB, PSS %" G_GINT64_FORMAT
-          " KiB (target <= 2048 KiB)\n",
-          rss_kib (exec_pid, "VmRSS:") + rss_kib (init_pid, "VmRSS:"),
-          rss_kib (exec_pid, "Pss:") + rss_kib (init_pid, "Pss:"));
+  {
+    gint64 rss = rss_kib (exec_pid, "VmRSS:") + rss_kib (init_pid, "VmRSS:");
+    gint64 pss = rss_kib (exec_pid, "Pss:") + rss_kib (init_pid, "Pss:");
+    gint64 uss = rss_kib (exec_pid, "Private_Clean:") + rss_kib (exec_pid, "Private_Dirty:") +
+                 rss_kib (init_pid, "Private_Clean:") + rss_kib (init_pid, "Private_Dirty:");
+    gint64 anon = rss_kib (exec_pid, "Anonymous:") + rss_kib (init_pid, "Anonymous:");
+    printf ("idle RSS:  af-exec %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
+            " KiB, private %" G_GINT64_FORMAT " KiB), init %" G_GINT64_FORMAT
+            " KiB (private %" G_GINT64_FORMAT " KiB), bwrap monitor %" G_GINT64_FORMAT
+            " KiB (PSS %" G_GINT64_FORMAT " KiB)\n",
+            rss_kib (exec_pid, "VmRSS:"), rss_kib (exec_pid, "Pss:"),
+            rss_kib (exec_pid, "Private_Clean:") + rss_kib (exec_pid, "Private_Dirty:"),
+            rss_kib (init_pid, "VmRSS:"),
+            rss_kib (init_pid, "Private_Clean:") + rss_kib (init_pid, "Private_Dirty:"),
+            rss_kib (bwrap_pid, "VmRSS:"), rss_kib (bwrap_pid, "Pss:"));
+    printf ("           af-exec + init: RSS %" G_GINT64_FORMAT " KiB (of which shared-library "
+            "pages %" G_GINT64_FORMAT " KiB), PSS %" G_GINT64_FORMAT
+            " KiB, private %" G_GINT64_FORMAT " KiB, anonymous %" G_GINT64_FORMAT
+            " KiB (target <= 2048 KiB)\n",
+            rss, rss - anon, pss, uss, anon);
+  }
   g_variant_unref (g_dbus_connection_call_sync (conn, NULL, "/org/agentfense/Exec1",
                                                 "org.agentfense.Exec1", "Stop", NULL, NULL, 0, 5000,
                                                 NULL, NULL));
