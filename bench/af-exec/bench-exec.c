@@ -1,7 +1,8 @@
 /* bench-exec — af-exec's speed beside its references, in one run.
  *
  *   1. `true` in a warm bwrap sandbox vs a fresh `bwrap … /bin/true`
- *      (interleaved; target: warm ≤ 0.2× fresh at the median)
+ *      (interleaved; target: warm ≤ 0.2× fresh at the median), and vs a
+ *      bare host posix_spawn of /bin/true (the floor)
  *   2. sandbox start, bwrap (target ≤ 30 ms; beside a fresh `bwrap … true`)
  *      and docker (≤ 500 ms) when an engine and the test image are there
  *   3. RSS of an idle `af-exec --serve` plus its init (target ≤ 2 MiB)
@@ -99,6 +100,21 @@ warm_true (AfSandbox *sb, int devnull)
   while (!run.done)
     g_main_context_iteration (NULL, TRUE);
   g_assert (run.code == 0);
+  return (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+/* The floor: a bare host posix_spawn of /bin/true, no sandbox at all. */
+static double
+bare_true (void)
+{
+  const char *argv[] = { "/bin/true", NULL };
+  gint64 t0 = g_get_monotonic_time ();
+  pid_t pid;
+  int status;
+  if (posix_spawn (&pid, "/bin/true", NULL, NULL, (char **)argv, environ) != 0)
+    g_error ("posix_spawn failed");
+  waitpid (pid, &status, 0);
+  g_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
   return (g_get_monotonic_time () - t0) / 1000.0;
 }
 
@@ -311,6 +327,7 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *ws = g_dir_make_tmp ("af-bench-ws-XXXXXX", NULL);
   g_autofree double *warm = g_new (double, n), *fresh = g_new (double, n);
+  g_autofree double *bare_lat = g_new (double, n);
   double starts[20], start_refs[20];
   int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
   AfSandbox *sb;
@@ -343,6 +360,7 @@ main (int argc, char **argv)
     for (int i = 0; i < n; i++) {
       warm[i] = warm_true (sb, devnull);
       fresh[i] = fresh_bwrap_true (ws);
+      bare_lat[i] = bare_true ();
     }
     {
       double w50 = pct (warm, n, 0.5), w99 = pct (warm, n, 0.99);
@@ -350,6 +368,8 @@ main (int argc, char **argv)
       printf ("true, %d runs: warm sandbox p50 %.2f ms p99 %.2f ms | fresh bwrap p50 %.2f ms p99 "
               "%.2f ms | ratio p50 %.3f (target <= 0.2)\n",
               n, w50, w99, f50, f99, w50 / f50);
+      printf ("      bare host posix_spawn of /bin/true p50 %.2f ms | ratio warm / bare p50 %.2f\n",
+              pct (bare_lat, n, 0.5), w50 / pct (bare_lat, n, 0.5));
     }
     af_sandbox_free (sb);
   }
