@@ -5,7 +5,8 @@
  *      bare host posix_spawn of /bin/true (the floor)
  *   2. sandbox start, bwrap (target ≤ 30 ms; beside a fresh `bwrap … true`)
  *      and docker (≤ 500 ms) when an engine and the test image are there
- *   3. RSS of an idle `af-exec --serve` plus its init (target ≤ 2 MiB)
+ *   3. RSS of an idle `af-exec --serve` plus its init (target ≤ 2 MiB);
+ *      then `true` through its D-Bus Exec vs the in-process library call
  *   4. commands per second across 8 warm sandboxes (target ≥ 1,000/s)
  *
  * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS [PARTS]].
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gunixfdlist.h>
 #include <glib/gstdio.h>
 
 #include "af-dbus-peer.h"
@@ -207,7 +209,7 @@ child_of (int ppid)
 }
 
 static void
-bench_rss (const char *ws)
+bench_rss (const char *ws, AfSandbox *warm_sb, int n)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("af-bench-XXXXXX", NULL);
@@ -257,6 +259,37 @@ bench_rss (const char *ws)
             " KiB, private %" G_GINT64_FORMAT " KiB, anonymous %" G_GINT64_FORMAT
             " KiB (target <= 2048 KiB)\n",
             rss, rss - anon, pss, uss, anon);
+  }
+  if (warm_sb != NULL) {
+    /* The same `true` through D-Bus (request, three passed fds, reply),
+     * interleaved with the library call in this process: what the service
+     * adds. */
+    g_autofree double *dbus = g_new (double, n), *lib = g_new (double, n);
+    int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int i = 0; i < n; i++) {
+      g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+      g_autoptr (GVariant) reply = NULL;
+      GVariantBuilder b;
+      const char *argv[] = { "/bin/true", NULL };
+      gint64 t0;
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "argv", g_variant_new_strv (argv, -1));
+      for (int k = 0; k < 3; k++)
+        g_unix_fd_list_append (fds, devnull, NULL);
+      t0 = g_get_monotonic_time ();
+      reply = g_dbus_connection_call_with_unix_fd_list_sync (
+          conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "Exec",
+          g_variant_new ("(a{sv}hhh)", &b, 0, 1, 2), G_VARIANT_TYPE ("(a{sv})"), 0, 30000, fds,
+          NULL, NULL, &error);
+      g_assert_no_error (error);
+      dbus[i] = (g_get_monotonic_time () - t0) / 1000.0;
+      lib[i] = warm_true (warm_sb, devnull);
+    }
+    close (devnull);
+    printf ("service: `true` through D-Bus Exec p50 %.2f ms p99 %.2f ms | in-process library p50 "
+            "%.2f ms | ratio p50 %.2f\n",
+            pct (dbus, n, 0.5), pct (dbus, n, 0.99), pct (lib, n, 0.5),
+            pct (dbus, n, 0.5) / pct (lib, n, 0.5));
   }
   g_variant_unref (g_dbus_connection_call_sync (conn, NULL, "/org/agentfense/Exec1",
                                                 "org.agentfense.Exec1", "Stop", NULL, NULL, 0, 5000,
@@ -309,7 +342,7 @@ bare_rate (void)
   return total / ((g_get_monotonic_time () - t0) / 1e6);
 }
 
-/* PARTS is a comma-separated list of latency,start,rss,throughput (all when
+/* PARTS is a comma-separated list of latency,start,rss,service,throughput (all when
  * absent), so one part can be re-measured alone. */
 static gboolean
 want (const char *parts, const char *part)
@@ -417,8 +450,16 @@ main (int argc, char **argv)
   }
 
   /* 3. idle RSS */
-  if (want (parts, "rss"))
-    bench_rss (ws);
+  if (want (parts, "rss") || want (parts, "service")) {
+    AfSandbox *warm_sb = NULL;
+    if (want (parts, "service")) {
+      warm_sb = make_sandbox (config, "bench-service", &error);
+      g_assert_no_error (error);
+    }
+    bench_rss (ws, warm_sb, n);
+    if (warm_sb)
+      af_sandbox_free (warm_sb);
+  }
 
   /* 4. throughput across 8 warm sandboxes, one command in flight each */
   if (want (parts, "throughput")) {
