@@ -5,11 +5,12 @@
  * network none unless asked, all capabilities dropped, no-new-privileges,
  * our seccomp profile, the sandbox's unprivileged uid), the listening socket
  * the init connects back to (bind-mounted into the container; only a peer
- * with the sandbox's uid and the container's init pid is accepted), and
- * removing the container (also when af-exec dies: --rm). The engine is driven through its CLI
- * (`docker`, or any drop-in such as podman) and only at start and stop: commands never go through
- * the engine, so a command costs what it costs under bwrap. Must never: start a container as root,
- * or keep a container after stop. */
+ * with the sandbox's uid that is the container's pid 1 is accepted), and
+ * removing the container (also when af-exec dies: --rm). The engine is
+ * driven through its CLI (`docker`, or any drop-in such as podman) and only
+ * at start and stop: commands never go through the engine, so a command
+ * costs what it costs under bwrap.
+ * Must never: start a container as root, or keep a container after stop. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
