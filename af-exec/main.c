@@ -5,6 +5,7 @@
  * supervisor (`--serve --dbus-address ADDR`) hands over to service.c.
  * Must never: pass its own environment to the sandbox, or exit before the
  * sandbox's processes are gone. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +155,7 @@ print_version (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (AfConfig) config = af_exec_config_new ();
+  g_autoptr (AfConfig) config = NULL;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) env = NULL;
@@ -172,6 +173,12 @@ main (int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print version, cgroup mode and exit", NULL },
     { NULL },
   };
+
+  /* One malloc arena for every thread: af-exec's threads (GDBus, output
+   * relays) allocate little, and each extra arena would stay resident for
+   * the sandbox's whole life (an idle supervisor must stay small). */
+  mallopt (M_ARENA_MAX, 1);
+  config = af_exec_config_new ();
   AfLogLevel level = AF_LOG_LEVEL_MESSAGE;
 
   ctx = g_option_context_new ("[-- COMMAND [ARG…]]");

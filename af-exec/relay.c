@@ -1,5 +1,8 @@
 /* relay.c — see relay.h. Blocking I/O on a thread: the destination may be a
- * slow reader, and blocking there must not stall the main loop. */
+ * slow reader, and blocking there must not stall the main loop. Threads
+ * come from a shared pool without a limit (a relay may block for a whole
+ * command, so a bounded pool could starve): a command reuses the threads
+ * of the last one instead of creating, and later unmapping, two stacks. */
 #define _GNU_SOURCE
 #include "relay.h"
 
@@ -16,7 +19,9 @@ struct _AfRelay {
   int src, dst, stop_fd;
   gint64 cap, forwarded;
   gboolean truncated, dst_broken;
-  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  gboolean finished; /* under lock: the pool's thread is done with us */
 };
 
 static void
@@ -42,8 +47,8 @@ forward (AfRelay *r, const char *buf, gssize n)
   r->forwarded += keep;
 }
 
-static gpointer
-relay_thread (gpointer data)
+static void
+relay_run (gpointer data, gpointer unused)
 {
   AfRelay *r = data;
   char *buf = g_malloc (RELAY_BUF);
@@ -74,7 +79,29 @@ relay_thread (gpointer data)
     forward (r, buf, n);
   }
   g_free (buf);
+  g_mutex_lock (&r->lock);
+  r->finished = TRUE;
+  g_cond_signal (&r->cond);
+  g_mutex_unlock (&r->lock);
+}
+
+static gpointer
+relay_thread (gpointer data)
+{
+  relay_run (data, NULL);
   return NULL;
+}
+
+static GThreadPool *
+relay_pool (void)
+{
+  static GThreadPool *pool;
+  if (g_once_init_enter (&pool)) {
+    /* Unlimited and shared: cannot fail to be made. */
+    GThreadPool *p = g_thread_pool_new (relay_run, NULL, -1, FALSE, NULL);
+    g_once_init_leave (&pool, p);
+  }
+  return pool;
 }
 
 AfRelay *
@@ -87,7 +114,10 @@ af_relay_start (int src, int dst, gint64 cap)
   r->dst = dst;
   r->cap = cap;
   r->stop_fd = eventfd (0, EFD_CLOEXEC);
-  r->thread = g_thread_new ("af-relay", relay_thread, r);
+  g_mutex_init (&r->lock);
+  g_cond_init (&r->cond);
+  if (!g_thread_pool_push (relay_pool (), r, NULL))
+    g_thread_unref (g_thread_new ("af-relay", relay_thread, r));
   return r;
 }
 
@@ -104,7 +134,12 @@ af_relay_join_keep_source (AfRelay *relay, gint64 *forwarded, gboolean *truncate
 {
   int src;
 
-  g_thread_join (relay->thread);
+  g_mutex_lock (&relay->lock);
+  while (!relay->finished)
+    g_cond_wait (&relay->cond, &relay->lock);
+  g_mutex_unlock (&relay->lock);
+  g_mutex_clear (&relay->lock);
+  g_cond_clear (&relay->cond);
   if (forwarded)
     *forwarded = relay->forwarded;
   if (truncated)

@@ -1,6 +1,6 @@
 /* relay.h — copy one output stream of a command to its consumer, capped.
  *
- * Owns: a thread per stream that reads the command's pipe and writes to the
+ * Owns: a (pooled) thread per stream that reads the command's pipe and writes to the
  * destination fd as bytes arrive (so a line reaches the consumer at once),
  * counting what it forwards; past the cap it keeps reading and drops, so
  * the command never blocks on a full pipe and af-exec's memory stays one

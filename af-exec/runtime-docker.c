@@ -5,10 +5,11 @@
  * network none unless asked, all capabilities dropped, no-new-privileges,
  * our seccomp profile, the sandbox's unprivileged uid), the listening socket
  * the init connects back to (bind-mounted into the container; only a peer
- * with the sandbox's uid and the container's init pid is accepted), and
- * removing the container. The engine is driven through its CLI (`docker`,
- * or any drop-in such as podman) and only at start and stop: commands never
- * go through the engine, so a command costs what it costs under bwrap.
+ * with the sandbox's uid that is the container's pid 1 is accepted), and
+ * removing the container (also when af-exec dies: --rm). The engine is
+ * driven through its CLI (`docker`, or any drop-in such as podman) and only
+ * at start and stop: commands never go through the engine, so a command
+ * costs what it costs under bwrap.
  * Must never: start a container as root, or keep a container after stop. */
 #define _GNU_SOURCE
 #include "runtime.h"
@@ -98,6 +99,41 @@ listen_socket (const char *path, GError **error)
   return fd;
 }
 
+/* Whether host @pid is pid 1 of our container: its last NSpid is 1 (the
+ * init of a pid namespace) and its cgroup path names the container's full
+ * id (`/docker/<id>`, `docker-<id>.scope`, `libpod-<id>.scope`). Read from
+ * /proc rather than asking the engine: an engine round trip (`inspect`)
+ * costs a CLI process per start. */
+static gboolean
+is_container_init (AfRuntimeDocker *self, int pid)
+{
+  g_autofree char *status_path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *cgroup_path = g_strdup_printf ("/proc/%d/cgroup", pid);
+  g_autofree char *status = NULL, *cgroups = NULL;
+  const char *nspid, *eol, *last;
+
+  if (self->container == NULL || strlen (self->container) < 32 ||
+      !g_file_get_contents (status_path, &status, NULL, NULL) ||
+      !g_file_get_contents (cgroup_path, &cgroups, NULL, NULL))
+    return FALSE;
+  nspid = strstr (status, "\nNSpid:");
+  if (nspid == NULL)
+    return FALSE;
+  nspid += strlen ("\nNSpid:");
+  eol = strchrnul (nspid, '\n');
+  last = eol;
+  while (last > nspid && last[-1] != '\t' && last[-1] != ' ')
+    last--;
+  /* At least two levels (host, container), the innermost being 1. */
+  if (eol - last != 1 || *last != '1')
+    return FALSE;
+  while (nspid < last && !g_ascii_isdigit (*nspid))
+    nspid++;
+  if (nspid == last)
+    return FALSE;
+  return strstr (cgroups, self->container) != NULL;
+}
+
 /* Accept the init's connection; anyone else who connects is dropped. */
 static int
 accept_init (AfRuntimeDocker *self, int lfd, GError **error)
@@ -120,13 +156,9 @@ accept_init (AfRuntimeDocker *self, int lfd, GError **error)
     if (fd < 0)
       continue;
     if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-        cred.uid == self->parent.cfg->host_uid) {
-      g_autofree char *pid =
-          cli (self, NULL, "inspect", "-f", "{{.State.Pid}}", self->container, NULL);
-      if (pid && atoi (pid) == cred.pid) {
-        self->init_pid = cred.pid;
-        return fd;
-      }
+        cred.uid == self->parent.cfg->host_uid && is_container_init (self, cred.pid)) {
+      self->init_pid = cred.pid;
+      return fd;
     }
     close (fd);
   }
@@ -227,9 +259,14 @@ docker_start (AfRuntime *rt, GError **error)
   name = g_strdup_printf ("agentfense-%s", cfg->name);
   /* run -d = create + start in one CLI call; --pull never: a missing
    * image is an error, never a download. */
-  add (argv, "run", "--detach", "--pull", "never", "--name", name, "--label",
+  /* --rm (the engine's AutoRemove): the container goes away as soon as its
+   * init exits. The init exits when our socket closes, which the kernel
+   * does for us even when af-exec is SIGKILLed, so no stopped container of
+   * a dead af-exec is left behind. */
+  add (argv, "run", "--detach", "--rm", "--pull", "never", "--name", name, "--label",
        "org.agentfense.sandbox", "--init=false", "--hostname", "sandbox", "--cap-drop", "ALL",
        "--security-opt", "no-new-privileges", "--read-only", "--log-driver", "none", NULL);
+  g_ptr_array_add (argv, g_strdup_printf ("--label=org.agentfense.owner-pid=%d", (int)getpid ()));
   g_ptr_array_add (argv, g_strdup_printf ("--security-opt=seccomp=%s", profile_path));
   g_ptr_array_add (argv,
                    g_strdup_printf ("--user=%u:%u", (guint)cfg->host_uid, (guint)cfg->host_gid));

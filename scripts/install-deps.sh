@@ -8,7 +8,8 @@ what=${1:-all}
 
 build_pkgs="meson ninja-build pkg-config gcc clang libglib2.0-dev libglib2.0-dev-bin
   libjson-glib-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libgrpc-dev libfuse3-dev fuse3 libseccomp-dev libsqlite3-dev libsystemd-dev libssl-dev"
+  libgrpc-dev libfuse3-dev fuse3 libseccomp-dev libsqlite3-dev libsystemd-dev libssl-dev
+  musl-tools"
 run_pkgs="bubblewrap fuse3 sqlite3 iproute2"
 test_pkgs="python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   valgrind clang-format libclang-rt-14-dev busybox-static docker.io nix-bin

@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,7 +158,8 @@ child_main (void *data)
       goto fail;
     }
   }
-  close_range (3 + ctx->has_status_fd, ~0u, 0);
+  /* The raw call: musl has no close_range wrapper. */
+  syscall (SYS_close_range, 3 + ctx->has_status_fd, ~0u, 0);
 
   stage = AF_INIT_STAGE_CHDIR;
   if (chdir (ctx->cwd) < 0)

@@ -1,13 +1,15 @@
 /* bench-exec — af-exec's speed beside its references, in one run.
  *
  *   1. `true` in a warm bwrap sandbox vs a fresh `bwrap … /bin/true`
- *      (interleaved; target: warm ≤ 0.2× fresh at the median)
- *   2. sandbox start, bwrap (target ≤ 30 ms) and docker (≤ 500 ms) when an
- *      engine and the test image are there
- *   3. RSS of an idle `af-exec --serve` plus its init (target ≤ 2 MiB)
+ *      (interleaved; target: warm ≤ 0.2× fresh at the median), and vs a
+ *      bare host posix_spawn of /bin/true (the floor)
+ *   2. sandbox start, bwrap (target ≤ 30 ms; beside a fresh `bwrap … true`)
+ *      and docker (≤ 500 ms) when an engine and the test image are there
+ *   3. RSS of an idle `af-exec --serve` plus its init (target ≤ 2 MiB);
+ *      then `true` through its D-Bus Exec vs the in-process library call
  *   4. commands per second across 8 warm sandboxes (target ≥ 1,000/s)
  *
- * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS].
+ * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS [PARTS]].
  * Built with the tree, never run by `meson test`. */
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gunixfdlist.h>
 #include <glib/gstdio.h>
 
 #include "af-dbus-peer.h"
@@ -102,6 +105,21 @@ warm_true (AfSandbox *sb, int devnull)
   return (g_get_monotonic_time () - t0) / 1000.0;
 }
 
+/* The floor: a bare host posix_spawn of /bin/true, no sandbox at all. */
+static double
+bare_true (void)
+{
+  const char *argv[] = { "/bin/true", NULL };
+  gint64 t0 = g_get_monotonic_time ();
+  pid_t pid;
+  int status;
+  if (posix_spawn (&pid, "/bin/true", NULL, NULL, (char **)argv, environ) != 0)
+    g_error ("posix_spawn failed");
+  waitpid (pid, &status, 0);
+  g_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return (g_get_monotonic_time () - t0) / 1000.0;
+}
+
 static double
 fresh_bwrap_true (const char *ws)
 {
@@ -156,8 +174,8 @@ fresh_bwrap_true (const char *ws)
 static gint64
 rss_kib (int pid, const char *field)
 {
-  g_autofree char *path =
-      g_strdup_printf ("/proc/%d/%s", pid, g_str_equal (field, "Pss:") ? "smaps_rollup" : "status");
+  g_autofree char *path = g_strdup_printf (
+      "/proc/%d/%s", pid, g_str_equal (field, "VmRSS:") ? "status" : "smaps_rollup");
   g_autofree char *text = NULL;
   const char *p;
   if (!g_file_get_contents (path, &text, NULL, NULL))
@@ -191,7 +209,7 @@ child_of (int ppid)
 }
 
 static void
-bench_rss (const char *ws)
+bench_rss (const char *ws, AfSandbox *warm_sb, int n)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("af-bench-XXXXXX", NULL);
@@ -216,19 +234,63 @@ bench_rss (const char *ws)
     if (r == NULL)
       g_usleep (5000);
   }
-  g_usleep (200000); /* idle */
+  g_usleep (g_getenv ("AF_BENCH_IDLE_US") ? atoi (g_getenv ("AF_BENCH_IDLE_US"))
+                                          : 200000); /* idle */
   exec_pid = atoi (g_subprocess_get_identifier (p));
   bwrap_pid = child_of (exec_pid);
   init_pid = child_of (bwrap_pid);
-  printf ("idle RSS:  af-exec %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
-          " KiB), init %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
-          " KiB), bwrap monitor %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT " KiB)\n",
-          rss_kib (exec_pid, "VmRSS:"), rss_kib (exec_pid, "Pss:"), rss_kib (init_pid, "VmRSS:"),
-          rss_kib (init_pid, "Pss:"), rss_kib (bwrap_pid, "VmRSS:"), rss_kib (bwrap_pid, "Pss:"));
-  printf ("           af-exec + init: RSS %" G_GINT64_FORMAT " KiB, PSS %" G_GINT64_FORMAT
-          " KiB (target <= 2048 KiB)\n",
-          rss_kib (exec_pid, "VmRSS:") + rss_kib (init_pid, "VmRSS:"),
-          rss_kib (exec_pid, "Pss:") + rss_kib (init_pid, "Pss:"));
+  {
+    gint64 rss = rss_kib (exec_pid, "VmRSS:") + rss_kib (init_pid, "VmRSS:");
+    gint64 pss = rss_kib (exec_pid, "Pss:") + rss_kib (init_pid, "Pss:");
+    gint64 uss = rss_kib (exec_pid, "Private_Clean:") + rss_kib (exec_pid, "Private_Dirty:") +
+                 rss_kib (init_pid, "Private_Clean:") + rss_kib (init_pid, "Private_Dirty:");
+    gint64 anon = rss_kib (exec_pid, "Anonymous:") + rss_kib (init_pid, "Anonymous:");
+    printf ("idle RSS:  af-exec %" G_GINT64_FORMAT " KiB (PSS %" G_GINT64_FORMAT
+            " KiB, private %" G_GINT64_FORMAT " KiB), init %" G_GINT64_FORMAT
+            " KiB (private %" G_GINT64_FORMAT " KiB), bwrap monitor %" G_GINT64_FORMAT
+            " KiB (PSS %" G_GINT64_FORMAT " KiB)\n",
+            rss_kib (exec_pid, "VmRSS:"), rss_kib (exec_pid, "Pss:"),
+            rss_kib (exec_pid, "Private_Clean:") + rss_kib (exec_pid, "Private_Dirty:"),
+            rss_kib (init_pid, "VmRSS:"),
+            rss_kib (init_pid, "Private_Clean:") + rss_kib (init_pid, "Private_Dirty:"),
+            rss_kib (bwrap_pid, "VmRSS:"), rss_kib (bwrap_pid, "Pss:"));
+    printf ("           af-exec + init: RSS %" G_GINT64_FORMAT " KiB (of which shared-library "
+            "pages %" G_GINT64_FORMAT " KiB), PSS %" G_GINT64_FORMAT
+            " KiB, private %" G_GINT64_FORMAT " KiB, anonymous %" G_GINT64_FORMAT
+            " KiB (target <= 2048 KiB)\n",
+            rss, rss - anon, pss, uss, anon);
+  }
+  if (warm_sb != NULL) {
+    /* The same `true` through D-Bus (request, three passed fds, reply),
+     * interleaved with the library call in this process: what the service
+     * adds. */
+    g_autofree double *dbus = g_new (double, n), *lib = g_new (double, n);
+    int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int i = 0; i < n; i++) {
+      g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+      g_autoptr (GVariant) reply = NULL;
+      GVariantBuilder b;
+      const char *argv[] = { "/bin/true", NULL };
+      gint64 t0;
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "argv", g_variant_new_strv (argv, -1));
+      for (int k = 0; k < 3; k++)
+        g_unix_fd_list_append (fds, devnull, NULL);
+      t0 = g_get_monotonic_time ();
+      reply = g_dbus_connection_call_with_unix_fd_list_sync (
+          conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "Exec",
+          g_variant_new ("(a{sv}hhh)", &b, 0, 1, 2), G_VARIANT_TYPE ("(a{sv})"), 0, 30000, fds,
+          NULL, NULL, &error);
+      g_assert_no_error (error);
+      dbus[i] = (g_get_monotonic_time () - t0) / 1000.0;
+      lib[i] = warm_true (warm_sb, devnull);
+    }
+    close (devnull);
+    printf ("service: `true` through D-Bus Exec p50 %.2f ms p99 %.2f ms | in-process library p50 "
+            "%.2f ms | ratio p50 %.2f\n",
+            pct (dbus, n, 0.5), pct (dbus, n, 0.99), pct (lib, n, 0.5),
+            pct (dbus, n, 0.5) / pct (lib, n, 0.5));
+  }
   g_variant_unref (g_dbus_connection_call_sync (conn, NULL, "/org/agentfense/Exec1",
                                                 "org.agentfense.Exec1", "Stop", NULL, NULL, 0, 5000,
                                                 NULL, NULL));
@@ -280,15 +342,26 @@ bare_rate (void)
   return total / ((g_get_monotonic_time () - t0) / 1e6);
 }
 
+/* PARTS is a comma-separated list of latency,start,rss,service,throughput (all when
+ * absent), so one part can be re-measured alone. */
+static gboolean
+want (const char *parts, const char *part)
+{
+  g_auto (GStrv) list = parts ? g_strsplit (parts, ",", -1) : NULL;
+  return parts == NULL || g_strv_contains ((const char *const *)list, part);
+}
+
 int
 main (int argc, char **argv)
 {
   int n = argc > 1 ? atoi (argv[1]) : 300;
+  const char *parts = argc > 2 ? argv[2] : NULL;
   g_autoptr (AfConfig) config = af_exec_config_new ();
   g_autoptr (GError) error = NULL;
   g_autofree char *ws = g_dir_make_tmp ("af-bench-ws-XXXXXX", NULL);
   g_autofree double *warm = g_new (double, n), *fresh = g_new (double, n);
-  double starts[20];
+  g_autofree double *bare_lat = g_new (double, n);
+  double starts[20], start_refs[20];
   int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
   AfSandbox *sb;
   AfSandbox *many[8];
@@ -312,89 +385,111 @@ main (int argc, char **argv)
   g_assert_true (af_config_set (config, "exec.timeout", "0", "bench", NULL));
 
   /* 1. warm vs fresh, interleaved */
-  sb = make_sandbox (config, "bench-warm", &error);
-  g_assert_no_error (error);
-  for (int i = 0; i < 20; i++)
-    warm_true (sb, devnull); /* warm-up */
-  for (int i = 0; i < n; i++) {
-    warm[i] = warm_true (sb, devnull);
-    fresh[i] = fresh_bwrap_true (ws);
+  if (want (parts, "latency")) {
+    sb = make_sandbox (config, "bench-warm", &error);
+    g_assert_no_error (error);
+    for (int i = 0; i < 20; i++)
+      warm_true (sb, devnull); /* warm-up */
+    for (int i = 0; i < n; i++) {
+      warm[i] = warm_true (sb, devnull);
+      fresh[i] = fresh_bwrap_true (ws);
+      bare_lat[i] = bare_true ();
+    }
+    {
+      double w50 = pct (warm, n, 0.5), w99 = pct (warm, n, 0.99);
+      double f50 = pct (fresh, n, 0.5), f99 = pct (fresh, n, 0.99);
+      printf ("true, %d runs: warm sandbox p50 %.2f ms p99 %.2f ms | fresh bwrap p50 %.2f ms p99 "
+              "%.2f ms | ratio p50 %.3f (target <= 0.2)\n",
+              n, w50, w99, f50, f99, w50 / f50);
+      printf ("      bare host posix_spawn of /bin/true p50 %.2f ms | ratio warm / bare p50 %.2f\n",
+              pct (bare_lat, n, 0.5), w50 / pct (bare_lat, n, 0.5));
+    }
+    af_sandbox_free (sb);
   }
-  {
-    double w50 = pct (warm, n, 0.5), w99 = pct (warm, n, 0.99);
-    double f50 = pct (fresh, n, 0.5), f99 = pct (fresh, n, 0.99);
-    printf ("true, %d runs: warm sandbox p50 %.2f ms p99 %.2f ms | fresh bwrap p50 %.2f ms p99 "
-            "%.2f ms | ratio p50 %.3f (target <= 0.2)\n",
-            n, w50, w99, f50, f99, w50 / f50);
-  }
-  af_sandbox_free (sb);
 
   /* 2. start (bwrap) */
-  for (int i = 0; i < 20; i++) {
-    g_autofree char *name = g_strdup_printf ("bench-start-%d", i);
-    gint64 s0 = g_get_monotonic_time ();
-    AfSandbox *s = make_sandbox (config, name, &error);
-    g_assert_no_error (error);
-    starts[i] = (g_get_monotonic_time () - s0) / 1000.0;
-    af_sandbox_free (s);
-  }
-  printf ("bwrap sandbox start, 20 runs: p50 %.1f ms, max %.1f ms (target <= 30 ms)\n",
-          pct (starts, 20, 0.5), pct (starts, 20, 0.999));
-  {
-    /* docker start, when an engine and the test image are there */
-    g_autoptr (AfConfig) dc = af_exec_config_new ();
-    g_autoptr (GError) derr = NULL;
-    double ds[3];
-    int k = 0;
-    af_config_set (dc, "exec.workspace", ws, "bench", NULL);
-    af_config_set (dc, "exec.init", init_path, "bench", NULL);
-    af_config_set (dc, "exec.runtime", "docker", "bench", NULL);
-    af_config_set (dc, "exec.image", "agentfense-busybox:test", "bench", NULL);
-    for (; k < 3; k++) {
-      g_autofree char *name = g_strdup_printf ("bench-docker-%d", k);
+  if (want (parts, "start")) {
+    for (int i = 0; i < 20; i++) {
+      g_autofree char *name = g_strdup_printf ("bench-start-%d", i);
       gint64 s0 = g_get_monotonic_time ();
-      AfSandbox *s = make_sandbox (dc, name, &derr);
-      if (s == NULL)
-        break;
-      ds[k] = (g_get_monotonic_time () - s0) / 1000.0;
+      AfSandbox *s = make_sandbox (config, name, &error);
+      g_assert_no_error (error);
+      starts[i] = (g_get_monotonic_time () - s0) / 1000.0;
       af_sandbox_free (s);
+      /* Reference, interleaved: the same bwrap running /bin/true and gone. */
+      start_refs[i] = fresh_bwrap_true (ws);
     }
-    if (k == 3)
-      printf ("docker sandbox start, 3 runs: p50 %.0f ms (target <= 500 ms)\n", pct (ds, 3, 0.5));
-    else
-      printf ("docker sandbox start: not measured (%s)\n", derr ? derr->message : "?");
+    printf ("bwrap sandbox start, 20 runs: p50 %.1f ms, max %.1f ms (target <= 30 ms) | fresh "
+            "`bwrap ... true` p50 %.1f ms | ratio p50 %.2f\n",
+            pct (starts, 20, 0.5), pct (starts, 20, 0.999), pct (start_refs, 20, 0.5),
+            pct (starts, 20, 0.5) / pct (start_refs, 20, 0.5));
+    {
+      /* docker start, when an engine and the test image are there */
+      g_autoptr (AfConfig) dc = af_exec_config_new ();
+      g_autoptr (GError) derr = NULL;
+      double ds[3];
+      int k = 0;
+      af_config_set (dc, "exec.workspace", ws, "bench", NULL);
+      af_config_set (dc, "exec.init", init_path, "bench", NULL);
+      af_config_set (dc, "exec.runtime", "docker", "bench", NULL);
+      af_config_set (dc, "exec.image", "agentfense-busybox:test", "bench", NULL);
+      for (; k < 3; k++) {
+        g_autofree char *name = g_strdup_printf ("bench-docker-%d", k);
+        gint64 s0 = g_get_monotonic_time ();
+        AfSandbox *s = make_sandbox (dc, name, &derr);
+        if (s == NULL)
+          break;
+        ds[k] = (g_get_monotonic_time () - s0) / 1000.0;
+        af_sandbox_free (s);
+      }
+      if (k == 3)
+        printf ("docker sandbox start, 3 runs: p50 %.0f ms (target <= 500 ms)\n", pct (ds, 3, 0.5));
+      else
+        printf ("docker sandbox start: not measured (%s)\n", derr ? derr->message : "?");
+    }
   }
 
   /* 3. idle RSS */
-  bench_rss (ws);
+  if (want (parts, "rss") || want (parts, "service")) {
+    AfSandbox *warm_sb = NULL;
+    if (want (parts, "service")) {
+      warm_sb = make_sandbox (config, "bench-service", &error);
+      g_assert_no_error (error);
+    }
+    bench_rss (ws, warm_sb, n);
+    if (warm_sb)
+      af_sandbox_free (warm_sb);
+  }
 
   /* 4. throughput across 8 warm sandboxes, one command in flight each */
-  for (int i = 0; i < 8; i++) {
-    g_autofree char *name = g_strdup_printf ("bench-many-%d", i);
-    many[i] = make_sandbox (config, name, &error);
-    g_assert_no_error (error);
-    runs[i] = (Run){ .sb = many[i], .devnull = devnull, .counter = &completed, .again = TRUE };
-  }
-  t0 = g_get_monotonic_time ();
-  for (int i = 0; i < 8; i++)
-    start_true (&runs[i]);
-  while (g_get_monotonic_time () - t0 < 3 * G_USEC_PER_SEC)
-    g_main_context_iteration (NULL, TRUE);
-  for (int i = 0; i < 8; i++)
-    runs[i].again = FALSE;
-  {
-    double secs = (g_get_monotonic_time () - t0) / 1e6;
-    int c = completed;
+  if (want (parts, "throughput")) {
+    for (int i = 0; i < 8; i++) {
+      g_autofree char *name = g_strdup_printf ("bench-many-%d", i);
+      many[i] = make_sandbox (config, name, &error);
+      g_assert_no_error (error);
+      runs[i] = (Run){ .sb = many[i], .devnull = devnull, .counter = &completed, .again = TRUE };
+    }
+    t0 = g_get_monotonic_time ();
     for (int i = 0; i < 8; i++)
-      while (!runs[i].done)
-        g_main_context_iteration (NULL, TRUE);
-    double bare = bare_rate ();
-    printf ("throughput, 8 warm sandboxes, `true`: %.0f commands/s (target >= 1000/s) | bare "
-            "host posix_spawn, 8 threads: %.0f/s | ratio %.2f\n",
-            c / secs, bare, c / secs / bare);
+      start_true (&runs[i]);
+    while (g_get_monotonic_time () - t0 < 3 * G_USEC_PER_SEC)
+      g_main_context_iteration (NULL, TRUE);
+    for (int i = 0; i < 8; i++)
+      runs[i].again = FALSE;
+    {
+      double secs = (g_get_monotonic_time () - t0) / 1e6;
+      int c = completed;
+      for (int i = 0; i < 8; i++)
+        while (!runs[i].done)
+          g_main_context_iteration (NULL, TRUE);
+      double bare = bare_rate ();
+      printf ("throughput, 8 warm sandboxes, `true`: %.0f commands/s (target >= 1000/s) | bare "
+              "host posix_spawn, 8 threads: %.0f/s | ratio %.2f\n",
+              c / secs, bare, c / secs / bare);
+    }
+    for (int i = 0; i < 8; i++)
+      af_sandbox_free (many[i]);
   }
-  for (int i = 0; i < 8; i++)
-    af_sandbox_free (many[i]);
   close (devnull);
   g_rmdir (ws);
   return 0;

@@ -66,8 +66,9 @@ prepare_docker (void)
                         "scripts", "start-dockerd.sh", NULL);
   g_autofree char *start = g_strdup_printf ("sh '%s'", script);
   g_autofree char *tmp = NULL, *import = NULL;
+  g_autofree char *cli = g_find_program_in_path ("docker");
 
-  if (g_find_program_in_path ("docker") == NULL)
+  if (cli == NULL)
     return g_strdup ("no docker CLI installed");
   if (!run_ok ("docker info", NULL) && !run_ok (start, &why))
     return g_strdup_printf ("no Docker engine can run here (%s)", why);

@@ -12,11 +12,12 @@
 #include "exec-testlib.h"
 
 /* af-exec with the runtime under test, in the background. */
-static GSubprocess *launch (ExecFixture *fx, GError **error, const char *first,
-                            ...) G_GNUC_NULL_TERMINATED;
+static GSubprocess *launch_flags (ExecFixture *fx, GSubprocessFlags flags, GError **error,
+                                  const char *first, ...) G_GNUC_NULL_TERMINATED;
+#define launch(fx, error, ...) launch_flags (fx, G_SUBPROCESS_FLAGS_NONE, error, __VA_ARGS__)
 
 static GSubprocess *
-launch (ExecFixture *fx, GError **error, const char *first, ...)
+launch_flags (ExecFixture *fx, GSubprocessFlags flags, GError **error, const char *first, ...)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   va_list ap;
@@ -30,7 +31,7 @@ launch (ExecFixture *fx, GError **error, const char *first, ...)
     g_ptr_array_add (argv, (char *)a);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  return g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_NONE, error);
+  return g_subprocess_newv ((const char *const *)argv->pdata, flags, error);
 }
 
 #define SETUP()                                                                                    \
@@ -160,22 +161,125 @@ test_workdir (ExecFixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (err, "/no/such/dir"));
 }
 
+static gboolean
+proc_is (int pid, const char *needle)
+{
+  g_autoptr (GArray) pids = exec_test_find_procs (needle);
+  for (guint i = 0; i < pids->len; i++)
+    if (g_array_index (pids, int, i) == pid)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 test_timeout_kills_tree (ExecFixture *fx, gconstpointer data)
 {
+  static const char *const sleeps[] = { "sleep 301.17", "sleep 302.17", "sleep 303.17" };
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *err = NULL;
-  gint64 start = g_get_monotonic_time ();
+  int pids[G_N_ELEMENTS (sleeps)];
+  gint64 seen;
   SETUP ();
-  /* A setsid'd double fork, a background job and a foreground sleep. */
-  g_assert_cmpint (exec_test_run (fx, NULL, NULL, &err, "--timeout", "500ms", "--", "sh", "-c",
-                                  "(setsid sleep 301.17 &); sleep 302.17 & sleep 303.17", NULL),
-                   ==, 124);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_USEC_PER_SEC);
+  /* A setsid'd double fork, a background job and a foreground sleep. The
+   * timeout counts from the command's start, not the sandbox's, and leaves
+   * time to see all three running first: the test proves they were killed,
+   * not that they never started, whatever the machine's load. */
+  p = launch_flags (fx, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, "--timeout", "5s", "--", "sh", "-c",
+                    "(setsid sleep 301.17 &); sleep 302.17 & sleep 303.17", NULL);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (sleeps); i++) {
+    pids[i] = exec_test_wait_proc (sleeps[i], 60000);
+    g_assert_cmpint (pids[i], >, 0);
+  }
+  seen = g_get_monotonic_time ();
+  g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 124);
+  /* Killed at the timeout, not when the 300 s sleeps would have ended. */
+  g_assert_cmpint (g_get_monotonic_time () - seen, <, 60 * G_USEC_PER_SEC);
   g_assert_nonnull (strstr (err, "timed out"));
-  /* Names only this test uses: the machine may run other sleeps. */
-  g_assert_cmpuint (exec_test_count_procs ("sleep 301.17"), ==, 0);
-  g_assert_cmpuint (exec_test_count_procs ("sleep 302.17"), ==, 0);
-  g_assert_cmpuint (exec_test_count_procs ("sleep 303.17"), ==, 0);
+  /* Each one seen is gone, and no other process by these names (only this
+   * test uses them) is left. */
+  for (guint i = 0; i < G_N_ELEMENTS (sleeps); i++) {
+    g_assert_false (proc_is (pids[i], sleeps[i]));
+    g_assert_cmpuint (exec_test_count_procs (sleeps[i]), ==, 0);
+  }
+}
+
+static gboolean
+on_expired (gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_line (GObject *source, GAsyncResult *res, gpointer data)
+{
+  *(GAsyncResult **)data = g_object_ref (res);
+}
+
+/* Docker: af-exec SIGKILLed mid-command leaves neither the command nor its
+ * container (stopped or not). The container's removal is awaited as the
+ * engine's `destroy` event, replayed from before the run so it cannot be
+ * missed. */
+static void
+test_killed_leaves_no_container (ExecFixture *fx, gconstpointer data)
+{
+  g_autoptr (GSubprocess) p = NULL, events = NULL, inspect = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDataInputStream) lines = NULL;
+  g_autofree char *name = NULL, *since = NULL, *filter = NULL, *line = NULL;
+  g_autofree char *inspect_err = NULL;
+  SETUP ();
+
+  since = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC - 1);
+  p = launch (fx, &error, "--", "sleep", "306.17", NULL);
+  g_assert_no_error (error);
+  g_assert_cmpint (exec_test_wait_proc ("sleep 306.17", 60000), >, 0);
+  name = g_strdup_printf ("agentfense-oneshot-%s", g_subprocess_get_identifier (p));
+  filter = g_strdup_printf ("container=%s", name);
+  g_subprocess_force_exit (p);
+  g_subprocess_wait (p, NULL, &error);
+  g_assert_no_error (error);
+
+  events = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "docker", "events", "--since",
+                             since, "--filter", filter, "--filter", "event=destroy", "--format",
+                             "{{.Action}}", NULL);
+  g_assert_no_error (error);
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (events));
+  {
+    /* Bounded: no event within 120 s is a failure, not a hang. */
+    GAsyncResult *res = NULL;
+    gboolean expired = FALSE;
+    guint timer = g_timeout_add_seconds (120, on_expired, &expired);
+    g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &res);
+    while (res == NULL && !expired)
+      g_main_context_iteration (NULL, TRUE);
+    g_subprocess_force_exit (events);
+    g_subprocess_wait (events, NULL, NULL);
+    if (res == NULL) {
+      while (res == NULL) /* the read ends once the pipe closes */
+        g_main_context_iteration (NULL, TRUE);
+    } else {
+      g_source_remove (timer);
+    }
+    line = g_data_input_stream_read_line_finish (lines, res, NULL, &error);
+    g_object_unref (res);
+    g_assert_false (expired);
+  }
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "destroy");
+
+  inspect = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                              &error, "docker", "container", "inspect", name, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (inspect, NULL, NULL, NULL, &inspect_err, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_subprocess_get_successful (inspect));
+  g_assert_nonnull (strstr (inspect_err, "No such"));
+  g_assert_cmpuint (exec_test_count_procs ("sleep 306.17"), ==, 0);
 }
 
 static void
@@ -584,6 +688,8 @@ main (int argc, char **argv)
   ADD ("workdir", test_workdir);
   ADD ("timeout-kills-tree", test_timeout_kills_tree);
   ADD ("end-kills-tree", test_end_kills_tree);
+  if (exec_test_is_docker ())
+    ADD ("killed-leaves-no-container", test_killed_leaves_no_container);
   ADD ("output-cap", test_output_cap);
   ADD ("output-cap-exact", test_output_cap_exact);
   ADD ("uid-not-root", test_uid_not_root);
