@@ -51,6 +51,7 @@ typedef struct {
   guint64 exec_id;
   gboolean paused, completing, finished;
   gulong cancel_handler;
+  int lifeline; /* write end; closing it makes af-exec kill the command */
   struct CancelToken *token;
   guint timeout_ms;
 } ExecState;
@@ -80,6 +81,8 @@ exec_state_free (ExecState *st)
   }
   if (st->have_exec_id && !st->ended)
     afd_sandbox_unwatch_stream (st->sb, st->exec_id);
+  if (st->lifeline >= 0)
+    close (st->lifeline);
   g_clear_object (&st->stdin_stream);
   g_clear_pointer (&st->result, g_variant_unref);
   g_clear_error (&st->error);
@@ -185,6 +188,23 @@ on_send_ready (AfGrpcCall *call, gpointer data)
   pump (st);
 }
 
+/* The client is gone: keep reading (and dropping) until the end, never
+ * waiting for a send queue that will not drain. */
+static void
+stop_streaming (ExecState *st)
+{
+  st->streaming = FALSE;
+  if (st->out.buf == NULL)
+    st->out.buf = g_string_new (NULL);
+  if (st->err.buf == NULL)
+    st->err.buf = g_string_new (NULL);
+  if (st->paused) {
+    st->paused = FALSE;
+    watch (st, &st->out);
+    watch (st, &st->err);
+  }
+}
+
 /* Read what is there, one chunk per stream in turn (so interleaved output
  * keeps its order as far as two pipes allow). */
 static void
@@ -228,14 +248,8 @@ pump (ExecState *st)
       msg.data.data = (uint8_t *)buf;
       msg.data.len = (size_t)n;
       g_autoptr (GError) error = NULL;
-      if (!af_grpc_call_send (st->call, &msg.base, &error)) {
-        /* The client is gone: keep reading and dropping until the end. */
-        st->streaming = FALSE;
-        if (st->out.buf == NULL)
-          st->out.buf = g_string_new (NULL);
-        if (st->err.buf == NULL)
-          st->err.buf = g_string_new (NULL);
-      }
+      if (!af_grpc_call_send (st->call, &msg.base, &error))
+        stop_streaming (st);
     }
   }
   /* af-exec answers only after it forwarded all output: once the end is
@@ -260,8 +274,15 @@ on_cancel (gpointer data)
     if (!afd_sandboxes_session_destroy (st->rpc->sandboxes, &st->caller, st->session_id, &error))
       g_warning ("cancel: %s", error->message);
   }
-  /* A plain Exec runs on until its timeout, which is never later than the
-   * client's deadline (org.agentfense.Exec1 has no per-command kill). */
+  /* af-exec sees the lifeline hang up and kills the command's whole tree;
+   * its end then completes the call as usual (the answer goes nowhere). */
+  if (st->lifeline >= 0) {
+    close (st->lifeline);
+    st->lifeline = -1;
+  }
+  if (st->streaming)
+    stop_streaming (st);
+  pump (st);
   return G_SOURCE_REMOVE;
 }
 
@@ -391,7 +412,7 @@ exec_state_new (AfGrpcCall *call, gint64 started, AfdRpc *rpc, const AfdCaller *
   st->rpc = rpc;
   st->caller = *caller;
   st->streaming = streaming;
-  st->out.fd = st->err.fd = -1;
+  st->out.fd = st->err.fd = st->lifeline = -1;
   return st;
 }
 
@@ -402,6 +423,24 @@ on_stdin_written (GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr (GOutputStream) stream = data;
   g_output_stream_write_all_finish (stream, res, NULL, NULL);
   g_output_stream_close (stream, NULL, NULL);
+}
+
+/* @dict with @key = handle @idx added. */
+static GVariant *
+with_handle (GVariant *dict, const char *key, gint32 idx)
+{
+  GVariantBuilder b;
+  GVariantIter it;
+  const char *k;
+  GVariant *v;
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_iter_init (&it, dict);
+  while (g_variant_iter_next (&it, "{&sv}", &k, &v)) {
+    g_variant_builder_add (&b, "{sv}", k, v);
+    g_variant_unref (v);
+  }
+  g_variant_builder_add (&b, "{sv}", key, g_variant_new_handle (idx));
+  return g_variant_ref_sink (g_variant_builder_end (&b));
 }
 
 /* Common to the four command calls: checks, pipes, the D-Bus call. */
@@ -423,11 +462,19 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
     close (p[0]);
     in_w = p[1];
   }
-  if (!open_output (st, &st->out, fds, error) || !open_output (st, &st->err, fds, error)) {
+  int life[2] = { -1, -1 };
+  if (!open_output (st, &st->out, fds, error) || !open_output (st, &st->err, fds, error) ||
+      !g_unix_open_pipe (life, FD_CLOEXEC, error)) {
     if (in_w >= 0)
       close (in_w);
     return;
   }
+  /* The lifeline: af-exec holds the read end for as long as the command
+   * runs; we close the write end when the client goes away. */
+  gint life_idx = g_unix_fd_list_append (fds, life[0], NULL);
+  close (life[0]);
+  st->lifeline = life[1];
+  g_autoptr (GVariant) request = with_handle (tail, "lifeline", life_idx);
   if (!afd_sandbox_exec_begin (st->sb, error)) {
     if (in_w >= 0)
       close (in_w);
@@ -435,9 +482,9 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
   }
   GVariant *params;
   if (st->session_id)
-    params = g_variant_new ("(s@a{sv}hh)", st->session_id, tail, 0, 1);
+    params = g_variant_new ("(s@a{sv}hh)", st->session_id, request, 0, 1);
   else
-    params = g_variant_new ("(@a{sv}hhh)", tail, 0, 1, 2);
+    params = g_variant_new ("(@a{sv}hhh)", request, 0, 1, 2);
   if (in_w >= 0) {
     /* stdin goes in the background: a command that never reads it must
      * not block the server, and the request string lives with the call. */

@@ -14,6 +14,7 @@ struct _AfdSandboxes {
   GHashTable *live;    /* sandbox id → AfdSandbox* (every row the server knows) */
   GHashTable *running; /* owner → running count (GUINT_TO_POINTER) */
   guint expiry_source;
+  guint n_restarting; /* restarts of recovery still in flight */
 };
 
 /* The live sandbox @id (borrowed), loading its row on first use. */

@@ -47,6 +47,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfdSandboxes, afd_sandboxes_free)
  * line, stale mounts under the state dir lazily unmounted), then marked
  * STOPPED (or restarted, per configuration). Sessions are closed. */
 gboolean afd_sandboxes_recover (AfdSandboxes *self, GError **error);
+/* Restarts begun by recovery that have not finished yet (the server waits
+ * for them before it serves, so a client never sees them half-way). */
+guint afd_sandboxes_restarts_pending (AfdSandboxes *self);
 
 /* Stop every running sandbox (server shutdown); iterates the default
  * context until done. */

@@ -26,11 +26,6 @@
 #define EXEC_PATH "/org/agentfense/Exec1"
 #define EXEC_IFACE "org.agentfense.Exec1"
 #define STOP_GRACE_MS 10000
-#define PROBE_MAX_MS 50
-/* One readiness probe waits this long before it is sent again (see
- * on_probe_reply); building a docker sandbox takes longer, which only means
- * a few probes more. */
-#define PROBE_CALL_TIMEOUT_MS 1000
 #define TEARDOWN_GRACE_MS 3000
 
 struct _AfdHelpers {
@@ -44,7 +39,8 @@ struct _AfdHelpers {
   gboolean fuse_ready, exec_ready;
   GInputStream *ready_stream;
   GCancellable *cancellable; /* outstanding reads and probes */
-  guint probe_source, probe_ms, start_timeout, kill_timeout;
+  guint start_timeout, kill_timeout;
+  guint timeout_ms; /* for the whole start */
   /* Phase: starting (start_task set), running, tearing down, stopping. */
   GTask *start_task;
   GError *start_error;
@@ -210,7 +206,6 @@ teardown (AfdHelpers *h)
     return;
   h->tearing_down = TRUE;
   g_cancellable_cancel (h->cancellable);
-  g_clear_handle_id (&h->probe_source, g_source_remove);
   g_clear_handle_id (&h->start_timeout, g_source_remove);
   if (h->exec && !h->exec_exited)
     g_subprocess_send_signal (h->exec, SIGTERM);
@@ -246,17 +241,6 @@ check_ready (AfdHelpers *h)
   g_object_unref (task);
 }
 
-static void probe_exec (AfdHelpers *h);
-
-static gboolean
-on_probe_again (gpointer data)
-{
-  AfdHelpers *h = data;
-  h->probe_source = 0;
-  probe_exec (h);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 on_probe_reply (GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -267,18 +251,6 @@ on_probe_reply (GObject *source, GAsyncResult *res, gpointer data)
     if (v != NULL) {
       h->exec_ready = TRUE;
       check_ready (h);
-    } else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
-      /* GLib 2.74 drops a call that reaches a peer connection before the
-       * peer has finished initialising it (check_unclosed assertion), and
-       * the call is never answered: ask again rather than wait forever. */
-      probe_exec (h);
-    } else if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
-               g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
-               g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)) {
-      /* af-exec connects first and exports its object once the isolation
-       * is built; Exec1 has no ready signal, so ask again, backing off. */
-      h->probe_ms = MIN (MAX (h->probe_ms * 2, 1), PROBE_MAX_MS);
-      h->probe_source = g_timeout_add (h->probe_ms, on_probe_again, h);
     } else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       fail_start (h, g_error_new (AF_ERROR, AF_ERROR_INTERNAL, "af-exec did not answer: %s",
                                   error->message));
@@ -287,12 +259,16 @@ on_probe_reply (GObject *source, GAsyncResult *res, gpointer data)
   helpers_unref (h);
 }
 
+/* af-exec connects before it builds the isolation but processes no message
+ * until its object is exported (org.agentfense.Exec1.xml): this one call is
+ * answered exactly when the sandbox is ready, so there is nothing to poll.
+ * The start timeout bounds it. */
 static void
 probe_exec (AfdHelpers *h)
 {
   g_dbus_connection_call (h->exec_conn, NULL, EXEC_PATH, EXEC_IFACE, "GetStats", NULL, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, PROBE_CALL_TIMEOUT_MS, h->cancellable,
-                          on_probe_reply, helpers_ref (h));
+                          G_DBUS_CALL_FLAGS_NONE, (int)MIN (h->timeout_ms + 1000, G_MAXINT),
+                          h->cancellable, on_probe_reply, helpers_ref (h));
 }
 
 static void
@@ -450,6 +426,7 @@ afd_helpers_start_async (const AfdHelpersSpec *spec, AfdHelpersDiedFunc died, gp
   h->fuse_log = g_build_filename (spec->sandbox_dir, "af-fuse.log", NULL);
   h->exec_log = g_build_filename (spec->sandbox_dir, "af-exec.log", NULL);
   h->cancellable = g_cancellable_new ();
+  h->timeout_ms = spec->timeout_ms;
   h->died = died;
   h->died_data = died_data;
   h->start_task = g_task_new (NULL, NULL, callback, user_data);

@@ -133,6 +133,9 @@ start (Daemon *d, GError **error)
     g_prefix_error (error, "recovering sandboxes: ");
     return FALSE;
   }
+  /* sandbox.recovery = restart: serve once they are RUNNING (or ERROR). */
+  while (afd_sandboxes_restarts_pending (d->sandboxes) > 0)
+    g_main_context_iteration (NULL, TRUE);
   d->rpc = afd_rpc_new (s, d->codebases, error);
   if (d->rpc == NULL || !afd_rpc_add_sandbox_service (d->rpc, d->sandboxes, error) ||
       !afd_rpc_start (d->rpc, error))

@@ -444,6 +444,23 @@ class Lifecycle(Base):
         s.DestroySession(sb_pb.DestroySessionRequest(session_id=sess.id))
         self.assertCode(C.FAILED_PRECONDITION, s.SessionExec,
                         sb_pb.SessionExecRequest(session_id=sess.id, command="true"))
+        # A codebase with sandboxes (here PENDING/RUNNING/STOPPED) is not
+        # deleted: FAILED_PRECONDITION naming them; once they are destroyed,
+        # it is.
+        cb2 = self.codebase({"a": b"1"})
+        pending = self.sandbox(cb2, rules=[rule("**", P.PERMISSION_READ)], start=False)
+        stopped = self.sandbox(cb2, rules=[rule("**", P.PERMISSION_READ)])
+        s.StopSandbox(sb_pb.StopSandboxRequest(sandbox_id=stopped.id))
+        e = self.assertCode(C.FAILED_PRECONDITION, self.c.DeleteCodebase,
+                            cb_pb.DeleteCodebaseRequest(codebase_id=cb2))
+        self.assertIn(pending.id, e.details())
+        self.assertIn(stopped.id + " (STOPPED)", e.details())
+        self.c.GetCodebase(cb_pb.GetCodebaseRequest(codebase_id=cb2))
+        for x in (pending, stopped):
+            s.DestroySandbox(sb_pb.DestroySandboxRequest(sandbox_id=x.id))
+        self.c.DeleteCodebase(cb_pb.DeleteCodebaseRequest(codebase_id=cb2))
+        self.assertCode(C.NOT_FOUND, self.c.GetCodebase,
+                        cb_pb.GetCodebaseRequest(codebase_id=cb2))
         # A method the server does not offer.
         m = self.daemon.channel.unary_unary("/sandbox.v1.SandboxService/Nope")
         self.assertCode(C.UNIMPLEMENTED, m, b"")
@@ -570,6 +587,68 @@ class Supervision(Base):
         fut.cancel()
         self.assertFalse(wait_gone(lambda: procs_mentioning("sleep 777")))
 
+    def spawn_client(self, method, request_py):
+        """A separate python3-grpcio process calling @method with the
+        request built by @request_py; killed by the test, with no goodbye."""
+        code = (
+            "import os, sys, grpc\n"
+            "sys.path.insert(0, os.environ.get('AF_PROTO_PYTHON_DIR', ''))\n"
+            "import sandbox_pb2 as sb_pb, sandbox_pb2_grpc as sb_grpc\n"
+            f"ch = grpc.insecure_channel('unix:{self.daemon.socket}')\n"
+            "s = sb_grpc.SandboxServiceStub(ch)\n"
+            "r = getattr(s, os.environ['AF_METHOD'])(eval(os.environ['AF_REQUEST']))\n"
+            "list(r) if hasattr(r, '__iter__') else r\n")
+        # The request travels in the environment: the command text must not
+        # appear in this process's command line (the test looks for it).
+        env = dict(os.environ, AF_METHOD=method, AF_REQUEST=request_py)
+        return subprocess.Popen([sys.executable, "-c", code], env=env)
+
+    def wait_running(self, needle):
+        end = time.monotonic() + 20
+        while not procs_mentioning(needle) and time.monotonic() < end:
+            time.sleep(0.05)
+        self.assertTrue(procs_mentioning(needle), f"{needle} never started")
+
+    def test_killed_client_kills_exec(self):
+        """No deadline, no cancel: the client process just dies (SIGKILL).
+        Exec, ExecStream, SessionExecStream: the command is killed at once,
+        background children included, and the sandbox goes on."""
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        sess = self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
+        cases = [
+            ("Exec", f"sb_pb.ExecRequest(sandbox_id='{sb.id}', "
+                     "command='sleep 7781 & sleep 7791; true')", "sleep 779", "sleep 778"),
+            ("ExecStream", f"sb_pb.ExecRequest(sandbox_id='{sb.id}', command='sleep 7792')",
+             "sleep 7792", None),
+            ("SessionExecStream", f"sb_pb.SessionExecRequest(session_id='{sess.id}', "
+                                  "command='sleep 7793')", "sleep 7793", None),
+        ]
+        for method, req, needle, bg in cases:
+            with self.subTest(method=method):
+                client = self.spawn_client(method, req)
+                try:
+                    self.wait_running(needle)
+                finally:
+                    client.kill()
+                    client.wait()
+                self.assertFalse(wait_gone(lambda: procs_mentioning(needle)))
+                if bg:
+                    self.assertFalse(wait_gone(lambda: procs_mentioning(bg)))
+        self.assertEqual(self.exec(sb.id, "echo alive").stdout, "alive\n")
+        # The session's command ended with its session, recorded as closed.
+        got = self.s.GetSession(sb_pb.GetSessionRequest(session_id=sess.id))
+        self.assertEqual(got.status, P.SESSION_STATUS_CLOSED)
+
+    def test_cancelled_exec_is_killed(self):
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        fut = self.s.Exec.future(sb_pb.ExecRequest(sandbox_id=sb.id, command="sleep 7794"))
+        self.wait_running("sleep 7794")
+        fut.cancel()
+        self.assertFalse(wait_gone(lambda: procs_mentioning("sleep 7794")))
+        self.assertEqual(self.exec(sb.id, "echo alive").stdout, "alive\n")
+
     def test_deadline_kills_command(self):
         cb_id = self.codebase({"a": b"1"})
         sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
@@ -614,6 +693,50 @@ class Recovery(unittest.TestCase):
                 raise
             r = s.Exec(sb_pb.ExecRequest(sandbox_id=ids[1], command="cat /workspace/a"))
             self.assertEqual(r.stdout, "1")
+        finally:
+            d.stop()
+            left_m = wait_gone(lambda: mounts_under(d.top))
+            left_p = wait_gone(lambda: procs_mentioning(d.top))
+            shutil.rmtree(d.top, ignore_errors=True)
+        self.assertFalse(left_m)
+        self.assertFalse(left_p)
+
+    def test_kill9_and_restart_policy(self):
+        """sandbox.recovery=restart: after kill -9, the sandboxes that were
+        RUNNING are RUNNING again, can exec, and see what they wrote; a
+        STOPPED one stays STOPPED."""
+        top = tempfile.mkdtemp(prefix="afd-sb-")
+        os.chmod(top, 0o755)
+        with open(os.path.join(top, "afd.conf"), "w") as f:
+            f.write("[sandbox]\nrecovery=restart\n")
+        d = Daemon(top=top)
+        try:
+            s, c = d.sb, d.cb
+            cb = c.CreateCodebase(cb_pb.CreateCodebaseRequest(name="r"))
+            upload(c, cb.id, "a", b"1")
+            ids = []
+            for i in range(3):
+                sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(
+                    codebase_id=cb.id, permissions=[rule("**", P.PERMISSION_WRITE)]))
+                s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+                ids.append(sb.id)
+            s.Exec(sb_pb.ExecRequest(sandbox_id=ids[0], command="echo w > /workspace/w"))
+            s.StopSandbox(sb_pb.StopSandboxRequest(sandbox_id=ids[2]))
+            old = {p for p, _ in procs_mentioning(d.top)}
+            d.kill9()
+            d.start()
+            s = d.sb
+            for i in ids[:2]:
+                got = s.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=i))
+                self.assertEqual(got.status, RUNNING, d.dump_logs())
+                r = s.Exec(sb_pb.ExecRequest(sandbox_id=i, command="cat /workspace/a /workspace/w"))
+                self.assertEqual(r.stdout, "1w\n")
+            self.assertEqual(s.GetSandbox(sb_pb.GetSandboxRequest(sandbox_id=ids[2])).status,
+                             STOPPED)
+            # One mount per running sandbox, and none of the old helpers.
+            self.assertEqual(len(mounts_under(d.top)), 2)
+            self.assertFalse(wait_gone(lambda: [p for p, _ in procs_mentioning(d.top)
+                                                if p in old]))
         finally:
             d.stop()
             left_m = wait_gone(lambda: mounts_under(d.top))
