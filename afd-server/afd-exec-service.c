@@ -50,6 +50,7 @@ typedef struct {
   gboolean have_exec_id;
   guint64 exec_id;
   gboolean paused, completing, finished;
+  gboolean cancelled; /* the client went away before the end */
   gulong cancel_handler;
   int lifeline; /* write end; closing it makes af-exec kill the command */
   struct CancelToken *token;
@@ -141,9 +142,9 @@ complete (ExecState *st)
     return;
   st->completing = TRUE;
   gint64 duration = 0;
+  gboolean timed_out = FALSE, oom = FALSE;
   if (st->result) {
     guint64 us = 0;
-    gboolean timed_out = FALSE, oom = FALSE;
     g_variant_lookup (st->result, "duration_us", "t", &us);
     g_variant_lookup (st->result, "timed_out", "b", &timed_out);
     g_variant_lookup (st->result, "oom_killed", "b", &oom);
@@ -156,9 +157,19 @@ complete (ExecState *st)
       st->error = g_error_new_literal (AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED,
                                        "command killed: memory limit of the sandbox reached");
   }
-  afd_sandbox_exec_end (st->sb, &st->caller, st->session_id ? "session.exec" : "sandbox.exec",
-                        st->command, st->result ? result_int (st->result, "exit_code") : -1,
-                        duration, G_CALLBACK (on_committed), st);
+  AfdExecRecord rec = {
+    .what = st->session_id ? "session.exec" : "sandbox.exec",
+    .session_id = st->session_id,
+    .command = st->command,
+    .exit_code = st->result ? result_int (st->result, "exit_code") : -1,
+    .duration_us = duration,
+    .result = st->cancelled        ? "cancelled"
+              : st->result == NULL ? "failed"
+              : timed_out          ? "timeout"
+              : oom                ? "oom"
+                                   : "exited",
+  };
+  afd_sandbox_exec_end (st->sb, &st->caller, &rec, G_CALLBACK (on_committed), st);
 }
 
 static gboolean
@@ -265,6 +276,7 @@ on_cancel (gpointer data)
   ExecState *st = ((CancelToken *)data)->st;
   if (st == NULL || st->completing)
     return G_SOURCE_REMOVE;
+  st->cancelled = TRUE;
   af_sb_message (st->sb->row->id, "call cancelled by the client%s",
                  st->session_id ? "; killing the session" : "");
   if (st->session_id) {

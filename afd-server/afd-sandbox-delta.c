@@ -243,17 +243,17 @@ on_exec_commit (GVariant *changes, const GError *error, gpointer data)
 }
 
 void
-afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const char *what,
-                      const char *command, int exit_code, gint64 duration_us, GCallback done,
-                      gpointer data)
+afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const AfdExecRecord *rec,
+                      GCallback done, gpointer data)
 {
   if (sb->n_execs > 0)
     sb->n_execs--;
   if (sb->owner) {
-    g_autofree char *detail =
-        g_strdup_printf ("exit=%d duration_ms=%.1f command=%.1024s", exit_code,
-                         (double)duration_us / 1000.0, command ? command : "");
-    afd_sandboxes_event (sb->owner, caller, what, sb->row->id, NULL, detail);
+    /* The command last: it may hold spaces and '=' (kept to 1 KiB). */
+    g_autofree char *detail = g_strdup_printf ("exit=%d duration_ms=%.3f result=%s command=%.1024s",
+                                               rec->exit_code, (double)rec->duration_us / 1000.0,
+                                               rec->result, rec->command ? rec->command : "");
+    afd_sandboxes_exec_event (sb->owner, caller, rec->what, sb->row->id, rec->session_id, detail);
   }
   if (sb->row->commit_mode != AFD_COMMIT_AFTER_EACH || sb->helpers == NULL) {
     ((void (*) (gpointer))done) (data);

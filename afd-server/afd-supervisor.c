@@ -41,6 +41,7 @@ struct _AfdHelpers {
   GCancellable *cancellable; /* outstanding reads and probes */
   guint start_timeout, kill_timeout;
   guint timeout_ms; /* for the whole start */
+  gint64 t_spawn, t_fuse_ready, t_exec_connected, t_exec_ready; /* monotonic µs, for the log */
   /* Phase: starting (start_task set), running, tearing down, stopping. */
   GTask *start_task;
   GError *start_error;
@@ -232,6 +233,11 @@ check_ready (AfdHelpers *h)
   if (!h->start_task || !h->fuse_ready || !h->exec_ready || h->fuse_conn == NULL)
     return;
   g_clear_handle_id (&h->start_timeout, g_source_remove);
+  af_sb_debug (h->sb_id,
+               "started: mount ready after %.1f ms, af-exec connected after %.1f ms and ready "
+               "after %.1f ms",
+               (h->t_fuse_ready - h->t_spawn) / 1000.0, (h->t_exec_connected - h->t_spawn) / 1000.0,
+               (h->t_exec_ready - h->t_spawn) / 1000.0);
   /* The sockets are for one connection each: nobody else may attach. */
   g_clear_pointer (&h->fuse_srv, af_dbus_peer_server_free);
   g_clear_pointer (&h->exec_srv, af_dbus_peer_server_free);
@@ -250,6 +256,7 @@ on_probe_reply (GObject *source, GAsyncResult *res, gpointer data)
   if (h->start_task && !h->tearing_down) {
     if (v != NULL) {
       h->exec_ready = TRUE;
+      h->t_exec_ready = g_get_monotonic_time ();
       check_ready (h);
     } else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       fail_start (h, g_error_new (AF_ERROR, AF_ERROR_INTERNAL, "af-exec did not answer: %s",
@@ -288,6 +295,7 @@ on_exec_connected (AfDBusPeerServer *server, GDBusConnection *conn, gpointer dat
   if (h->exec_conn != NULL || h->tearing_down)
     return;
   h->exec_conn = g_object_ref (conn);
+  h->t_exec_connected = g_get_monotonic_time ();
   probe_exec (h);
 }
 
@@ -301,6 +309,7 @@ on_ready_read (GObject *source, GAsyncResult *res, gpointer data)
     const char *p = bytes ? g_bytes_get_data (bytes, &len) : NULL;
     if (len >= 5 && memcmp (p, "ready", 5) == 0) {
       h->fuse_ready = TRUE;
+      h->t_fuse_ready = g_get_monotonic_time ();
       check_ready (h);
     }
     /* EOF without "ready": af-fuse failed; its exit says why. */
@@ -431,6 +440,7 @@ afd_helpers_start_async (const AfdHelpersSpec *spec, AfdHelpersDiedFunc died, gp
   h->died_data = died_data;
   h->start_task = g_task_new (NULL, NULL, callback, user_data);
   g_autoptr (GError) error = NULL;
+  h->t_spawn = g_get_monotonic_time ();
   if (!start_processes (h, spec, &error)) {
     /* Whatever did start is killed and waited for before the error. */
     h->fuse_exited = h->fuse == NULL;
