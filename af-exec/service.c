@@ -9,6 +9,7 @@
  * caller's fd after its command is done. */
 #include "service.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -608,6 +609,17 @@ af_exec_serve (AfConfig *config, const char *address)
   if (svc.conn == NULL) {
     g_printerr ("af-exec: cannot connect to %s: %s\n", address, error->message);
     return 125;
+  }
+  /* bwrap binds the workspace as it is when the isolation is built: a
+   * mount that arrives later is not seen inside. The owner starts us
+   * alongside the mount and closes this fd once the mount is there. */
+  int wait_fd = (int)af_config_get_int (config, "exec", "wait_fd");
+  if (wait_fd >= 0) {
+    char buf[64];
+    ssize_t n;
+    while ((n = read (wait_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+      ;
+    close (wait_fd);
   }
   af_sb_message (svc.sb_id, "starting (%s runtime, host uid %u, cgroups %s)",
                  cfg.kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap", (guint)cfg.host_uid, cg_desc);

@@ -37,10 +37,14 @@ struct _AfdHelpers {
   AfDBusPeerServer *fuse_srv, *exec_srv;
   GDBusConnection *fuse_conn, *exec_conn;
   gboolean fuse_ready, exec_ready;
+  /* Write end of af-exec's --wait-fd: closed once the mount is there, so
+   * the isolation is built over the mount and never over the empty
+   * directory beneath it. */
+  int exec_go;
   GInputStream *ready_stream;
   GCancellable *cancellable; /* outstanding reads and probes */
   guint start_timeout, kill_timeout;
-  guint timeout_ms; /* for the whole start */
+  guint timeout_ms;                                             /* for the whole start */
   gint64 t_spawn, t_fuse_ready, t_exec_connected, t_exec_ready; /* monotonic µs, for the log */
   /* Phase: starting (start_task set), running, tearing down, stopping. */
   GTask *start_task;
@@ -73,6 +77,8 @@ helpers_unref (AfdHelpers *h)
   g_clear_object (&h->ready_stream);
   g_clear_object (&h->cancellable);
   g_clear_error (&h->start_error);
+  if (h->exec_go >= 0)
+    close (h->exec_go);
   g_free (h->sb_id);
   g_free (h->mountpoint);
   g_free (h->fuse_log);
@@ -207,6 +213,10 @@ teardown (AfdHelpers *h)
     return;
   h->tearing_down = TRUE;
   g_cancellable_cancel (h->cancellable);
+  if (h->exec_go >= 0) {
+    close (h->exec_go); /* never left waiting on a mount that will not come */
+    h->exec_go = -1;
+  }
   g_clear_handle_id (&h->start_timeout, g_source_remove);
   if (h->exec && !h->exec_exited)
     g_subprocess_send_signal (h->exec, SIGTERM);
@@ -310,6 +320,10 @@ on_ready_read (GObject *source, GAsyncResult *res, gpointer data)
     if (len >= 5 && memcmp (p, "ready", 5) == 0) {
       h->fuse_ready = TRUE;
       h->t_fuse_ready = g_get_monotonic_time ();
+      if (h->exec_go >= 0) {
+        close (h->exec_go);
+        h->exec_go = -1;
+      }
       check_ready (h);
     }
     /* EOF without "ready": af-fuse failed; its exit says why. */
@@ -332,13 +346,14 @@ on_start_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* @fd3, when >= 0, becomes the child's fd 3 (taken). */
 static GSubprocess *
-spawn (const char *log, int ready_fd, GPtrArray *argv, GError **error)
+spawn (const char *log, int fd3, GPtrArray *argv, GError **error)
 {
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_set_stderr_file_path (l, log);
-  if (ready_fd >= 0)
-    g_subprocess_launcher_take_fd (l, ready_fd, 3);
+  if (fd3 >= 0)
+    g_subprocess_launcher_take_fd (l, fd3, 3);
   g_ptr_array_add (argv, NULL);
   return g_subprocess_launcher_spawnv (l, (const char *const *)argv->pdata, error);
 }
@@ -416,7 +431,14 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
   add_limit (eargv, "cpu-shares", spec->cpu_shares);
   add_limit (eargv, "pids", spec->pids_limit);
   g_ptr_array_add (eargv, g_strdup ("--log-level=warning"));
-  h->exec = spawn (h->exec_log, -1, eargv, error);
+  /* Both start at once; af-exec gets everything ready that does not need
+   * the mount and waits on fd 3 for it (see exec_go). */
+  int go[2];
+  if (!g_unix_open_pipe (go, FD_CLOEXEC, error))
+    return FALSE;
+  h->exec_go = go[1];
+  g_ptr_array_add (eargv, g_strdup ("--wait-fd=3"));
+  h->exec = spawn (h->exec_log, go[0], eargv, error);
   if (h->exec == NULL)
     return FALSE;
   h->exec_pid = atoi (g_subprocess_get_identifier (h->exec));
@@ -430,6 +452,7 @@ afd_helpers_start_async (const AfdHelpersSpec *spec, AfdHelpersDiedFunc died, gp
 {
   AfdHelpers *h = g_new0 (AfdHelpers, 1);
   h->refs = 1;
+  h->exec_go = -1;
   h->sb_id = g_strdup (spec->sandbox_id);
   h->mountpoint = g_strdup (spec->mountpoint);
   h->fuse_log = g_build_filename (spec->sandbox_dir, "af-fuse.log", NULL);
