@@ -53,6 +53,18 @@ def pss_kib(pid):
     return 0
 
 
+def cpu_ms(pid):
+    """CPU time of @pid itself and of its reaped children (af-fuse, af-exec
+    and, through af-exec, bwrap and the init), in ms: unlike wall time this
+    barely moves with the load of other processes."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) * 1000 / tick
+    kids = (int(fields[13]) + int(fields[14])) * 1000 / tick
+    return own, kids
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("server")
@@ -151,6 +163,7 @@ def main():
 
         # Cycles: create, start, exec, destroy, one after another.
         cyc, hangs, cfail = [], 0, 0
+        own0, kids0 = cpu_ms(d.proc.pid)
         for _ in range(a.cycles):
             t0 = time.perf_counter()
             try:
@@ -170,7 +183,10 @@ def main():
                 print("cycle failed:", e.code(), e.details())
                 continue
             cyc.append((time.perf_counter() - t0) * 1000)
+        own1, kids1 = cpu_ms(d.proc.pid)
         if cyc:
+            print(f"  CPU per cycle: afd-server {(own1 - own0) / a.cycles:.1f} ms, its helpers "
+                  f"(af-fuse, af-exec, bwrap, init, the command) {(kids1 - kids0) / a.cycles:.1f} ms")
             print(f"{a.cycles} create+start+exec+destroy cycles: {len(cyc)} completed, "
                   f"{cfail} failed, {hangs} starts over 5 s; cycle p50 {pct(cyc, 50):.1f} ms, "
                   f"max {max(cyc):.1f} ms (load average {os.getloadavg()[0]:.1f})")
