@@ -435,10 +435,10 @@ class Lifecycle(Base):
         # Timeout → DEADLINE_EXCEEDED, nothing survives.
         t0 = time.monotonic()
         self.assertCode(C.DEADLINE_EXCEEDED, self.exec, sb.id,
-                        "sleep 1000 & sleep 1001; echo never",
+                        "sleep 7761000 & sleep 7761001; echo never",
                         timeout=duration_pb2.Duration(nanos=300_000_000))
         self.assertLess(time.monotonic() - t0, 10)
-        self.assertEqual(wait_gone(lambda: [p for p in procs_mentioning("sleep 100")]), [])
+        self.assertEqual(wait_gone(lambda: [p for p in procs_mentioning("sleep 776100")]), [])
         # Closed session → FAILED_PRECONDITION.
         sess = s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
         s.DestroySession(sb_pb.DestroySessionRequest(session_id=sess.id))
