@@ -581,6 +581,30 @@ class Events(Base):
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("--since", bad.stderr)
 
+    def test_scoped_caller(self):
+        """A unix caller that is not root reads no history but its own:
+        listing everything, or another owner's sandbox, is refused."""
+        cb_id = self.codebase({"a": b"1"})
+        sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)], start=False)
+        code = (
+            "import os, sys, grpc\n"
+            "sys.path.insert(0, os.environ.get('AF_PROTO_PYTHON_DIR', ''))\n"
+            "import sandbox_pb2 as sb_pb, sandbox_pb2_grpc as sb_grpc\n"
+            "s = sb_grpc.SandboxServiceStub(grpc.insecure_channel('unix:' + sys.argv[1]))\n"
+            "for kw in ({}, {'sandbox_id': sys.argv[2]}):\n"
+            "    try:\n"
+            "        s.ListEvents(sb_pb.ListEventsRequest(**kw))\n"
+            "        print('OK')\n"
+            "    except grpc.RpcError as e:\n"
+            "        print(e.code().name)\n")
+        out = subprocess.run([sys.executable, "-c", code, self.daemon.socket, sb.id],
+                             capture_output=True, text=True, timeout=60,
+                             preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        got = out.stdout.split()
+        self.assertEqual(got[0], "PERMISSION_DENIED")
+        self.assertIn(got[1], ("PERMISSION_DENIED", "NOT_FOUND"))
+
     def test_retention(self):
         """events.max_count bounds the table: a restart with a low bound
         prunes the oldest, in batches, keeping the newest."""
