@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define FUSE_PATH "/org/agentfense/Fuse1"
@@ -435,6 +436,15 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
   }
   if (!g_file_set_contents (rules, spec->rules_json, -1, error))
     return FALSE;
+  /* sun_path holds 107 bytes; a longer path would be cut silently (a deep
+   * home directory under a rootless server can get there). */
+  if (strlen (fsock) >= sizeof ((struct sockaddr_un *)NULL)->sun_path) {
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "the helper socket path %s is longer than a unix socket allows; "
+                 "use a shorter --state-dir",
+                 fsock);
+    return FALSE;
+  }
   g_unlink (fsock);
   g_unlink (esock);
   h->fuse_srv = af_dbus_peer_server_new (fsock, on_fuse_connected, h, error);
