@@ -30,6 +30,7 @@ typedef struct {
   gint64 oom_before;
   gint64 start_us;
   guint timeout;
+  guint lifeline; /* watch on the caller's lifeline fd */
   gboolean exited;
   gboolean shell_semantics;
   int stderr_fd; /* borrowed, for a shell-style "not found" */
@@ -41,6 +42,8 @@ exec_free (Exec *ex)
 {
   if (ex->timeout)
     g_source_remove (ex->timeout);
+  if (ex->lifeline)
+    g_source_remove (ex->lifeline);
   af_cgroup_cmd_free (ex->cg);
   g_free (ex->arg0);
   g_free (ex);
@@ -93,6 +96,7 @@ on_exited (gpointer data, int status)
     g_source_remove (ex->timeout);
     ex->timeout = 0;
   }
+  g_clear_handle_id (&ex->lifeline, g_source_remove);
   if (af_cgroup_get_mode (af_sandbox_get_cgroup (ex->sb)) == AF_CGROUP_MODE_NONE) {
     /* The tree is the command's session (cgroup-none.c): kill what is
      * left of it, take what the pipes hold, stop waiting for EOF. */
@@ -152,6 +156,18 @@ on_timeout (gpointer data)
   ex->timeout = 0;
   ex->result.timed_out = TRUE;
   /* SIGKILL the whole tree; the init then reports the main process. */
+  af_cgroup_cmd_kill (ex->cg);
+  return G_SOURCE_REMOVE;
+}
+
+/* The caller closed its end of the lifeline (cancelled, or died): nobody
+ * waits for this command any more. */
+static gboolean
+on_lifeline (gint fd, GIOCondition cond, gpointer data)
+{
+  Exec *ex = data;
+
+  ex->lifeline = 0;
   af_cgroup_cmd_kill (ex->cg);
   return G_SOURCE_REMOVE;
 }
@@ -235,6 +251,8 @@ af_sandbox_exec (AfSandbox *sb, const AfExecRequest *req, AfExecDone done, gpoin
   }
   if (req->timeout_ms > 0)
     ex->timeout = g_timeout_add ((guint)MIN (req->timeout_ms, G_MAXUINT), on_timeout, ex);
+  if (req->lifeline_fd > 0)
+    ex->lifeline = g_unix_fd_add (req->lifeline_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_lifeline, ex);
   return TRUE;
 }
 

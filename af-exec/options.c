@@ -30,6 +30,9 @@ static const AfConfigKey exec_keys[] = {
   { "exec", "init", AF_CONFIG_PATH, NULL, 0, 0, "Path of af-exec-init" },
   { "exec", "sandbox_id", AF_CONFIG_STRING, NULL, 0, 0, "Sandbox id (names cgroups)" },
   { "exec", "max_sessions", AF_CONFIG_INT, "16", 1, 1024, "Sessions per sandbox" },
+  { "exec", "wait_fd", AF_CONFIG_INT, "-1", -1, 65535,
+    "--serve: read this fd to its end before building the isolation (the owner closes it "
+    "once the workspace is mounted; -1: do not wait)" },
 };
 
 AfConfig *

@@ -52,6 +52,10 @@ typedef struct {
    * missing or unrunnable program as a shell would, exit 127 or 126 with a
    * message on stderr, not as an error. */
   gboolean shell_semantics;
+  /* > 0: the read end of a pipe whose writer is the caller (borrowed until
+   * done); when it reports EOF or HUP the caller is gone and the command's
+   * whole tree is killed. 0 = none (fd 0 is never a received fd). */
+  int lifeline_fd;
 } AfExecRequest;
 
 typedef struct {

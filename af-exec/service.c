@@ -9,13 +9,13 @@
  * caller's fd after its command is done. */
 #include "service.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
 
-#include "af-dbus-peer.h"
 #include "af-error.h"
 #include "af-exec-dbus.h"
 #include "af-ids.h"
@@ -49,7 +49,10 @@ typedef struct {
    * the one the skeleton handed over. */
   GDBusMethodInvocation *invocation;
   guint64 stream_id;
-  int fds[3]; /* stdin, stdout, stderr (-1 when absent) */
+  int fds[3];           /* stdin, stdout, stderr (-1 when absent) */
+  int lifeline;         /* the request's "lifeline" fd, -1 when absent */
+  guint lifeline_watch; /* sessions: the watch that ends the session */
+  char *session_id;     /* sessions: which one the lifeline ends */
   char **argv;
   char **env;
 } Call;
@@ -60,6 +63,10 @@ call_free (Call *c)
   for (int i = 0; i < 3; i++)
     if (c->fds[i] >= 0)
       close (c->fds[i]);
+  g_clear_handle_id (&c->lifeline_watch, g_source_remove);
+  if (c->lifeline >= 0)
+    close (c->lifeline);
+  g_free (c->session_id);
   g_strfreev (c->argv);
   g_strfreev (c->env);
   g_free (c);
@@ -168,6 +175,24 @@ take_fds (GUnixFDList *list, const gint32 *handles, int n, Call *c, GError **err
   return TRUE;
 }
 
+/* The optional "lifeline" of a request: the read end of a pipe the caller
+ * keeps the write end of, so a caller that goes away (its call cancelled,
+ * or the process gone) is seen at once and its command killed. */
+static gboolean
+take_lifeline (GVariant *request, GUnixFDList *list, Call *c, GError **error)
+{
+  gint32 h;
+  if (!g_variant_lookup (request, "lifeline", "h", &h))
+    return TRUE;
+  if (list == NULL || h < 0 || h >= g_unix_fd_list_get_length (list)) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "lifeline fd handle %d is not attached", h);
+    return FALSE;
+  }
+  c->lifeline = g_unix_fd_list_get (list, h, error);
+  return c->lifeline >= 0;
+}
+
 static gboolean
 check_capacity (Service *svc, GError **error)
 {
@@ -217,7 +242,8 @@ start_exec (Service *svc, GVariant *request, GUnixFDList *fds, const gint32 *han
   const char *command = NULL, *workdir = NULL;
   g_autofree const char **argv = NULL;
 
-  if (!check_capacity (svc, error) || !take_fds (fds, handles, 3, c, error))
+  if (!check_capacity (svc, error) || !take_fds (fds, handles, 3, c, error) ||
+      !take_lifeline (request, fds, c, error))
     return FALSE;
   if (g_variant_lookup (request, "argv", "^as", &c->argv) && c->argv[0] == NULL)
     g_clear_pointer (&c->argv, g_strfreev);
@@ -246,6 +272,7 @@ start_exec (Service *svc, GVariant *request, GUnixFDList *fds, const gint32 *han
   req.stdin_fd = c->fds[0];
   req.stdout_fd = c->fds[1];
   req.stderr_fd = c->fds[2];
+  req.lifeline_fd = MAX (c->lifeline, 0);
   if (!af_sandbox_exec (svc->sb, &req, on_exec_done, c, error))
     return FALSE;
   svc->n_running++;
@@ -264,7 +291,7 @@ handle_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVarian
                         g_variant_get_handle (err) };
 
   c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
   if (!start_exec (svc, request, fds, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
@@ -284,7 +311,7 @@ handle_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, 
                         g_variant_get_handle (err) };
 
   c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
   if (!start_exec (svc, request, fds, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
@@ -359,6 +386,25 @@ handle_create_session (AfExec1 *obj, GDBusMethodInvocation *inv, GVariant *reque
   return TRUE;
 }
 
+/* A session command's caller went away: the command runs in the session's
+ * shell, so ending it means ending the session (as a cancelled call). */
+static gboolean
+on_session_lifeline (gint fd, GIOCondition cond, gpointer data)
+{
+  Call *c = data;
+  Service *svc = c->svc;
+  AfSession *s = g_hash_table_lookup (svc->sessions, c->session_id);
+
+  c->lifeline_watch = 0;
+  if (s != NULL) {
+    af_sb_message (svc->sb_id, "the caller of a command in %s went away; ending the session",
+                   c->session_id);
+    g_hash_table_remove (svc->sessions, c->session_id);
+    af_session_destroy (s); /* completes @c with a closed error */
+  }
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList *fds,
                     const gint32 *handles, Call *c, GError **error)
@@ -378,6 +424,8 @@ start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList
   c->fds[2] = c->fds[1];
   c->fds[1] = c->fds[0];
   c->fds[0] = -1;
+  if (!take_lifeline (request, fds, c, error))
+    return FALSE;
   g_variant_lookup (request, "command", "&s", &req.command);
   req.timeout_ms =
       lookup_u64 (request, "timeout_ms", af_config_get_int (svc->config, "exec", "timeout"));
@@ -387,6 +435,11 @@ start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList
   req.stderr_fd = c->fds[2];
   if (!af_session_exec (s, &req, on_session_done, c, error))
     return FALSE;
+  if (c->lifeline >= 0) {
+    c->session_id = g_strdup (id);
+    c->lifeline_watch =
+        g_unix_fd_add (c->lifeline, G_IO_IN | G_IO_HUP | G_IO_ERR, on_session_lifeline, c);
+  }
   svc->n_running++;
   svc->n_run++;
   return TRUE;
@@ -402,7 +455,7 @@ handle_session_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds,
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
 
   c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
   if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
@@ -422,7 +475,7 @@ handle_session_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDLis
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
 
   c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = -1;
+  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
   if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
@@ -543,10 +596,30 @@ af_exec_serve (AfConfig *config, const char *address)
     g_printerr ("af-exec: %s\n", error->message);
     return 125;
   }
-  svc.conn = af_dbus_peer_connect (address, NULL, &error);
+  /* Messages wait until the object is exported (start_message_processing
+   * below): the owner's first call is then answered once, when the
+   * sandbox is ready — never with "no such object", and never before this
+   * side of the connection is fully initialised (GLib drops a reply sent
+   * from the worker thread before that). */
+  svc.conn =
+      g_dbus_connection_new_for_address_sync (address,
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                  G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
+                                              NULL, NULL, &error);
   if (svc.conn == NULL) {
     g_printerr ("af-exec: cannot connect to %s: %s\n", address, error->message);
     return 125;
+  }
+  /* bwrap binds the workspace as it is when the isolation is built: a
+   * mount that arrives later is not seen inside. The owner starts us
+   * alongside the mount and closes this fd once the mount is there. */
+  int wait_fd = (int)af_config_get_int (config, "exec", "wait_fd");
+  if (wait_fd >= 0) {
+    char buf[64];
+    ssize_t n;
+    while ((n = read (wait_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+      ;
+    close (wait_fd);
   }
   af_sb_message (svc.sb_id, "starting (%s runtime, host uid %u, cgroups %s)",
                  cfg.kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap", (guint)cfg.host_uid, cg_desc);
@@ -583,6 +656,7 @@ af_exec_serve (AfConfig *config, const char *address)
     g_printerr ("af-exec: cannot export %s: %s\n", EXEC1_PATH, error->message);
     begin_stop (&svc);
   }
+  g_dbus_connection_start_message_processing (svc.conn);
   term = g_unix_signal_add (SIGTERM, on_term, &svc);
   intr = g_unix_signal_add (SIGINT, on_term, &svc);
 

@@ -2,6 +2,7 @@
  * one transaction per mutation (disk change, rows, event). Never logs: the
  * handlers log one line per RPC. */
 #include "afd-codebases.h"
+#include "afd-sandbox-rows.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -277,6 +278,21 @@ afd_codebases_delete (AfdCodebases *self, const AfdCaller *caller, const char *i
                                              cb->file_count, cb->size);
   if (!afd_db_begin (self->db, error))
     return FALSE;
+  /* Sandboxes of any state keep their codebase: a stopped one may hold
+   * uncommitted changes, and a sandbox is destroyed only when asked. */
+  gint64 n_sandboxes = 0;
+  g_autoptr (GPtrArray) users =
+      afd_rows_sandbox_names_for_codebase (self->db, id, 5, &n_sandboxes, error);
+  if (users == NULL)
+    goto fail;
+  if (n_sandboxes > 0) {
+    g_ptr_array_add (users, NULL);
+    g_autofree char *names = g_strjoinv (", ", (char **)users->pdata);
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "codebase %s still has %" G_GINT64_FORMAT " sandbox(es): %s%s; destroy them first",
+                 id, n_sandboxes, names, n_sandboxes > 5 ? ", …" : "");
+    goto fail;
+  }
   if (!afd_rows_codebase_delete (self->db, id, error) ||
       !append_event (self, caller, "codebase.delete", id, detail, error))
     goto fail;

@@ -54,6 +54,10 @@ static const AfConfigKey schema[] = {
     "Docker image when a request names none (empty: the request must)" },
   { "sandbox", "recovery", AF_CONFIG_STRING, "stop", 0, 0,
     "Sandboxes found running after a restart: stop (STOPPED) or restart" },
+  { "events", "max_count", AF_CONFIG_INT, "1000000", 0, 1000000000,
+    "Events kept in the history, newest first (0: no bound by count)" },
+  { "events", "max_age", AF_CONFIG_DURATION, "2160h", 0, 87600LL * 3600000,
+    "Events older than this are removed (0: no bound by age; 2160h = 90 days)" },
 };
 
 const AfConfigKey *
@@ -204,6 +208,8 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
   s->max_running_per_owner = af_config_get_int (config, "sandbox", "max_running_per_owner");
   s->max_sessions = af_config_get_int (config, "sandbox", "max_sessions");
   s->max_execs = af_config_get_int (config, "sandbox", "max_execs");
+  s->events_max_count = af_config_get_int (config, "events", "max_count");
+  s->events_max_age_ms = af_config_get_int (config, "events", "max_age");
   s->default_image = g_strdup (af_config_get_string (config, "sandbox", "default_image"));
   const char *recovery = af_config_get_string (config, "sandbox", "recovery");
   if (g_strcmp0 (recovery, "stop") != 0 && g_strcmp0 (recovery, "restart") != 0) {

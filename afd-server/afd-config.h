@@ -41,6 +41,9 @@ typedef struct {
   gint64 max_execs;
   char *default_image;
   gboolean recovery_restart;
+  /* The history: pruned past either bound (0 = that bound is off). */
+  gint64 events_max_count;
+  gint64 events_max_age_ms;
 } AfdSettings;
 
 void afd_settings_free (AfdSettings *settings);

@@ -262,6 +262,34 @@ afd_db_open (const char *path, GError **error)
   return afd_db_open_at_version (path, AFD_DB_SCHEMA_VERSION, error);
 }
 
+AfdDb *
+afd_db_open_readonly (const char *path, GError **error)
+{
+  g_autoptr (AfdDb) db = g_new0 (AfdDb, 1);
+  db->path = g_strdup (path);
+  db->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, finalize_stmt);
+  /* No CREATE: a missing database is an error, not a new empty one. */
+  int rc = sqlite3_open_v2 (
+      path, &db->handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+  if (rc != SQLITE_OK) {
+    g_set_error (error, AF_ERROR, code_for_sqlite (rc), "cannot open database %s: %s", path,
+                 db->handle ? sqlite3_errmsg (db->handle) : sqlite3_errstr (rc));
+    return NULL;
+  }
+  sqlite3_extended_result_codes (db->handle, 1);
+  sqlite3_busy_timeout (db->handle, 5000);
+  if (!afd_db_exec (db, "PRAGMA trusted_schema = OFF", error) ||
+      !read_version (db, &db->version, error))
+    return NULL;
+  if (db->version < 1 || db->version > AFD_DB_SCHEMA_VERSION) {
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "database %s has schema version %d; this build reads 1..%d", path, db->version,
+                 AFD_DB_SCHEMA_VERSION);
+    return NULL;
+  }
+  return g_steal_pointer (&db);
+}
+
 void
 afd_db_close (AfdDb *db)
 {

@@ -30,6 +30,11 @@ AfdDb *afd_db_open (const char *path, GError **error);
  * fixture generator use this to build old databases). */
 AfdDb *afd_db_open_at_version (const char *path, int target_version, GError **error);
 
+/* Open an existing database read-only (no check, no migration, never a
+ * write): for readers beside a running server, such as `--events`. WAL
+ * lets them read while the server writes. */
+AfdDb *afd_db_open_readonly (const char *path, GError **error);
+
 void afd_db_close (AfdDb *db);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfdDb, afd_db_close)
 

@@ -50,7 +50,9 @@ typedef struct {
   gboolean have_exec_id;
   guint64 exec_id;
   gboolean paused, completing, finished;
+  gboolean cancelled; /* the client went away before the end */
   gulong cancel_handler;
+  int lifeline; /* write end; closing it makes af-exec kill the command */
   struct CancelToken *token;
   guint timeout_ms;
 } ExecState;
@@ -80,6 +82,8 @@ exec_state_free (ExecState *st)
   }
   if (st->have_exec_id && !st->ended)
     afd_sandbox_unwatch_stream (st->sb, st->exec_id);
+  if (st->lifeline >= 0)
+    close (st->lifeline);
   g_clear_object (&st->stdin_stream);
   g_clear_pointer (&st->result, g_variant_unref);
   g_clear_error (&st->error);
@@ -138,9 +142,9 @@ complete (ExecState *st)
     return;
   st->completing = TRUE;
   gint64 duration = 0;
+  gboolean timed_out = FALSE, oom = FALSE;
   if (st->result) {
     guint64 us = 0;
-    gboolean timed_out = FALSE, oom = FALSE;
     g_variant_lookup (st->result, "duration_us", "t", &us);
     g_variant_lookup (st->result, "timed_out", "b", &timed_out);
     g_variant_lookup (st->result, "oom_killed", "b", &oom);
@@ -153,9 +157,19 @@ complete (ExecState *st)
       st->error = g_error_new_literal (AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED,
                                        "command killed: memory limit of the sandbox reached");
   }
-  afd_sandbox_exec_end (st->sb, &st->caller, st->session_id ? "session.exec" : "sandbox.exec",
-                        st->command, st->result ? result_int (st->result, "exit_code") : -1,
-                        duration, G_CALLBACK (on_committed), st);
+  AfdExecRecord rec = {
+    .what = st->session_id ? "session.exec" : "sandbox.exec",
+    .session_id = st->session_id,
+    .command = st->command,
+    .exit_code = st->result ? result_int (st->result, "exit_code") : -1,
+    .duration_us = duration,
+    .result = st->cancelled        ? "cancelled"
+              : st->result == NULL ? "failed"
+              : timed_out          ? "timeout"
+              : oom                ? "oom"
+                                   : "exited",
+  };
+  afd_sandbox_exec_end (st->sb, &st->caller, &rec, G_CALLBACK (on_committed), st);
 }
 
 static gboolean
@@ -183,6 +197,23 @@ on_send_ready (AfGrpcCall *call, gpointer data)
   watch (st, &st->out);
   watch (st, &st->err);
   pump (st);
+}
+
+/* The client is gone: keep reading (and dropping) until the end, never
+ * waiting for a send queue that will not drain. */
+static void
+stop_streaming (ExecState *st)
+{
+  st->streaming = FALSE;
+  if (st->out.buf == NULL)
+    st->out.buf = g_string_new (NULL);
+  if (st->err.buf == NULL)
+    st->err.buf = g_string_new (NULL);
+  if (st->paused) {
+    st->paused = FALSE;
+    watch (st, &st->out);
+    watch (st, &st->err);
+  }
 }
 
 /* Read what is there, one chunk per stream in turn (so interleaved output
@@ -228,14 +259,8 @@ pump (ExecState *st)
       msg.data.data = (uint8_t *)buf;
       msg.data.len = (size_t)n;
       g_autoptr (GError) error = NULL;
-      if (!af_grpc_call_send (st->call, &msg.base, &error)) {
-        /* The client is gone: keep reading and dropping until the end. */
-        st->streaming = FALSE;
-        if (st->out.buf == NULL)
-          st->out.buf = g_string_new (NULL);
-        if (st->err.buf == NULL)
-          st->err.buf = g_string_new (NULL);
-      }
+      if (!af_grpc_call_send (st->call, &msg.base, &error))
+        stop_streaming (st);
     }
   }
   /* af-exec answers only after it forwarded all output: once the end is
@@ -251,6 +276,7 @@ on_cancel (gpointer data)
   ExecState *st = ((CancelToken *)data)->st;
   if (st == NULL || st->completing)
     return G_SOURCE_REMOVE;
+  st->cancelled = TRUE;
   af_sb_message (st->sb->row->id, "call cancelled by the client%s",
                  st->session_id ? "; killing the session" : "");
   if (st->session_id) {
@@ -260,8 +286,15 @@ on_cancel (gpointer data)
     if (!afd_sandboxes_session_destroy (st->rpc->sandboxes, &st->caller, st->session_id, &error))
       g_warning ("cancel: %s", error->message);
   }
-  /* A plain Exec runs on until its timeout, which is never later than the
-   * client's deadline (org.agentfense.Exec1 has no per-command kill). */
+  /* af-exec sees the lifeline hang up and kills the command's whole tree;
+   * its end then completes the call as usual (the answer goes nowhere). */
+  if (st->lifeline >= 0) {
+    close (st->lifeline);
+    st->lifeline = -1;
+  }
+  if (st->streaming)
+    stop_streaming (st);
+  pump (st);
   return G_SOURCE_REMOVE;
 }
 
@@ -391,7 +424,7 @@ exec_state_new (AfGrpcCall *call, gint64 started, AfdRpc *rpc, const AfdCaller *
   st->rpc = rpc;
   st->caller = *caller;
   st->streaming = streaming;
-  st->out.fd = st->err.fd = -1;
+  st->out.fd = st->err.fd = st->lifeline = -1;
   return st;
 }
 
@@ -402,6 +435,24 @@ on_stdin_written (GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr (GOutputStream) stream = data;
   g_output_stream_write_all_finish (stream, res, NULL, NULL);
   g_output_stream_close (stream, NULL, NULL);
+}
+
+/* @dict with @key = handle @idx added. */
+static GVariant *
+with_handle (GVariant *dict, const char *key, gint32 idx)
+{
+  GVariantBuilder b;
+  GVariantIter it;
+  const char *k;
+  GVariant *v;
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_iter_init (&it, dict);
+  while (g_variant_iter_next (&it, "{&sv}", &k, &v)) {
+    g_variant_builder_add (&b, "{sv}", k, v);
+    g_variant_unref (v);
+  }
+  g_variant_builder_add (&b, "{sv}", key, g_variant_new_handle (idx));
+  return g_variant_ref_sink (g_variant_builder_end (&b));
 }
 
 /* Common to the four command calls: checks, pipes, the D-Bus call. */
@@ -423,11 +474,19 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
     close (p[0]);
     in_w = p[1];
   }
-  if (!open_output (st, &st->out, fds, error) || !open_output (st, &st->err, fds, error)) {
+  int life[2] = { -1, -1 };
+  if (!open_output (st, &st->out, fds, error) || !open_output (st, &st->err, fds, error) ||
+      !g_unix_open_pipe (life, FD_CLOEXEC, error)) {
     if (in_w >= 0)
       close (in_w);
     return;
   }
+  /* The lifeline: af-exec holds the read end for as long as the command
+   * runs; we close the write end when the client goes away. */
+  gint life_idx = g_unix_fd_list_append (fds, life[0], NULL);
+  close (life[0]);
+  st->lifeline = life[1];
+  g_autoptr (GVariant) request = with_handle (tail, "lifeline", life_idx);
   if (!afd_sandbox_exec_begin (st->sb, error)) {
     if (in_w >= 0)
       close (in_w);
@@ -435,9 +494,9 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
   }
   GVariant *params;
   if (st->session_id)
-    params = g_variant_new ("(s@a{sv}hh)", st->session_id, tail, 0, 1);
+    params = g_variant_new ("(s@a{sv}hh)", st->session_id, request, 0, 1);
   else
-    params = g_variant_new ("(@a{sv}hhh)", tail, 0, 1, 2);
+    params = g_variant_new ("(@a{sv}hhh)", request, 0, 1, 2);
   if (in_w >= 0) {
     /* stdin goes in the background: a command that never reads it must
      * not block the server, and the request string lives with the call. */

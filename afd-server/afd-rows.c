@@ -348,11 +348,20 @@ gboolean
 afd_rows_event_append (AfdDb *db, const char *actor, const char *action, const char *codebase_id,
                        const char *sandbox_id, const char *detail, GError **error)
 {
-  g_auto (AfdStmt) stmt =
-      afd_db_prepare (db,
-                      "INSERT INTO events (time, actor, action, codebase_id, sandbox_id, detail)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                      error);
+  return afd_rows_event_append_session (db, actor, action, codebase_id, sandbox_id, NULL, detail,
+                                        error);
+}
+
+gboolean
+afd_rows_event_append_session (AfdDb *db, const char *actor, const char *action,
+                               const char *codebase_id, const char *sandbox_id,
+                               const char *session_id, const char *detail, GError **error)
+{
+  g_auto (AfdStmt) stmt = afd_db_prepare (
+      db,
+      "INSERT INTO events (time, actor, action, codebase_id, sandbox_id, session_id, detail)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6)",
+      error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, afd_db_now_us ());
@@ -363,5 +372,94 @@ afd_rows_event_append (AfdDb *db, const char *actor, const char *action, const c
   if (sandbox_id)
     sqlite3_bind_text (stmt, 5, sandbox_id, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 6, detail ? detail : "", -1, SQLITE_STATIC);
+  if (session_id)
+    sqlite3_bind_text (stmt, 7, session_id, -1, SQLITE_STATIC);
   return afd_db_step_done (db, stmt, error);
+}
+
+void
+afd_event_row_free (AfdEventRow *row)
+{
+  if (row == NULL)
+    return;
+  g_free (row->actor);
+  g_free (row->action);
+  g_free (row->codebase_id);
+  g_free (row->sandbox_id);
+  g_free (row->session_id);
+  g_free (row->detail);
+  g_free (row);
+}
+
+static char *
+column_text (sqlite3_stmt *stmt, int i)
+{
+  const char *t = (const char *)sqlite3_column_text (stmt, i);
+  return g_strdup (t ? t : "");
+}
+
+GPtrArray *
+afd_rows_event_list (AfdDb *db, const char *sandbox_id, const char *codebase_id, gint64 since_us,
+                     gint64 after_id, int limit, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify)afd_event_row_free);
+  /* By rowid (the primary key): the filters on the two indexed columns
+   * narrow it when given. */
+  g_auto (AfdStmt) stmt = afd_db_prepare (
+      db,
+      "SELECT id, time, actor, action, codebase_id, sandbox_id, session_id, detail FROM events"
+      " WHERE id > ?1 AND time >= ?2 AND (?3 IS NULL OR sandbox_id = ?3)"
+      " AND (?4 IS NULL OR codebase_id = ?4) ORDER BY id LIMIT ?5",
+      error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, after_id);
+  sqlite3_bind_int64 (stmt, 2, since_us);
+  if (sandbox_id)
+    sqlite3_bind_text (stmt, 3, sandbox_id, -1, SQLITE_STATIC);
+  if (codebase_id)
+    sqlite3_bind_text (stmt, 4, codebase_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 5, limit);
+  int rc;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    AfdEventRow *r = g_new0 (AfdEventRow, 1);
+    r->id = sqlite3_column_int64 (stmt, 0);
+    r->time_us = sqlite3_column_int64 (stmt, 1);
+    r->actor = column_text (stmt, 2);
+    r->action = column_text (stmt, 3);
+    r->codebase_id = column_text (stmt, 4);
+    r->sandbox_id = column_text (stmt, 5);
+    r->session_id = column_text (stmt, 6);
+    r->detail = column_text (stmt, 7);
+    g_ptr_array_add (out, r);
+  }
+  if (rc != SQLITE_DONE) {
+    afd_db_set_error (db, "list events", error);
+    return NULL;
+  }
+  return g_steal_pointer (&out);
+}
+
+gboolean
+afd_rows_event_prune (AfdDb *db, gint64 keep_count, gint64 before_us, int batch, int *out_deleted,
+                      GError **error)
+{
+  /* Ids only grow, so "beyond the newest N" is "id <= max(id) - N" with no
+   * count over the table; and the oldest rows come first by rowid, so one
+   * batch never scans more than it deletes (plus the newest it keeps). */
+  g_auto (AfdStmt) stmt = afd_db_prepare (
+      db,
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE"
+      " (?1 > 0 AND id <= (SELECT MAX(id) FROM events) - ?1) OR (?2 > 0 AND time < ?2)"
+      " ORDER BY id LIMIT ?3)",
+      error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, keep_count);
+  sqlite3_bind_int64 (stmt, 2, before_us);
+  sqlite3_bind_int (stmt, 3, batch);
+  if (!afd_db_step_done (db, stmt, error))
+    return FALSE;
+  *out_deleted = sqlite3_changes (afd_db_handle (db));
+  return TRUE;
 }

@@ -81,5 +81,28 @@ gboolean afd_rows_file_check_shape (AfdDb *db, const char *codebase_id, const ch
 gboolean afd_rows_event_append (AfdDb *db, const char *actor, const char *action,
                                 const char *codebase_id, const char *sandbox_id, const char *detail,
                                 GError **error);
+/* The same, naming a session too (@session_id may be NULL). */
+gboolean afd_rows_event_append_session (AfdDb *db, const char *actor, const char *action,
+                                        const char *codebase_id, const char *sandbox_id,
+                                        const char *session_id, const char *detail, GError **error);
+
+typedef struct {
+  gint64 id, time_us;
+  char *actor, *action, *codebase_id, *sandbox_id, *session_id, *detail; /* "" when unset */
+} AfdEventRow;
+
+void afd_event_row_free (AfdEventRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfdEventRow, afd_event_row_free)
+
+/* Events with id > @after_id and time >= @since_us, oldest first, at most
+ * @limit; @sandbox_id / @codebase_id NULL = any. */
+GPtrArray *afd_rows_event_list (AfdDb *db, const char *sandbox_id, const char *codebase_id,
+                                gint64 since_us, gint64 after_id, int limit, GError **error);
+
+/* Delete at most @batch of the oldest events that are beyond the newest
+ * @keep_count (0 = no count bound) or older than @before_us (0 = no age
+ * bound). *@out_deleted gets how many went. */
+gboolean afd_rows_event_prune (AfdDb *db, gint64 keep_count, gint64 before_us, int batch,
+                               int *out_deleted, GError **error);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* afd-rpc.c — the daemon's gRPC server and the glue every handler shares.
  * Logs one line per RPC (debug), warnings for server-side failures. */
 #include "afd-rpc.h"
+#include "afd-events.h"
 #include "afd-sandbox-service.h"
 
 #include <string.h>
@@ -43,6 +44,9 @@ afd_rpc_add_sandbox_service (AfdRpc *rpc, struct _AfdSandboxes *sandboxes, GErro
   if (!af_grpc_server_add_methods (rpc->server, methods, n, rpc, error))
     return FALSE;
   methods = afd_exec_service_methods (&n);
+  if (!af_grpc_server_add_methods (rpc->server, methods, n, rpc, error))
+    return FALSE;
+  methods = afd_events_service_methods (&n);
   return af_grpc_server_add_methods (rpc->server, methods, n, rpc, error);
 }
 

@@ -7,6 +7,8 @@
  * commit changed. */
 #include "afd-sandboxes-private.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -234,6 +236,33 @@ typedef struct {
   gpointer data;
 } ExecEnd;
 
+/* Whether the delta holds nothing to commit. Every pending change — a
+ * written file, a whiteout, an opaque directory, a file kept back by a
+ * conflict — is an entry of upper/ (docs/filesystem.md), and a commit
+ * empties it; so an empty upper/ saves the command a Commit round trip.
+ * The command's processes are all gone by now (its cgroup is empty), so
+ * nothing of it is still writing. Any doubt (unreadable) answers FALSE. */
+static gboolean
+delta_is_clean (AfdSandbox *sb)
+{
+  g_autofree char *delta = afd_sandbox_dir (sb->owner, sb->row->id, "delta");
+  g_autofree char *upper = g_build_filename (delta, "upper", NULL);
+  int fd = open (upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+  DIR *dir = fdopendir (fd);
+  if (dir == NULL) {
+    close (fd);
+    return FALSE;
+  }
+  gboolean clean = TRUE;
+  struct dirent *e;
+  while (clean && (e = readdir (dir)) != NULL)
+    clean = g_str_equal (e->d_name, ".") || g_str_equal (e->d_name, "..");
+  closedir (dir);
+  return clean;
+}
+
 static void
 on_exec_commit (GVariant *changes, const GError *error, gpointer data)
 {
@@ -243,19 +272,19 @@ on_exec_commit (GVariant *changes, const GError *error, gpointer data)
 }
 
 void
-afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const char *what,
-                      const char *command, int exit_code, gint64 duration_us, GCallback done,
-                      gpointer data)
+afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const AfdExecRecord *rec,
+                      GCallback done, gpointer data)
 {
   if (sb->n_execs > 0)
     sb->n_execs--;
   if (sb->owner) {
-    g_autofree char *detail =
-        g_strdup_printf ("exit=%d duration_ms=%.1f command=%.1024s", exit_code,
-                         (double)duration_us / 1000.0, command ? command : "");
-    afd_sandboxes_event (sb->owner, caller, what, sb->row->id, NULL, detail);
+    /* The command last: it may hold spaces and '=' (kept to 1 KiB). */
+    g_autofree char *detail = g_strdup_printf ("exit=%d duration_ms=%.3f result=%s command=%.1024s",
+                                               rec->exit_code, (double)rec->duration_us / 1000.0,
+                                               rec->result, rec->command ? rec->command : "");
+    afd_sandboxes_exec_event (sb->owner, caller, rec->what, sb->row->id, rec->session_id, detail);
   }
-  if (sb->row->commit_mode != AFD_COMMIT_AFTER_EACH || sb->helpers == NULL) {
+  if (sb->row->commit_mode != AFD_COMMIT_AFTER_EACH || sb->helpers == NULL || delta_is_clean (sb)) {
     ((void (*) (gpointer))done) (data);
     return;
   }

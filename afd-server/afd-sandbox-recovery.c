@@ -88,15 +88,28 @@ typedef struct {
   char *id;
 } RestartOp;
 
+typedef struct {
+  AfdSandboxes *self;
+  char *id;
+} Restart;
+
 static void
 on_restarted (AfdSandboxRow *row, const GError *error, gpointer data)
 {
-  char *id = data;
+  Restart *r = data;
   if (error)
-    g_warning ("sandbox %s not restarted: %s", id, error->message);
+    g_warning ("sandbox %s not restarted: %s", r->id, error->message);
   else
-    g_message ("sandbox %s restarted", id);
-  g_free (id);
+    g_message ("sandbox %s restarted", r->id);
+  r->self->n_restarting--;
+  g_free (r->id);
+  g_free (r);
+}
+
+guint
+afd_sandboxes_restarts_pending (AfdSandboxes *self)
+{
+  return self->n_restarting;
 }
 
 gboolean
@@ -145,9 +158,13 @@ afd_sandboxes_recover (AfdSandboxes *self, GError **error)
     g_message ("recovered %u sandboxes that were running (%u leftover helpers ended)", n_stopped,
                n_killed);
   AfdCaller server = { 0 };
-  for (guint i = 0; i < restart->len; i++)
-    afd_sandboxes_start (self, &server, g_ptr_array_index (restart, i), on_restarted,
-                         g_strdup (g_ptr_array_index (restart, i)));
+  for (guint i = 0; i < restart->len; i++) {
+    Restart *r = g_new0 (Restart, 1);
+    r->self = self;
+    r->id = g_strdup (g_ptr_array_index (restart, i));
+    self->n_restarting++;
+    afd_sandboxes_start (self, &server, g_ptr_array_index (restart, i), on_restarted, r);
+  }
   afd_sandboxes_schedule_expiry (self);
   return TRUE;
 }

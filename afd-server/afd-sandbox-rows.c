@@ -220,6 +220,48 @@ afd_rows_sandbox_get (AfdDb *db, const char *id, GError **error)
   return g_steal_pointer (&row);
 }
 
+static const char *
+status_name (int status)
+{
+  switch (status) {
+  case AFD_SB_PENDING:
+    return "PENDING";
+  case AFD_SB_RUNNING:
+    return "RUNNING";
+  case AFD_SB_STOPPED:
+    return "STOPPED";
+  case AFD_SB_ERROR:
+    return "ERROR";
+  default:
+    return "UNKNOWN";
+  }
+}
+
+GPtrArray *
+afd_rows_sandbox_names_for_codebase (AfdDb *db, const char *codebase_id, int limit,
+                                     gint64 *out_total, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  gint64 total = 0;
+  g_auto (AfdStmt) stmt = afd_db_prepare (
+      db, "SELECT id, status FROM sandboxes WHERE codebase_id = ?1 ORDER BY created_at, id", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, codebase_id, -1, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    if (total++ < limit)
+      g_ptr_array_add (out, g_strdup_printf ("%s (%s)", (const char *)sqlite3_column_text (stmt, 0),
+                                             status_name (sqlite3_column_int (stmt, 1))));
+  }
+  if (rc != SQLITE_DONE) {
+    afd_db_set_error (db, "list sandboxes of a codebase", error);
+    return NULL;
+  }
+  *out_total = total;
+  return g_steal_pointer (&out);
+}
+
 gboolean
 afd_rows_sandbox_update_state (AfdDb *db, const AfdSandboxRow *row, GError **error)
 {

@@ -82,6 +82,11 @@ gboolean afd_rows_sandbox_delete (AfdDb *db, const char *id, GError **error);
 GPtrArray *afd_rows_sandbox_list (AfdDb *db, const char *codebase_id, gint64 after_us,
                                   const char *after_id, int limit, GError **error);
 
+/* The sandboxes over @codebase_id, as "sb_… (STATUS)" text, oldest
+ * first, at most @limit; *@out_total gets how many there are. */
+GPtrArray *afd_rows_sandbox_names_for_codebase (AfdDb *db, const char *codebase_id, int limit,
+                                                gint64 *out_total, GError **error);
+
 gboolean afd_rows_session_insert (AfdDb *db, const AfdSessionRow *row, GError **error);
 AfdSessionRow *afd_rows_session_get (AfdDb *db, const char *id, GError **error);
 GPtrArray *afd_rows_session_list (AfdDb *db, const char *sandbox_id, GError **error);

@@ -16,6 +16,8 @@ struct _AfdSandboxes {
   GHashTable *live;    /* sandbox id → AfdSandbox* (every row the server knows) */
   GHashTable *running; /* owner → running count (GUINT_TO_POINTER) */
   guint expiry_source;
+  guint n_restarting;                   /* restarts of recovery still in flight */
+  struct _AfdEventRetention *retention; /* NULL when the history is unbounded */
 };
 
 /* The live sandbox @id (borrowed), loading its row on first use. */

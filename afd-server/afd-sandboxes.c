@@ -2,6 +2,7 @@
  * afd-sandboxes.h). Commits and rules: afd-sandbox-delta.c; sessions:
  * afd-sessions.c; recovery and expiry: afd-sandbox-recovery.c. */
 #include "afd-sandboxes-private.h"
+#include "afd-events.h"
 
 #include "af-build-config.h"
 
@@ -89,6 +90,7 @@ afd_sandboxes_new (AfdCodebases *codebases, AfdStore *store, const AfdSettings *
   g_chmod (settings->state_dir, 0711);
   g_chmod (mounts, 0711);
   self->live = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, sandbox_free_live);
+  self->retention = afd_event_retention_new (self->db, settings);
   self->running = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return self;
 }
@@ -99,6 +101,7 @@ afd_sandboxes_free (AfdSandboxes *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->expiry_source, g_source_remove);
+  g_clear_pointer (&self->retention, afd_event_retention_free);
   g_hash_table_destroy (self->live);
   g_hash_table_destroy (self->running);
   g_free (self->fuse_path);
@@ -177,13 +180,22 @@ afd_sandboxes_event (AfdSandboxes *self, const AfdCaller *caller, const char *ac
                      const char *sandbox_id, const char *session_id, const char *detail)
 {
   g_autofree char *actor = afd_sandboxes_actor (caller);
-  g_autofree char *full =
-      session_id ? g_strdup_printf ("session=%s %s", session_id, detail) : g_strdup (detail);
   g_autoptr (GError) error = NULL;
   AfdSandbox *sb = g_hash_table_lookup (self->live, sandbox_id);
-  if (!afd_rows_event_append (self->db, actor, action, sb ? sb->row->codebase_id : NULL, sandbox_id,
-                              full, &error))
+  if (!afd_rows_event_append_session (self->db, actor, action, sb ? sb->row->codebase_id : NULL,
+                                      sandbox_id, session_id, detail, &error))
     g_warning ("event %s of %s not recorded: %s", action, sandbox_id, error->message);
+}
+
+void
+afd_sandboxes_exec_event (AfdSandboxes *self, const AfdCaller *caller, const char *action,
+                          const char *sandbox_id, const char *session_id, const char *detail)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean relaxed = self->settings->sync && afd_db_set_sync (self->db, FALSE, &error);
+  afd_sandboxes_event (self, caller, action, sandbox_id, session_id, detail);
+  if (relaxed && !afd_db_set_sync (self->db, TRUE, &error))
+    g_warning ("database: %s", error->message);
 }
 
 gboolean

@@ -47,6 +47,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfdSandboxes, afd_sandboxes_free)
  * line, stale mounts under the state dir lazily unmounted), then marked
  * STOPPED (or restarted, per configuration). Sessions are closed. */
 gboolean afd_sandboxes_recover (AfdSandboxes *self, GError **error);
+/* Restarts begun by recovery that have not finished yet (the server waits
+ * for them before it serves, so a client never sees them half-way). */
+guint afd_sandboxes_restarts_pending (AfdSandboxes *self);
 
 /* Stop every running sandbox (server shutdown); iterates the default
  * context until done. */
@@ -93,11 +96,20 @@ GDBusConnection *afd_sandbox_exec_conn (AfdSandbox *sb, GError **error);
 
 /* One more running command (RESOURCE_EXHAUSTED over the limit). */
 gboolean afd_sandbox_exec_begin (AfdSandbox *sb, GError **error);
+/* What the history keeps of one command. */
+typedef struct {
+  const char *what;       /* "sandbox.exec" or "session.exec" */
+  const char *session_id; /* NULL for Exec and ExecStream */
+  const char *command;
+  int exit_code; /* -1 when it never ran */
+  gint64 duration_us;
+  const char *result; /* "exited", "timeout", "oom", "cancelled", "failed" */
+} AfdExecRecord;
+
 /* The command ended: history event, then the commit when the sandbox
  * commits after each command; @done runs after that commit. */
-void afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const char *what,
-                           const char *command, int exit_code, gint64 duration_us, GCallback done,
-                           gpointer data);
+void afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const AfdExecRecord *rec,
+                           GCallback done, gpointer data);
 
 void afd_sandbox_watch_stream (AfdSandbox *sb, guint64 exec_id, AfdStreamFinished func,
                                gpointer data);
@@ -133,6 +145,11 @@ AfdSandbox *afd_sandboxes_session_lookup (AfdSandboxes *self, const AfdCaller *c
 /* Append a history event (its own transaction). */
 void afd_sandboxes_event (AfdSandboxes *self, const AfdCaller *caller, const char *action,
                           const char *sandbox_id, const char *session_id, const char *detail);
+/* The same for a command's end, which changes no row: written without
+ * waiting for fsync (a crash of the server keeps it; only a power loss may
+ * lose the last few), so the history costs a command no disk flush. */
+void afd_sandboxes_exec_event (AfdSandboxes *self, const AfdCaller *caller, const char *action,
+                               const char *sandbox_id, const char *session_id, const char *detail);
 
 const AfdSettings *afd_sandboxes_get_settings (AfdSandboxes *self);
 

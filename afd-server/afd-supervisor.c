@@ -4,6 +4,7 @@
  * failed start); every outstanding child wait and D-Bus call holds one
  * more, so callbacks never see freed state. Everything runs on the main
  * context that started the helpers. */
+#define _GNU_SOURCE 1 /* posix_spawn_file_actions_addclosefrom_np, environ */
 #include "afd-supervisor.h"
 
 #include "af-dbus-peer.h"
@@ -17,9 +18,11 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <string.h>
-#include <sys/un.h>
 #include <sys/mount.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define FUSE_PATH "/org/agentfense/Fuse1"
@@ -27,30 +30,26 @@
 #define EXEC_PATH "/org/agentfense/Exec1"
 #define EXEC_IFACE "org.agentfense.Exec1"
 #define STOP_GRACE_MS 10000
-#define PROBE_MAX_MS 50
-/* One readiness probe waits this long before it is sent again (see
- * on_probe_reply); building a docker sandbox takes longer, which only means
- * a few probes more. */
-#define PROBE_CALL_TIMEOUT_MS 1000
 #define TEARDOWN_GRACE_MS 3000
 
 struct _AfdHelpers {
   gint refs;
   char *sb_id, *mountpoint, *fuse_log, *exec_log;
-  GSubprocess *fuse, *exec;
-  /* af-exec binds the mount point into its sandbox when it starts, so it
-   * is spawned only once af-fuse says the mount is up (else it would bind
-   * the empty directory beneath — an fusermount3 mount takes long enough
-   * for that to happen). */
-  GPtrArray *exec_argv;
-  int fuse_pid, exec_pid;
+  int fuse_pid, exec_pid; /* 0 = never spawned */
   gboolean fuse_exited, exec_exited;
+  int fuse_status, exec_status; /* wait status once exited */
   AfDBusPeerServer *fuse_srv, *exec_srv;
   GDBusConnection *fuse_conn, *exec_conn;
   gboolean fuse_ready, exec_ready;
+  /* Write end of af-exec's --wait-fd: closed once the mount is there, so
+   * the isolation is built over the mount and never over the empty
+   * directory beneath it. */
+  int exec_go;
   GInputStream *ready_stream;
   GCancellable *cancellable; /* outstanding reads and probes */
-  guint probe_source, probe_ms, start_timeout, kill_timeout;
+  guint start_timeout, kill_timeout;
+  guint timeout_ms;                                             /* for the whole start */
+  gint64 t_spawn, t_fuse_ready, t_exec_connected, t_exec_ready; /* monotonic µs, for the log */
   /* Phase: starting (start_task set), running, tearing down, stopping. */
   GTask *start_task;
   GError *start_error;
@@ -77,12 +76,11 @@ helpers_unref (AfdHelpers *h)
   g_clear_pointer (&h->exec_srv, af_dbus_peer_server_free);
   g_clear_object (&h->fuse_conn);
   g_clear_object (&h->exec_conn);
-  g_clear_object (&h->fuse);
-  g_clear_object (&h->exec);
-  g_clear_pointer (&h->exec_argv, g_ptr_array_unref);
   g_clear_object (&h->ready_stream);
   g_clear_object (&h->cancellable);
   g_clear_error (&h->start_error);
+  if (h->exec_go >= 0)
+    close (h->exec_go);
   g_free (h->sb_id);
   g_free (h->mountpoint);
   g_free (h->fuse_log);
@@ -139,12 +137,11 @@ log_tail (const char *path)
 static char *
 exit_reason (AfdHelpers *h, gboolean fuse)
 {
-  GSubprocess *p = fuse ? h->fuse : h->exec;
+  int status = fuse ? h->fuse_status : h->exec_status;
   g_autofree char *tail = log_tail (fuse ? h->fuse_log : h->exec_log);
-  g_autofree char *how =
-      g_subprocess_get_if_signaled (p)
-          ? g_strdup_printf ("was killed by signal %d", g_subprocess_get_term_sig (p))
-          : g_strdup_printf ("exited with status %d", g_subprocess_get_exit_status (p));
+  g_autofree char *how = WIFSIGNALED (status)
+                             ? g_strdup_printf ("was killed by signal %d", WTERMSIG (status))
+                             : g_strdup_printf ("exited with status %d", WEXITSTATUS (status));
   return g_strdup_printf ("%s %s%s%s", fuse ? "af-fuse" : "af-exec", how, *tail ? ": " : "", tail);
 }
 
@@ -171,16 +168,17 @@ maybe_finished (AfdHelpers *h)
   }
 }
 
+/* A helper was reaped: its pid is no longer ours to signal. */
 static void
-on_child_exit (GObject *source, GAsyncResult *res, gpointer data)
+child_exited (AfdHelpers *h, gboolean fuse, int status)
 {
-  AfdHelpers *h = data;
-  gboolean fuse = G_SUBPROCESS (source) == h->fuse;
-  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
-  if (fuse)
+  if (fuse) {
     h->fuse_exited = TRUE;
-  else
+    h->fuse_status = status;
+  } else {
     h->exec_exited = TRUE;
+    h->exec_status = status;
+  }
   if (!h->tearing_down && !h->stopping) {
     g_autofree char *reason = exit_reason (h, fuse);
     if (h->start_task) {
@@ -195,15 +193,34 @@ on_child_exit (GObject *source, GAsyncResult *res, gpointer data)
   helpers_unref (h);
 }
 
+static void
+on_fuse_exit (GPid pid, gint status, gpointer data)
+{
+  child_exited (data, TRUE, status);
+}
+
+static void
+on_exec_exit (GPid pid, gint status, gpointer data)
+{
+  child_exited (data, FALSE, status);
+}
+
+/* Signal a helper that has not been reaped yet (so the pid is still the
+ * helper's: a reaped pid may belong to anyone by now). */
+static void
+signal_helper (int pid, gboolean exited, int sig)
+{
+  if (pid > 0 && !exited)
+    kill (pid, sig);
+}
+
 static gboolean
 on_kill_timeout (gpointer data)
 {
   AfdHelpers *h = data;
   h->kill_timeout = 0;
-  if (!h->fuse_exited)
-    g_subprocess_force_exit (h->fuse);
-  if (!h->exec_exited)
-    g_subprocess_force_exit (h->exec);
+  signal_helper (h->fuse_pid, h->fuse_exited, SIGKILL);
+  signal_helper (h->exec_pid, h->exec_exited, SIGKILL);
   return G_SOURCE_REMOVE;
 }
 
@@ -217,12 +234,13 @@ teardown (AfdHelpers *h)
     return;
   h->tearing_down = TRUE;
   g_cancellable_cancel (h->cancellable);
-  g_clear_handle_id (&h->probe_source, g_source_remove);
+  if (h->exec_go >= 0) {
+    close (h->exec_go); /* never left waiting on a mount that will not come */
+    h->exec_go = -1;
+  }
   g_clear_handle_id (&h->start_timeout, g_source_remove);
-  if (h->exec && !h->exec_exited)
-    g_subprocess_send_signal (h->exec, SIGTERM);
-  if (h->fuse && !h->fuse_exited)
-    g_subprocess_send_signal (h->fuse, SIGTERM);
+  signal_helper (h->exec_pid, h->exec_exited, SIGTERM);
+  signal_helper (h->fuse_pid, h->fuse_exited, SIGTERM);
   if (h->kill_timeout == 0 && !(h->fuse_exited && h->exec_exited))
     h->kill_timeout = g_timeout_add (TEARDOWN_GRACE_MS, on_kill_timeout, h);
 }
@@ -244,6 +262,11 @@ check_ready (AfdHelpers *h)
   if (!h->start_task || !h->fuse_ready || !h->exec_ready || h->fuse_conn == NULL)
     return;
   g_clear_handle_id (&h->start_timeout, g_source_remove);
+  af_sb_debug (h->sb_id,
+               "started: mount ready after %.1f ms, af-exec connected after %.1f ms and ready "
+               "after %.1f ms",
+               (h->t_fuse_ready - h->t_spawn) / 1000.0, (h->t_exec_connected - h->t_spawn) / 1000.0,
+               (h->t_exec_ready - h->t_spawn) / 1000.0);
   /* The sockets are for one connection each: nobody else may attach. */
   g_clear_pointer (&h->fuse_srv, af_dbus_peer_server_free);
   g_clear_pointer (&h->exec_srv, af_dbus_peer_server_free);
@@ -251,17 +274,6 @@ check_ready (AfdHelpers *h)
   GTask *task = g_steal_pointer (&h->start_task);
   g_task_return_pointer (task, h, NULL);
   g_object_unref (task);
-}
-
-static void probe_exec (AfdHelpers *h);
-
-static gboolean
-on_probe_again (gpointer data)
-{
-  AfdHelpers *h = data;
-  h->probe_source = 0;
-  probe_exec (h);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -273,19 +285,8 @@ on_probe_reply (GObject *source, GAsyncResult *res, gpointer data)
   if (h->start_task && !h->tearing_down) {
     if (v != NULL) {
       h->exec_ready = TRUE;
+      h->t_exec_ready = g_get_monotonic_time ();
       check_ready (h);
-    } else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
-      /* GLib 2.74 drops a call that reaches a peer connection before the
-       * peer has finished initialising it (check_unclosed assertion), and
-       * the call is never answered: ask again rather than wait forever. */
-      probe_exec (h);
-    } else if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
-               g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
-               g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)) {
-      /* af-exec connects first and exports its object once the isolation
-       * is built; Exec1 has no ready signal, so ask again, backing off. */
-      h->probe_ms = MIN (MAX (h->probe_ms * 2, 1), PROBE_MAX_MS);
-      h->probe_source = g_timeout_add (h->probe_ms, on_probe_again, h);
     } else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       fail_start (h, g_error_new (AF_ERROR, AF_ERROR_INTERNAL, "af-exec did not answer: %s",
                                   error->message));
@@ -294,12 +295,16 @@ on_probe_reply (GObject *source, GAsyncResult *res, gpointer data)
   helpers_unref (h);
 }
 
+/* af-exec connects before it builds the isolation but processes no message
+ * until its object is exported (org.agentfense.Exec1.xml): this one call is
+ * answered exactly when the sandbox is ready, so there is nothing to poll.
+ * The start timeout bounds it. */
 static void
 probe_exec (AfdHelpers *h)
 {
   g_dbus_connection_call (h->exec_conn, NULL, EXEC_PATH, EXEC_IFACE, "GetStats", NULL, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, PROBE_CALL_TIMEOUT_MS, h->cancellable,
-                          on_probe_reply, helpers_ref (h));
+                          G_DBUS_CALL_FLAGS_NONE, (int)MIN (h->timeout_ms + 1000, G_MAXINT),
+                          h->cancellable, on_probe_reply, helpers_ref (h));
 }
 
 static void
@@ -319,26 +324,8 @@ on_exec_connected (AfDBusPeerServer *server, GDBusConnection *conn, gpointer dat
   if (h->exec_conn != NULL || h->tearing_down)
     return;
   h->exec_conn = g_object_ref (conn);
+  h->t_exec_connected = g_get_monotonic_time ();
   probe_exec (h);
-}
-
-static GSubprocess *spawn (const char *log, int ready_fd, GPtrArray *argv, GError **error);
-
-static void
-spawn_exec (AfdHelpers *h)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) argv = g_steal_pointer (&h->exec_argv);
-  if (argv == NULL)
-    return;
-  h->exec = spawn (h->exec_log, -1, argv, &error);
-  if (h->exec == NULL) {
-    fail_start (h, af_error_normalize (error));
-    return;
-  }
-  h->exec_exited = FALSE;
-  h->exec_pid = atoi (g_subprocess_get_identifier (h->exec));
-  g_subprocess_wait_async (h->exec, NULL, on_child_exit, helpers_ref (h));
 }
 
 static void
@@ -351,7 +338,11 @@ on_ready_read (GObject *source, GAsyncResult *res, gpointer data)
     const char *p = bytes ? g_bytes_get_data (bytes, &len) : NULL;
     if (len >= 5 && memcmp (p, "ready", 5) == 0) {
       h->fuse_ready = TRUE;
-      spawn_exec (h);
+      h->t_fuse_ready = g_get_monotonic_time ();
+      if (h->exec_go >= 0) {
+        close (h->exec_go);
+        h->exec_go = -1;
+      }
       check_ready (h);
     }
     /* EOF without "ready": af-fuse failed; its exit says why. */
@@ -374,15 +365,53 @@ on_start_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static GSubprocess *
-spawn (const char *log, int ready_fd, GPtrArray *argv, GError **error)
+/* posix_spawn (a vfork-style clone): no copy of this process's page tables
+ * and no copy-on-write faults for its threads afterwards, which a fork of
+ * a server with grpc threads and a warm heap costs on every start. stdin
+ * and stdout are /dev/null, stderr the log (truncated), @fd3 (taken, when
+ * >= 0) the child's fd 3, every other fd closed. Returns the pid, or 0. */
+static int
+spawn (const char *log, int fd3, GPtrArray *argv, GError **error)
 {
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_subprocess_launcher_set_stderr_file_path (l, log);
-  if (ready_fd >= 0)
-    g_subprocess_launcher_take_fd (l, ready_fd, 3);
   g_ptr_array_add (argv, NULL);
-  return g_subprocess_launcher_spawnv (l, (const char *const *)argv->pdata, error);
+  int logfd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (logfd < 0) {
+    int e = errno;
+    if (fd3 >= 0)
+      close (fd3);
+    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot open %s: %s", log, g_strerror (e));
+    return 0;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none, dfl;
+  sigemptyset (&none);
+  sigemptyset (&dfl);
+  sigaddset (&dfl, SIGPIPE); /* ignored here; the helpers get the default */
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2 (&fa, logfd, 2);
+  if (fd3 >= 0)
+    posix_spawn_file_actions_adddup2 (&fa, fd3, 3);
+  posix_spawn_file_actions_addclosefrom_np (&fa, fd3 >= 0 ? 4 : 3);
+  posix_spawnattr_init (&attr);
+  posix_spawnattr_setsigmask (&attr, &none);
+  posix_spawnattr_setsigdefault (&attr, &dfl);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  int rc = posix_spawn (&pid, argv->pdata[0], &fa, &attr, (char *const *)argv->pdata, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  posix_spawnattr_destroy (&attr);
+  close (logfd);
+  if (fd3 >= 0)
+    close (fd3);
+  if (rc != 0) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot run %s: %s",
+                 (const char *)argv->pdata[0], g_strerror (rc));
+    return 0;
+  }
+  return pid;
 }
 
 static void
@@ -441,16 +470,15 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
       fargv, g_strdup_printf ("--dbus-address=%s", af_dbus_peer_server_get_address (h->fuse_srv)));
   g_ptr_array_add (fargv, g_strdup ("--ready-fd=3"));
   g_ptr_array_add (fargv, g_strdup_printf ("--sandbox-id=%s", spec->sandbox_id));
-  h->fuse = spawn (h->fuse_log, pipefd[1], fargv, error);
-  if (h->fuse == NULL) {
+  h->fuse_pid = spawn (h->fuse_log, pipefd[1], fargv, error);
+  if (h->fuse_pid == 0) {
     close (pipefd[0]);
     return FALSE;
   }
-  h->fuse_pid = atoi (g_subprocess_get_identifier (h->fuse));
   h->ready_stream = g_unix_input_stream_new (pipefd[0], TRUE);
   g_input_stream_read_bytes_async (h->ready_stream, 16, G_PRIORITY_DEFAULT, h->cancellable,
                                    on_ready_read, helpers_ref (h));
-  g_subprocess_wait_async (h->fuse, NULL, on_child_exit, helpers_ref (h));
+  g_child_watch_add (h->fuse_pid, on_fuse_exit, helpers_ref (h));
 
   g_autoptr (GPtrArray) eargv = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (eargv, g_strdup (spec->exec_path));
@@ -467,10 +495,17 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
   add_limit (eargv, "cpu-shares", spec->cpu_shares);
   add_limit (eargv, "pids", spec->pids_limit);
   g_ptr_array_add (eargv, g_strdup ("--log-level=warning"));
-  /* Spawned by spawn_exec once the mount is up; until then there is no
-   * af-exec to wait for. */
-  h->exec_argv = g_steal_pointer (&eargv);
-  h->exec_exited = TRUE;
+  /* Both start at once; af-exec gets everything ready that does not need
+   * the mount and waits on fd 3 for it (see exec_go). */
+  int go[2];
+  if (!g_unix_open_pipe (go, FD_CLOEXEC, error))
+    return FALSE;
+  h->exec_go = go[1];
+  g_ptr_array_add (eargv, g_strdup ("--wait-fd=3"));
+  h->exec_pid = spawn (h->exec_log, go[0], eargv, error);
+  if (h->exec_pid == 0)
+    return FALSE;
+  g_child_watch_add (h->exec_pid, on_exec_exit, helpers_ref (h));
   return TRUE;
 }
 
@@ -480,19 +515,22 @@ afd_helpers_start_async (const AfdHelpersSpec *spec, AfdHelpersDiedFunc died, gp
 {
   AfdHelpers *h = g_new0 (AfdHelpers, 1);
   h->refs = 1;
+  h->exec_go = -1;
   h->sb_id = g_strdup (spec->sandbox_id);
   h->mountpoint = g_strdup (spec->mountpoint);
   h->fuse_log = g_build_filename (spec->sandbox_dir, "af-fuse.log", NULL);
   h->exec_log = g_build_filename (spec->sandbox_dir, "af-exec.log", NULL);
   h->cancellable = g_cancellable_new ();
+  h->timeout_ms = spec->timeout_ms;
   h->died = died;
   h->died_data = died_data;
   h->start_task = g_task_new (NULL, NULL, callback, user_data);
   g_autoptr (GError) error = NULL;
+  h->t_spawn = g_get_monotonic_time ();
   if (!start_processes (h, spec, &error)) {
     /* Whatever did start is killed and waited for before the error. */
-    h->fuse_exited = h->fuse == NULL;
-    h->exec_exited = TRUE;
+    h->fuse_exited = h->fuse_pid == 0;
+    h->exec_exited = h->exec_pid == 0;
     fail_start (h, af_error_normalize (error));
     return;
   }

@@ -1,6 +1,6 @@
 /* afd-supervisor.h — the helper processes of one running sandbox.
  *
- * Owns: spawning af-fuse (mount) and af-exec (isolation) with GSubprocess,
+ * Owns: spawning af-fuse (mount) and af-exec (isolation) with posix_spawn,
  * each on its own private D-Bus peer socket; waiting until both are ready
  * (af-fuse's ready fd, af-exec's exported object); a child watch on each,
  * so a death is reported at once; the stop order (af-exec first, then the

@@ -7,6 +7,7 @@
 #include "af-activation.h"
 #include "afd-config.h"
 #include "afd-db.h"
+#include "afd-events.h"
 #include "afd-lock.h"
 #include "afd-reconcile.h"
 #include "afd-rpc.h"
@@ -161,6 +162,9 @@ start (Daemon *d, GError **error)
     g_prefix_error (error, "recovering sandboxes: ");
     return FALSE;
   }
+  /* sandbox.recovery = restart: serve once they are RUNNING (or ERROR). */
+  while (afd_sandboxes_restarts_pending (d->sandboxes) > 0)
+    g_main_context_iteration (NULL, TRUE);
   d->rpc = afd_rpc_new (s, d->codebases, error);
   if (d->rpc == NULL || !adopt_activated (d, error) ||
       !afd_rpc_add_sandbox_service (d->rpc, d->sandboxes, error) || !afd_rpc_start (d->rpc, error))
@@ -172,7 +176,8 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
-  gboolean version = FALSE, verbose = FALSE, print_config = FALSE;
+  gboolean version = FALSE, verbose = FALSE, print_config = FALSE, events = FALSE;
+  g_autofree char *events_sandbox = NULL, *events_since = NULL;
   int ready_fd = -1;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
@@ -183,6 +188,14 @@ main (int argc, char **argv)
     { "print-default-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
       "Print every configuration key with its default, as a commented config file", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { "events", 0, 0, G_OPTION_ARG_NONE, &events,
+      "Print the event history of the state dir (read-only; works while a server runs) and exit",
+      NULL },
+    { "sandbox", 0, 0, G_OPTION_ARG_STRING, &events_sandbox, "With --events: one sandbox only",
+      "ID" },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &events_since,
+      "With --events: from this time on (ISO 8601, epoch seconds, or an age: 15m, 2h, 7d)",
+      "TIME" },
     { NULL },
   };
 
@@ -238,6 +251,24 @@ main (int argc, char **argv)
   if (d.settings == NULL) {
     g_printerr ("afd-server: %s\n", error->message);
     return 2;
+  }
+  if ((events_sandbox || events_since) && !events) {
+    g_printerr ("afd-server: --sandbox and --since go with --events\n");
+    daemon_clear (&d);
+    return 2;
+  }
+  if (events) {
+    /* A reader beside the server: no lock, no migration, no writes. */
+    g_autofree char *db_path = g_build_filename (d.settings->state_dir, "afd.db", NULL);
+    gint64 since = 0;
+    gboolean ok = (events_since == NULL || afd_events_parse_since (events_since, &since, &error)) &&
+                  afd_events_print (db_path, events_sandbox, since, &error);
+    daemon_clear (&d);
+    if (!ok) {
+      g_printerr ("afd-server: %s\n", error->message);
+      return 1;
+    }
+    return 0;
   }
   af_log_init (d.settings->log_level);
   d.n_activated = af_activation_listen_fds (&error);

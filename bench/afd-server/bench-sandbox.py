@@ -5,7 +5,10 @@ create+start latency, exec round trip of `true` (against a bare
 interleaved), memory of our processes per running sandbox, and N sandboxes
 running at once, each answering an exec.
 
-usage: bench-sandbox.py AFD_SERVER AF_FUSE AF_EXEC [--rounds N] [--many N]
+usage: bench-sandbox.py AFD_SERVER AF_FUSE AF_EXEC [--rounds N] [--starts N]
+                        [--many N] [--cycles N]
+--cycles N: N create+start+exec+destroy cycles one after another (a start
+hang shows as a start slower than 5 s or one that fails).
 (root, /dev/fuse, bwrap; AF_PROTO_PYTHON_DIR set to the generated stubs).
 """
 import argparse
@@ -50,6 +53,18 @@ def pss_kib(pid):
     return 0
 
 
+def cpu_ms(pid):
+    """CPU time of @pid itself and of its reaped children (af-fuse, af-exec
+    and, through af-exec, bwrap and the init), in ms: unlike wall time this
+    barely moves with the load of other processes."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) * 1000 / tick
+    kids = (int(fields[13]) + int(fields[14])) * 1000 / tick
+    return own, kids
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("server")
@@ -58,6 +73,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--starts", type=int, default=20)
     ap.add_argument("--many", type=int, default=200)
+    ap.add_argument("--cycles", type=int, default=100)
     a = ap.parse_args()
     t.SERVER, t.FUSE, t.EXEC = a.server, a.fuse, a.exec_
     reason = t.skip_reason()
@@ -71,6 +87,7 @@ def main():
         t.upload(c, cb.id, "a", b"1")
         rules = [t.rule("**", P.PERMISSION_WRITE)]
 
+        print(f"load average at start: {os.getloadavg()[0]:.1f}")
         # Create + start.
         starts, ids, failed = [], [], 0
         for _ in range(a.starts):
@@ -128,6 +145,51 @@ def main():
         print(f"exec true via gRPC: p50 {pct(ex, 50):.2f} ms  p99 {pct(ex, 99):.2f} ms; "
               f"bare bwrap true: p50 {pct(bare, 50):.2f} ms  p99 {pct(bare, 99):.2f} ms; "
               f"ratio p50 {pct(ex, 50) / pct(bare, 50):.2f}")
+        # The part of each exec spent inside the sandbox (spawn to exit, as
+        # af-exec measured it and the history recorded it).
+        events, token = [], ""
+        while True:
+            r = s.ListEvents(sb_pb.ListEventsRequest(sandbox_id=target, page_token=token,
+                                                     page_size=1000))
+            events += r.events
+            token = r.next_page_token
+            if not token:
+                break
+        inside = [float(e.detail.split("duration_ms=")[1].split()[0]) for e in events
+                  if e.action == "sandbox.exec"][-len(ex):]
+        print(f"  of which inside the sandbox (spawn to exit): p50 {pct(inside, 50):.2f} ms; "
+              f"server + D-Bus + gRPC: p50 {pct(ex, 50) - pct(inside, 50):.2f} ms "
+              f"(load average {os.getloadavg()[0]:.1f})")
+
+        # Cycles: create, start, exec, destroy, one after another.
+        cyc, hangs, cfail = [], 0, 0
+        own0, kids0 = cpu_ms(d.proc.pid)
+        for _ in range(a.cycles):
+            t0 = time.perf_counter()
+            try:
+                sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(codebase_id=cb.id,
+                                                                permissions=rules))
+                s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id), timeout=60)
+                took = time.perf_counter() - t0
+                hangs += took > 5
+                r = s.Exec(sb_pb.ExecRequest(sandbox_id=sb.id, command="cat /workspace/a"))
+                if r.stdout != "1":
+                    cfail += 1
+                    print(f"cycle exec: exit {r.exit_code}, stdout {r.stdout!r}, "
+                          f"stderr {r.stderr!r}")
+                s.DestroySandbox(sb_pb.DestroySandboxRequest(sandbox_id=sb.id))
+            except t.grpc.RpcError as e:
+                cfail += 1
+                print("cycle failed:", e.code(), e.details())
+                continue
+            cyc.append((time.perf_counter() - t0) * 1000)
+        own1, kids1 = cpu_ms(d.proc.pid)
+        if cyc:
+            print(f"  CPU per cycle: afd-server {(own1 - own0) / a.cycles:.1f} ms, its helpers "
+                  f"(af-fuse, af-exec, bwrap, init, the command) {(kids1 - kids0) / a.cycles:.1f} ms")
+            print(f"{a.cycles} create+start+exec+destroy cycles: {len(cyc)} completed, "
+                  f"{cfail} failed, {hangs} starts over 5 s; cycle p50 {pct(cyc, 50):.1f} ms, "
+                  f"max {max(cyc):.1f} ms (load average {os.getloadavg()[0]:.1f})")
 
         # Many at once.
         more = a.many - len(ids)
@@ -155,6 +217,21 @@ def main():
                 pass
         print(f"{len(ids)} sandboxes created ({ok + len(starts)} started, "
               f"{started:.1f} s for the extra {more}); {answered} answered an exec")
+        # Memory with all of them running: our processes only.
+        kids = {p for p, _ in t.procs_mentioning(d.top) if p != d.proc.pid}
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    if ppid in kids:
+                        kids.add(int(pid))
+                except (OSError, ValueError, IndexError):
+                    pass
+        pss = sum(pss_kib(p) for p in kids) / max(1, ok + len(starts))
+        print(f"  memory per running sandbox with {ok + len(starts)} running: PSS "
+              f"{pss / 1024:.2f} MiB; afd-server PSS {pss_kib(d.proc.pid) / 1024:.1f} MiB "
+              f"(load average {os.getloadavg()[0]:.1f})")
         futs = [s.DestroySandbox.future(sb_pb.DestroySandboxRequest(sandbox_id=i), timeout=600)
                 for i in ids]
         for f in futs:

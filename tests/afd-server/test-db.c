@@ -259,6 +259,57 @@ test_triggers_and_cascade (Fixture *f, gconstpointer data)
   g_assert_error (error, AF_ERROR, AF_ERROR_NOT_FOUND);
 }
 
+/* The history's bounds: by count keeps the newest N, by age drops what is
+ * older, a batch never deletes more than asked; the read-only connection
+ * reads beside the writer and cannot write. */
+static void
+test_events_prune_and_readonly (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 25; i++) {
+    g_autofree char *detail = g_strdup_printf ("n=%d", i);
+    g_assert_true (afd_rows_event_append_session (
+        db, "uid:0", "sandbox.exec", NULL, "sb_00000000000000000000000000000000",
+        i % 2 ? "sess_00000000000000000000000000000000" : NULL, detail, &error));
+  }
+  /* Five old ones by age. */
+  g_assert_true (afd_db_exec (db, "UPDATE events SET time = 1000 WHERE id <= 5", &error));
+  int n = -1;
+  g_assert_true (afd_rows_event_prune (db, 0, 2000, 3, &n, &error));
+  g_assert_cmpint (n, ==, 3); /* the batch bound */
+  g_assert_true (afd_rows_event_prune (db, 0, 2000, 3, &n, &error));
+  g_assert_cmpint (n, ==, 2);
+  g_assert_true (afd_rows_event_prune (db, 0, 2000, 3, &n, &error));
+  g_assert_cmpint (n, ==, 0);
+  /* Then by count: the newest 10 stay. */
+  g_assert_true (afd_rows_event_prune (db, 10, 0, 1000, &n, &error));
+  g_assert_cmpint (n, ==, 10);
+  g_autoptr (GPtrArray) rows = afd_rows_event_list (db, NULL, NULL, 0, 0, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 10);
+  const AfdEventRow *first = g_ptr_array_index (rows, 0);
+  g_assert_cmpstr (first->detail, ==, "n=15");
+  g_assert_cmpstr (first->session_id, ==, "sess_00000000000000000000000000000000");
+  g_assert_cmpstr (((AfdEventRow *)g_ptr_array_index (rows, 1))->session_id, ==, "");
+
+  /* A reader beside the writer: sees the rows, pages by id, cannot write. */
+  g_autoptr (AfdDb) ro = afd_db_open_readonly (f->path, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) page = afd_rows_event_list (ro, "sb_00000000000000000000000000000000", NULL,
+                                                    0, first->id, 4, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (page->len, ==, 4);
+  g_assert_cmpstr (((AfdEventRow *)g_ptr_array_index (page, 0))->detail, ==, "n=16");
+  g_assert_false (afd_rows_event_append (ro, "uid:0", "x", NULL, NULL, "", &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_autofree char *missing = g_build_filename (f->dir, "none.db", NULL);
+  g_assert_null (afd_db_open_readonly (missing, &error));
+  g_assert_nonnull (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -271,5 +322,6 @@ main (int argc, char **argv)
   ADD ("/afd-db/refuses-newer", test_refuses_newer);
   ADD ("/afd-db/migrate-v1-fixture", test_migrate_fixture);
   ADD ("/afd-db/triggers-and-cascade", test_triggers_and_cascade);
+  ADD ("/afd-db/events-prune-and-readonly", test_events_prune_and_readonly);
   return g_test_run ();
 }
