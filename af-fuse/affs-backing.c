@@ -128,6 +128,12 @@ affs_caches_clear (AfFs *fs)
   g_mutex_unlock (&fs->cache_lock);
 }
 
+void
+affs_layers_changed (AfFs *fs)
+{
+  g_atomic_int_inc ((gint *)&fs->layer_gen);
+}
+
 /* Bound on each cache of directory facts; past it that cache starts over. */
 #define AFFS_DIR_CACHE_MAX 200000
 

@@ -25,7 +25,10 @@ affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out)
   }
   AffsHandle *h = g_new0 (AffsHandle, 1);
   h->fd = fd;
+  h->read_fd = fd;
   h->writable = writable;
+  h->gen = g_atomic_int_get ((gint *)&fs->layer_gen);
+  g_mutex_init (&h->lock);
   g_mutex_lock (&fs->handles_lock);
   g_hash_table_add (fs->handles, h);
   g_mutex_unlock (&fs->handles_lock);
@@ -49,8 +52,51 @@ affs_handle_close (AfFs *fs, AffsHandle *h)
   g_hash_table_remove (fs->handles, h);
   g_mutex_unlock (&fs->handles_lock);
   close (h->fd);
+  for (GSList *l = h->retired; l != NULL; l = l->next) {
+    close (GPOINTER_TO_INT (l->data));
+    g_atomic_int_add (&fs->open_handles, -1);
+  }
+  if (h->read_fd != h->fd) {
+    close (h->read_fd);
+    g_atomic_int_add (&fs->open_handles, -1);
+  }
+  g_slist_free (h->retired);
+  g_mutex_clear (&h->lock);
   g_free (h);
   g_atomic_int_add (&fs->open_handles, -1);
+}
+
+/* The fd a read on @h uses: the file @ino's path resolves to now. Opened
+ * read-only, a handle was bound to the layer the file was in; a writer's
+ * copy-up (or a commit) since then made another file the content. */
+static int
+handle_read_fd (AfFs *fs, fuse_ino_t ino, AffsHandle *h)
+{
+  guint gen = g_atomic_int_get ((gint *)&fs->layer_gen);
+  if (h->writable || (guint)g_atomic_int_get ((gint *)&h->gen) == gen)
+    return g_atomic_int_get (&h->read_fd);
+  g_mutex_lock (&h->lock);
+  g_autofree char *path = affs_inode_path (fs, ino, NULL);
+  AffsNode node;
+  struct stat cur;
+  if (path != NULL && affs_resolve (fs, path, &node) == 0 && S_ISREG (node.st.st_mode) &&
+      fstat (h->read_fd, &cur) == 0 &&
+      (cur.st_dev != node.st.st_dev || cur.st_ino != node.st.st_ino)) {
+    /* Counted like a handle; over the budget the old file stays. */
+    int fd = -EMFILE;
+    if (g_atomic_int_add (&fs->open_handles, 1) < fs->max_handles)
+      fd = affs_open_beneath (affs_layer_root (fs, &node), path, O_RDONLY, 0);
+    if (fd >= 0) {
+      if (h->read_fd != h->fd)
+        h->retired = g_slist_prepend (h->retired, GINT_TO_POINTER (h->read_fd));
+      g_atomic_int_set (&h->read_fd, fd);
+    } else {
+      g_atomic_int_add (&fs->open_handles, -1);
+    }
+  }
+  g_atomic_int_set ((gint *)&h->gen, gen);
+  g_mutex_unlock (&h->lock);
+  return g_atomic_int_get (&h->read_fd);
 }
 
 /* Flags for the backing open: only what changes how the backing file
@@ -194,7 +240,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   affs_fill_attr (fs, t.path, &t.node, &e.attr);
   e.ino = affs_inode_ref_path (fs, t.path, t.node.st.st_mode);
   e.generation = 1;
-  e.attr_timeout = fs->timeout;
+  e.attr_timeout = affs_attr_timeout (fs, &e.attr);
   e.entry_timeout = fs->timeout;
   affs_handle_bind (fs, h, e.ino);
   affs_count (fs, AFFS_OP_CREATE, TRUE);
@@ -232,7 +278,7 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
   }
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT (size);
   buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  buf.buf[0].fd = h->fd;
+  buf.buf[0].fd = handle_read_fd (fs, ino, h);
   buf.buf[0].pos = off;
   affs_count (fs, AFFS_OP_READ, TRUE);
   __atomic_fetch_add (&fs->bytes_read, (gint64)size, __ATOMIC_RELAXED);

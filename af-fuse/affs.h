@@ -93,6 +93,7 @@ typedef struct {
   gboolean verbose;
   AffsConflict conflict;
   double timeout; /* entry/attr timeout handed to the kernel */
+  int threads;    /* FUSE worker threads (affs-session.c explains the default) */
 
   /* The policy: swapped whole by UpdateRules. policy_lock guards the
    * pointer only; a decision runs on a ref without any lock. */
@@ -133,6 +134,12 @@ typedef struct {
 
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
+
+  /* Bumped (atomic) whenever the file a path resolves to may have changed
+   * behind open read-only handles: copy-up, commit, discard, another
+   * sandbox's commit. A handle that saw an older value checks its file
+   * again before reading (affs-ops-file.c). */
+  guint layer_gen;
 
   /* Statistics: atomic counters. */
   gint64 op_allowed[AFFS_OP_N];
@@ -214,6 +221,7 @@ gboolean affs_dir_lower_visible (AfFs *fs, const char *path);
 /* Does directory @path exist in upper? (cached; "" always does) */
 gboolean affs_upper_has_dir (AfFs *fs, const char *path);
 void affs_caches_clear (AfFs *fs);
+void affs_layers_changed (AfFs *fs);
 /* The derived-fact caches: take the generation before computing, store
  * with it; a clear in between makes the store a no-op. */
 guint affs_cache_gen (AfFs *fs);
@@ -244,6 +252,10 @@ void affs_count (AfFs *fs, AffsOp op, gboolean allowed);
 /* Record a denial (counts it and notifies); returns @err for tail calls. */
 int affs_deny (AfFs *fs, AffsOp op, const char *path, int rule, int err);
 void affs_fill_attr (AfFs *fs, const char *path, const AffsNode *node, struct stat *out);
+/* How long the kernel may keep @st: fs->timeout, except for a regular file
+ * with several names, whose names are separate inodes here (a write
+ * through one must show through the others at once: see affs-access.c). */
+double affs_attr_timeout (AfFs *fs, const struct stat *st);
 
 /* ---- affs-delta.c: the upper layer (caller holds delta_lock) ---- */
 /* Make sure directory @path exists in upper, copying attributes from lower. */
@@ -270,6 +282,7 @@ int affs_remove_tree (int root, const char *path);
 #define AFFS_XATTR_OPAQUE "trusted.agentfense.opaque"
 #define AFFS_XATTR_ORIGIN "trusted.agentfense.origin"
 #define AFFS_XATTR_COMMIT "trusted.agentfense.commit"
+#define AFFS_XATTR_PENDING "trusted.agentfense.pending"
 
 /* ---- affs-ops-*.c: the FUSE operations ---- */
 void affs_ops_meta (struct fuse_lowlevel_ops *ops);
