@@ -152,11 +152,57 @@ set_open_flags (struct fuse_file_info *fi, const AffsNode *node, AffsHandle *h)
   fi->noflush = 1;
 }
 
+/* A read-only open (the most frequent request: grep, cc, cat): the entry
+ * is opened while it is resolved, the level decided on what was found,
+ * and the fd dropped unless the level allows reading. Nothing is read
+ * before the decision. */
+static int
+open_read_only (AfFs *fs, fuse_ino_t ino, int flags, AffsTarget *t, AffsHandle **out)
+{
+  memset (t, 0, sizeof *t);
+  t->rule = -1;
+  t->path = affs_inode_path (fs, ino, NULL);
+  if (fs->verbose)
+    g_debug ("open /%s", t->path != NULL ? t->path : "(unlinked)");
+  if (t->path == NULL)
+    return -ENOENT;
+  int fd = -1;
+  int r = affs_resolve_open (fs, t->path, backing_flags (flags) | O_NOCTTY, &t->node, &fd);
+  if (r < 0)
+    return r;
+  t->level = affs_level_now (fs, t->path, t->node.st.st_mode, &t->rule);
+  if (t->level == AFFS_HIDDEN)
+    r = affs_deny (fs, AFFS_OP_OPEN, t->path, t->rule, -ENOENT);
+  else if (S_ISDIR (t->node.st.st_mode))
+    r = -EISDIR;
+  else if (t->level < AFFS_READ)
+    r = affs_deny (fs, AFFS_OP_OPEN, t->path, t->rule, -EACCES);
+  if (r < 0) {
+    close (fd);
+    return r;
+  }
+  return affs_handle_open (fs, fd, FALSE, out);
+}
+
 static void
 op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
   g_auto (AffsTarget) t = { 0 };
+  if (!wants_write (fi->flags)) {
+    AffsHandle *h = NULL;
+    int r = open_read_only (fs, ino, fi->flags, &t, &h);
+    if (r < 0) {
+      fuse_reply_err (req, -r);
+      return;
+    }
+    set_open_flags (fi, &t.node, h);
+    affs_handle_bind (fs, h, ino);
+    affs_count (fs, AFFS_OP_OPEN, TRUE);
+    if (fuse_reply_open (req, fi) != 0)
+      affs_handle_close (fs, h);
+    return;
+  }
   int r = affs_target (fs, ino, AFFS_OP_OPEN, &t);
   if (r == 0 && S_ISDIR (t.node.st.st_mode))
     r = -EISDIR;

@@ -216,6 +216,11 @@ typedef struct {
 /* Resolve @path in the merged view: 0, -ENOENT (absent or whited out), or
  * another -errno. */
 int affs_resolve (AfFs *fs, const char *path, AffsNode *out);
+/* affs_resolve, and the entry opened with @flags (a read-only open of a
+ * regular file): below a directory the delta never touched, one open and
+ * one fstat instead of a resolution and then an open. *@out_fd is the fd
+ * (owned by the caller) when 0 is returned. */
+int affs_resolve_open (AfFs *fs, const char *path, int flags, AffsNode *out, int *out_fd);
 /* TRUE if lower entries directly below directory @path are part of the view. */
 gboolean affs_dir_lower_visible (AfFs *fs, const char *path);
 /* Does directory @path exist in upper? (cached; "" always does) */
