@@ -27,7 +27,10 @@ affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out)
   h->fd = fd;
   h->read_fd = fd;
   h->writable = writable;
-  h->gen = g_atomic_int_get ((gint *)&fs->layer_gen);
+  /* Unknown generation: the first read that reaches us checks the file.
+   * Openers that read the generation before resolving record it instead,
+   * so a copy-up between their resolution and now is still noticed. */
+  h->gen = g_atomic_int_get ((gint *)&fs->layer_gen) - 1;
   g_mutex_init (&h->lock);
   g_mutex_lock (&fs->handles_lock);
   g_hash_table_add (fs->handles, h);
@@ -118,6 +121,7 @@ wants_write (int flags)
 static int
 open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle **out)
 {
+  guint gen = g_atomic_int_get ((gint *)&fs->layer_gen);
   int fd;
   gboolean w = wants_write (flags);
   if (w) {
@@ -134,7 +138,10 @@ open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle 
   }
   if (fd < 0)
     return fd;
-  return affs_handle_open (fs, fd, (flags & O_ACCMODE) != O_RDONLY, out);
+  int r = affs_handle_open (fs, fd, (flags & O_ACCMODE) != O_RDONLY, out);
+  if (r == 0)
+    (*out)->gen = gen;
+  return r;
 }
 
 static void
@@ -166,6 +173,7 @@ open_read_only (AfFs *fs, fuse_ino_t ino, int flags, AffsTarget *t, AffsHandle *
     g_debug ("open /%s", t->path != NULL ? t->path : "(unlinked)");
   if (t->path == NULL)
     return -ENOENT;
+  guint gen = g_atomic_int_get ((gint *)&fs->layer_gen);
   int fd = -1;
   int r = affs_resolve_open (fs, t->path, backing_flags (flags) | O_NOCTTY, &t->node, &fd);
   if (r < 0)
@@ -181,7 +189,10 @@ open_read_only (AfFs *fs, fuse_ino_t ino, int flags, AffsTarget *t, AffsHandle *
     close (fd);
     return r;
   }
-  return affs_handle_open (fs, fd, FALSE, out);
+  r = affs_handle_open (fs, fd, FALSE, out);
+  if (r == 0)
+    (*out)->gen = gen; /* seen before resolving: a later copy-up is noticed */
+  return r;
 }
 
 static void
