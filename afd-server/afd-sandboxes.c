@@ -41,6 +41,7 @@ find_helper (const char *configured, const char *name)
 {
   if (configured && configured[0])
     return g_strdup (configured);
+  /* Installed, the helpers sit beside the server in AF_LIBEXECDIR. */
   g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
   if (self_exe) {
     g_autofree char *dir = g_path_get_dirname (self_exe);
@@ -48,14 +49,14 @@ find_helper (const char *configured, const char *name)
     if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
       return g_steal_pointer (&beside);
   }
-  g_autofree char *installed = g_build_filename (AF_LIBEXECDIR, name, NULL);
-  if (g_file_test (installed, G_FILE_TEST_IS_EXECUTABLE))
-    return g_steal_pointer (&installed);
-  /* A build tree: <build>/<name>/<name>. */
+  /* A server run from its build tree uses that tree's helpers
+   * (<build>/<name>/<name>), never an installed copy of another version. */
   g_autofree char *built = g_build_filename (AF_BUILD_ROOT, name, name, NULL);
-  if (g_file_test (built, G_FILE_TEST_IS_EXECUTABLE))
+  g_autofree char *build_prefix = g_strconcat (AF_BUILD_ROOT, "/", NULL);
+  if (self_exe && g_str_has_prefix (self_exe, build_prefix) &&
+      g_file_test (built, G_FILE_TEST_IS_EXECUTABLE))
     return g_steal_pointer (&built);
-  return g_steal_pointer (&installed);
+  return g_build_filename (AF_LIBEXECDIR, name, NULL);
 }
 
 static void
