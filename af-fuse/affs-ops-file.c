@@ -4,8 +4,9 @@
  * An open for writing (or with O_TRUNC) needs write and copies the file up
  * first; an open for reading needs read; view and traversal never open.
  * Read and write decide the level again, so a rule change reaches files
- * that are already open. Each handle holds exactly one fd, and the number of
- * handles is bounded (affs_handle_open).
+ * that are already open. Each handle holds one fd (a read-only handle one more
+ * per time its file was replaced under it: copy-up, commit), every one
+ * counted against the bound (affs_handle_open).
  *
  * Must never: open a backing file by any route other than
  * affs_open_beneath, or truncate anything on an open that is refused. */
