@@ -77,6 +77,10 @@ afd_sandboxes_new (AfdCodebases *codebases, AfdStore *store, const AfdSettings *
   self->settings = settings;
   self->fuse_path = find_helper (settings->fuse_helper, "af-fuse");
   self->exec_path = find_helper (settings->exec_helper, "af-exec");
+  /* Said once at start-up: without root there may be no cgroup to write. */
+  afd_limits_probe (&self->limits, self->exec_path);
+  g_autofree char *can = afd_limits_describe (&self->limits);
+  g_message ("sandbox resource limits enforceable (bwrap runtime): %s", can);
   /* Sandboxes run as unprivileged uids that must reach their mount point
    * <state>/mounts/<id>: others may traverse the state dir and mounts/, not
    * list them (codebases/, delta/ and the database stay 0700/0600). */
@@ -324,6 +328,10 @@ afd_sandboxes_create (AfdSandboxes *self, const AfdCaller *caller, const AfdSand
       !check_range ("cpu_shares", req->cpu_shares, 2, 262144, error) ||
       !check_range ("pids_limit", req->pids_limit, 8, 4194304, error) ||
       !validate_labels (req->labels, error))
+    return NULL;
+  if (runtime == AFD_RUNTIME_BWRAP &&
+      !afd_limits_check (&self->limits, req->memory_bytes, req->cpu_quota, req->cpu_shares,
+                         req->pids_limit, error))
     return NULL;
   if (req->expires_in_us < 0) {
     g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,

@@ -42,10 +42,10 @@ run_pass () {
 }
 
 if [ "${AF_TEST_PACKAGING:-1}" != 0 ]; then
-  run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker packaging}" \
+  run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker packaging rootless}" \
     -Dpackaging_tests=true
 else
-  run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker}"
+  run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker rootless}"
 fi
 if [ "${AF_TEST_SANITIZE:-1}" != 0 ]; then
   # Sanitized pass: everything whose processes we build ourselves.

@@ -17,6 +17,19 @@ fail () { echo "FAIL: $*" >&2; exit 1; }
 for t in dpkg-buildpackage dh lintian; do
   command -v "$t" >/dev/null || skip "$t missing (scripts/install-deps.sh all installs it)"
 done
+# A run killed outright (SIGKILL on a timeout) cannot clean up; its marker
+# says what it installed, and this run removes that first. Packages
+# installed by anything else are never touched.
+marker=/var/tmp/agentfense-packaging-test.installed
+if [ -f "$marker" ]; then
+  echo "removing what a killed run left: $(cat "$marker")"
+  dpkg --purge agentfense-cli agentfense-server libagentfense-dev libagentfense1 >/dev/null 2>&1 || true
+  if grep -q "created-user" "$marker" && getent passwd agentfense >/dev/null; then
+    deluser --system --quiet agentfense >/dev/null 2>&1 || userdel agentfense || true
+    getent group agentfense >/dev/null && groupdel agentfense 2>/dev/null || true
+  fi
+  rm -f "$marker"
+fi
 for p in libagentfense1 libagentfense-dev agentfense-server agentfense-cli; do
   if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
     skip "$p is already installed on this machine"
@@ -37,12 +50,17 @@ cleanup () {
     while kill -0 "$spid" 2>/dev/null; do sleep 0.1; done
   fi
   if [ -n "$installed" ]; then
-    dpkg --purge $installed >"$tmp/purge.log" 2>&1 || cat "$tmp/purge.log" >&2
+    if dpkg --purge $installed >"$tmp/purge.log" 2>&1; then
+      installed=""
+    else
+      cat "$tmp/purge.log" >&2
+    fi
   fi
   if [ "$had_user" = no ] && getent passwd agentfense >/dev/null; then
     deluser --system --quiet agentfense >/dev/null 2>&1 || userdel agentfense || true
     getent group agentfense >/dev/null && groupdel agentfense 2>/dev/null || true
   fi
+  [ -n "$installed" ] || rm -f "$marker"
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -60,7 +78,7 @@ rm -rf "$tmp/agentfense/build"*
 
 start=$(date +%s)
 (cd "$tmp/agentfense" &&
-  DEB_BUILD_OPTIONS="nocheck noopt parallel=$(nproc)" \
+  DEB_BUILD_OPTIONS="nocheck noopt noautodbgsym parallel=$(nproc)" \
     dpkg-buildpackage -b -us -uc) >"$tmp/build.log" 2>&1 ||
   { tail -n 60 "$tmp/build.log"; fail "dpkg-buildpackage"; }
 echo "dpkg-buildpackage: $(($(date +%s) - start)) s"
@@ -88,6 +106,7 @@ dpkg -c "$tmp"/libagentfense-dev_*.deb >"$tmp/dev.list"
 grep -q "agentfense-1.pc\$" "$tmp/dev.list" || fail "dev package lacks the .pc"
 
 installed="agentfense-cli agentfense-server libagentfense-dev libagentfense1"
+echo "$installed $( [ "$had_user" = no ] && echo created-user)" >"$marker"
 dpkg -i "$tmp"/libagentfense1_*.deb "$tmp"/libagentfense-dev_*.deb \
   "$tmp"/agentfense-server_*.deb "$tmp"/agentfense-cli_*.deb >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log"; fail "dpkg -i"; }
