@@ -2,7 +2,8 @@
  *
  * af-fuse --source DIR --mountpoint DIR (--rules FILE | --preset NAME)
  *         [--delta DIR] [--commit-on-exit] [--conflict lww|reject]
- *         [--foreground] [--dbus-address ADDR] [--ready-fd N] [--verbose]
+ *         [--foreground] [--dbus-address ADDR] [--ready-fd N] [--threads N]
+ *         [--verbose]
  *
  * Owns: option parsing, policy loading, the GLib main loop (signals and the
  * D-Bus control connection), the order of shutdown (stop the loop, unmount,
@@ -32,6 +33,7 @@ static char *opt_dbus_address, *opt_sandbox_id, *opt_preset_dir;
 static gboolean opt_commit_on_exit, opt_foreground, opt_verbose;
 static int opt_ready_fd = -1;
 static double opt_timeout = 600.0;
+static int opt_threads = 1;
 
 static const GOptionEntry entries[] = {
   { "source", 0, 0, G_OPTION_ARG_FILENAME, &opt_source, "Codebase directory (the lower layer)",
@@ -56,6 +58,8 @@ static const GOptionEntry entries[] = {
   { "sandbox-id", 0, 0, G_OPTION_ARG_STRING, &opt_sandbox_id, "Sandbox id for log records", "ID" },
   { "cache-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_timeout,
     "Kernel entry/attribute cache timeout in seconds (default 600)", "SECONDS" },
+  { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads,
+    "FUSE worker threads (default 1; more for parallel workloads on many cores)", "N" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "One debug line per decision", NULL },
   { NULL },
 };
@@ -132,6 +136,10 @@ main (int argc, char **argv)
     g_printerr ("af-fuse: --conflict must be lww or reject\n");
     return 2;
   }
+  if (opt_threads < 1 || opt_threads > 64) {
+    g_printerr ("af-fuse: --threads must be between 1 and 64\n");
+    return 2;
+  }
   if (!(opt_timeout >= 0 && opt_timeout <= 86400)) {
     g_printerr ("af-fuse: --cache-timeout must be between 0 and 86400\n");
     return 2;
@@ -154,6 +162,7 @@ main (int argc, char **argv)
   fs->verbose = opt_verbose;
   fs->conflict = conflict;
   fs->timeout = opt_timeout;
+  fs->threads = opt_threads;
   fs->sandbox_id = g_strdup (opt_sandbox_id);
   affs_policy_set (fs, policy);
 

@@ -152,6 +152,19 @@ affs_deny (AfFs *fs, AffsOp op, const char *path, int rule, int err)
   return err;
 }
 
+double
+affs_attr_timeout (AfFs *fs, const struct stat *st)
+{
+  /* Each name of a hard-linked file is its own inode in the kernel, with
+   * its own attributes and page cache. Not caching their attributes makes
+   * the kernel ask on every stat and, with auto_inval_data, on every read
+   * through the page cache: a changed size or mtime drops the stale pages.
+   * (keep_cache is off for them too, see affs-ops-file.c.) */
+  if (S_ISREG (st->st_mode) && st->st_nlink > 1)
+    return 0.0;
+  return fs->timeout;
+}
+
 void
 affs_fill_attr (AfFs *fs, const char *path, const AffsNode *node, struct stat *out)
 {

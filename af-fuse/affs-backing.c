@@ -128,6 +128,12 @@ affs_caches_clear (AfFs *fs)
   g_mutex_unlock (&fs->cache_lock);
 }
 
+void
+affs_layers_changed (AfFs *fs)
+{
+  g_atomic_int_inc ((gint *)&fs->layer_gen);
+}
+
 /* Bound on each cache of directory facts; past it that cache starts over. */
 #define AFFS_DIR_CACHE_MAX 200000
 
@@ -241,6 +247,42 @@ affs_resolve (AfFs *fs, const char *path, AffsNode *out)
     return r;
   out->layer = AFFS_LAYER_LOWER;
   out->has_lower = TRUE;
+  return 0;
+}
+
+int
+affs_resolve_open (AfFs *fs, const char *path, int flags, AffsNode *out, int *out_fd)
+{
+  *out_fd = -1;
+  g_autofree char *parent = path[0] != '\0' ? affs_path_dirname (path) : NULL;
+  int fd;
+  if (parent != NULL && !affs_upper_has_dir (fs, parent)) {
+    /* Only the lower layer can have it (see affs_resolve). */
+    memset (out, 0, sizeof *out);
+    if (!affs_dir_lower_visible (fs, parent))
+      return -ENOENT;
+    fd = affs_open_beneath (fs->src_fd, path, flags, 0);
+    if (fd == -ENOTDIR)
+      return -ENOENT;
+    if (fd < 0)
+      return fd;
+    out->layer = AFFS_LAYER_LOWER;
+    out->has_lower = TRUE;
+  } else {
+    int r = affs_resolve (fs, path, out);
+    if (r < 0)
+      return r;
+    fd = affs_open_beneath (out->layer == AFFS_LAYER_UPPER ? fs->upper_fd : fs->src_fd, path, flags,
+                            0);
+    if (fd < 0)
+      return fd;
+  }
+  if (fstat (fd, &out->st) < 0) {
+    int e = -errno;
+    close (fd);
+    return e;
+  }
+  *out_fd = fd;
   return 0;
 }
 

@@ -6,7 +6,9 @@
  * target and the directory synced; only then is the upper entry removed. A
  * crash at any point leaves every source file old or new, and a retry
  * recognises a file it already applied (the recorded identity matches) so
- * it is not mistaken for a conflict. An opaque directory first replaces the
+ * it is not mistaken for a conflict. The temporary's name is recorded on
+ * the upper file (trusted.agentfense.pending) before it is created, so a
+ * retry removes a temporary a crash left in the source. An opaque directory first replaces the
  * source directory with an empty one and loses its mark, so a retry merges
  * the remaining children instead of deleting applied ones.
  *
@@ -128,10 +130,17 @@ apply_entry (AfFs *fs, const char *path, const struct stat *ust)
   if (spfd < 0)
     return spfd;
   char tmp[80];
-  g_snprintf (tmp, sizeof tmp, ".af-commit-%d-%" G_GUINT64_FORMAT, getpid (), ++commit_counter);
+  g_snprintf (tmp, sizeof tmp, ".af-commit-%d-%08x-%" G_GUINT64_FORMAT, getpid (), g_random_int (),
+              ++commit_counter);
   int r = 0;
   if (S_ISREG (ust->st_mode)) {
     int src = affs_open_beneath (fs->upper_fd, path, O_RDONLY, 0);
+    /* Recorded before the temporary exists: whatever a crash leaves in
+     * the source, the retry knows its name (drop_pending). */
+    if (src >= 0 && fsetxattr (src, AFFS_XATTR_PENDING (fs), tmp, strlen (tmp), 0) < 0) {
+      close (src);
+      src = -errno;
+    }
     int dst = src < 0
                   ? src
                   : openat (spfd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -234,9 +243,29 @@ remove_upper (AfFs *fs, const char *path, int flags)
 
 static int commit_dir (AfFs *fs, const char *path, AffsChanges *out);
 
+/* A temporary an interrupted commit of @path created in the source (its
+ * name was recorded on the upper file first): remove it. Only that exact
+ * name, which carries a random part, in @path's source directory. */
+static void
+drop_pending (AfFs *fs, const char *path)
+{
+  g_autofree char *pending = get_xattr_str (fs, path, AFFS_XATTR_PENDING (fs));
+  if (pending == NULL || !g_str_has_prefix (pending, ".af-commit-") ||
+      strchr (pending, '/') != NULL)
+    return;
+  const char *name;
+  int spfd = affs_open_parent (fs->src_fd, path, &name);
+  if (spfd >= 0) {
+    (void)unlinkat (spfd, pending, 0);
+    close (spfd);
+  }
+}
+
 static int
 commit_file (AfFs *fs, const char *path, const struct stat *ust, AffsChanges *out)
 {
+  if (S_ISREG (ust->st_mode))
+    drop_pending (fs, path);
   struct stat sst;
   gboolean src_exists = affs_lstat_beneath (fs->src_fd, path, &sst) == 0;
   g_autofree char *origin = get_xattr_str (fs, path, AFFS_XATTR_ORIGIN (fs));
@@ -267,6 +296,7 @@ commit_file (AfFs *fs, const char *path, const struct stat *ust, AffsChanges *ou
       g_autofree char *id = identity (&nst, TRUE);
       (void)fsetxattr (fd, AFFS_XATTR_ORIGIN (fs), id, strlen (id), 0);
       (void)fremovexattr (fd, AFFS_XATTR_COMMIT (fs));
+      (void)fremovexattr (fd, AFFS_XATTR_PENDING (fs));
     }
     if (fd >= 0)
       close (fd);
@@ -358,6 +388,7 @@ affs_commit (AfFs *fs, AffsChanges *out, GError **error)
   int r = commit_dir (fs, "", out);
   g_mutex_unlock (&fs->delta_lock);
   /* Inode numbers and layers changed under the kernel's caches. */
+  affs_layers_changed (fs);
   affs_invalidate_all (fs);
   if (r < 0) {
     g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "commit failed: %s", g_strerror (-r));
@@ -372,6 +403,7 @@ affs_discard (AfFs *fs, GError **error)
   g_mutex_lock (&fs->delta_lock);
   int r = affs_remove_tree (fs->upper_fd, "");
   g_mutex_unlock (&fs->delta_lock);
+  affs_layers_changed (fs);
   affs_invalidate_all (fs);
   if (r < 0) {
     g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "discard failed: %s", g_strerror (-r));

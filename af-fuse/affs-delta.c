@@ -189,6 +189,8 @@ affs_copy_up (AfFs *fs, const char *path, const AffsNode *node)
     return upfd;
   if (S_ISREG (lst->st_mode)) {
     r = copy_up_file (fs, path, lst, upfd, name);
+    if (r == 0)
+      affs_layers_changed (fs); /* read-only handles on the lower copy move up */
   } else if (S_ISLNK (lst->st_mode)) {
     const char *lname;
     int lpfd = affs_open_parent (fs->src_fd, path, &lname);

@@ -36,6 +36,7 @@ void
 affs_invalidate_paths (AfFs *fs, const char *const *paths)
 {
   affs_caches_clear (fs);
+  affs_layers_changed (fs);
   g_autoptr (GArray) refs = affs_inode_snapshot (fs);
   for (guint i = 0; i < refs->len; i++) {
     AffsInodeRef *ref = &g_array_index (refs, AffsInodeRef, i);

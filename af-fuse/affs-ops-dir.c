@@ -120,7 +120,7 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
         affs_fill_attr (fs, child, &node, &e.attr);
         e.ino = affs_inode_ref_path (fs, child, node.st.st_mode);
         e.generation = 1;
-        e.attr_timeout = fs->timeout;
+        e.attr_timeout = affs_attr_timeout (fs, &e.attr);
         e.entry_timeout = fs->timeout;
       }
     }

@@ -4,8 +4,9 @@
  * An open for writing (or with O_TRUNC) needs write and copies the file up
  * first; an open for reading needs read; view and traversal never open.
  * Read and write decide the level again, so a rule change reaches files
- * that are already open. Each handle holds exactly one fd, and the number of
- * handles is bounded (affs_handle_open).
+ * that are already open. Each handle holds one fd (a read-only handle one more
+ * per time its file was replaced under it: copy-up, commit), every one
+ * counted against the bound (affs_handle_open).
  *
  * Must never: open a backing file by any route other than
  * affs_open_beneath, or truncate anything on an open that is refused. */
@@ -25,7 +26,13 @@ affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out)
   }
   AffsHandle *h = g_new0 (AffsHandle, 1);
   h->fd = fd;
+  h->read_fd = fd;
   h->writable = writable;
+  /* Unknown generation: the first read that reaches us checks the file.
+   * Openers that read the generation before resolving record it instead,
+   * so a copy-up between their resolution and now is still noticed. */
+  h->gen = g_atomic_int_get ((gint *)&fs->layer_gen) - 1;
+  g_mutex_init (&h->lock);
   g_mutex_lock (&fs->handles_lock);
   g_hash_table_add (fs->handles, h);
   g_mutex_unlock (&fs->handles_lock);
@@ -49,8 +56,51 @@ affs_handle_close (AfFs *fs, AffsHandle *h)
   g_hash_table_remove (fs->handles, h);
   g_mutex_unlock (&fs->handles_lock);
   close (h->fd);
+  for (GSList *l = h->retired; l != NULL; l = l->next) {
+    close (GPOINTER_TO_INT (l->data));
+    g_atomic_int_add (&fs->open_handles, -1);
+  }
+  if (h->read_fd != h->fd) {
+    close (h->read_fd);
+    g_atomic_int_add (&fs->open_handles, -1);
+  }
+  g_slist_free (h->retired);
+  g_mutex_clear (&h->lock);
   g_free (h);
   g_atomic_int_add (&fs->open_handles, -1);
+}
+
+/* The fd a read on @h uses: the file @ino's path resolves to now. Opened
+ * read-only, a handle was bound to the layer the file was in; a writer's
+ * copy-up (or a commit) since then made another file the content. */
+static int
+handle_read_fd (AfFs *fs, fuse_ino_t ino, AffsHandle *h)
+{
+  guint gen = g_atomic_int_get ((gint *)&fs->layer_gen);
+  if (h->writable || (guint)g_atomic_int_get ((gint *)&h->gen) == gen)
+    return g_atomic_int_get (&h->read_fd);
+  g_mutex_lock (&h->lock);
+  g_autofree char *path = affs_inode_path (fs, ino, NULL);
+  AffsNode node;
+  struct stat cur;
+  if (path != NULL && affs_resolve (fs, path, &node) == 0 && S_ISREG (node.st.st_mode) &&
+      fstat (h->read_fd, &cur) == 0 &&
+      (cur.st_dev != node.st.st_dev || cur.st_ino != node.st.st_ino)) {
+    /* Counted like a handle; over the budget the old file stays. */
+    int fd = -EMFILE;
+    if (g_atomic_int_add (&fs->open_handles, 1) < fs->max_handles)
+      fd = affs_open_beneath (affs_layer_root (fs, &node), path, O_RDONLY, 0);
+    if (fd >= 0) {
+      if (h->read_fd != h->fd)
+        h->retired = g_slist_prepend (h->retired, GINT_TO_POINTER (h->read_fd));
+      g_atomic_int_set (&h->read_fd, fd);
+    } else {
+      g_atomic_int_add (&fs->open_handles, -1);
+    }
+  }
+  g_atomic_int_set ((gint *)&h->gen, gen);
+  g_mutex_unlock (&h->lock);
+  return g_atomic_int_get (&h->read_fd);
 }
 
 /* Flags for the backing open: only what changes how the backing file
@@ -72,6 +122,7 @@ wants_write (int flags)
 static int
 open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle **out)
 {
+  guint gen = g_atomic_int_get ((gint *)&fs->layer_gen);
   int fd;
   gboolean w = wants_write (flags);
   if (w) {
@@ -88,7 +139,10 @@ open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle 
   }
   if (fd < 0)
     return fd;
-  return affs_handle_open (fs, fd, (flags & O_ACCMODE) != O_RDONLY, out);
+  int r = affs_handle_open (fs, fd, (flags & O_ACCMODE) != O_RDONLY, out);
+  if (r == 0)
+    (*out)->gen = gen;
+  return r;
 }
 
 static void
@@ -106,11 +160,61 @@ set_open_flags (struct fuse_file_info *fi, const AffsNode *node, AffsHandle *h)
   fi->noflush = 1;
 }
 
+/* A read-only open (the most frequent request: grep, cc, cat): the entry
+ * is opened while it is resolved, the level decided on what was found,
+ * and the fd dropped unless the level allows reading. Nothing is read
+ * before the decision. */
+static int
+open_read_only (AfFs *fs, fuse_ino_t ino, int flags, AffsTarget *t, AffsHandle **out)
+{
+  memset (t, 0, sizeof *t);
+  t->rule = -1;
+  t->path = affs_inode_path (fs, ino, NULL);
+  if (fs->verbose)
+    g_debug ("open /%s", t->path != NULL ? t->path : "(unlinked)");
+  if (t->path == NULL)
+    return -ENOENT;
+  guint gen = g_atomic_int_get ((gint *)&fs->layer_gen);
+  int fd = -1;
+  int r = affs_resolve_open (fs, t->path, backing_flags (flags) | O_NOCTTY, &t->node, &fd);
+  if (r < 0)
+    return r;
+  t->level = affs_level_now (fs, t->path, t->node.st.st_mode, &t->rule);
+  if (t->level == AFFS_HIDDEN)
+    r = affs_deny (fs, AFFS_OP_OPEN, t->path, t->rule, -ENOENT);
+  else if (S_ISDIR (t->node.st.st_mode))
+    r = -EISDIR;
+  else if (t->level < AFFS_READ)
+    r = affs_deny (fs, AFFS_OP_OPEN, t->path, t->rule, -EACCES);
+  if (r < 0) {
+    close (fd);
+    return r;
+  }
+  r = affs_handle_open (fs, fd, FALSE, out);
+  if (r == 0)
+    (*out)->gen = gen; /* seen before resolving: a later copy-up is noticed */
+  return r;
+}
+
 static void
 op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
   g_auto (AffsTarget) t = { 0 };
+  if (!wants_write (fi->flags)) {
+    AffsHandle *h = NULL;
+    int r = open_read_only (fs, ino, fi->flags, &t, &h);
+    if (r < 0) {
+      fuse_reply_err (req, -r);
+      return;
+    }
+    set_open_flags (fi, &t.node, h);
+    affs_handle_bind (fs, h, ino);
+    affs_count (fs, AFFS_OP_OPEN, TRUE);
+    if (fuse_reply_open (req, fi) != 0)
+      affs_handle_close (fs, h);
+    return;
+  }
   int r = affs_target (fs, ino, AFFS_OP_OPEN, &t);
   if (r == 0 && S_ISDIR (t.node.st.st_mode))
     r = -EISDIR;
@@ -194,7 +298,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   affs_fill_attr (fs, t.path, &t.node, &e.attr);
   e.ino = affs_inode_ref_path (fs, t.path, t.node.st.st_mode);
   e.generation = 1;
-  e.attr_timeout = fs->timeout;
+  e.attr_timeout = affs_attr_timeout (fs, &e.attr);
   e.entry_timeout = fs->timeout;
   affs_handle_bind (fs, h, e.ino);
   affs_count (fs, AFFS_OP_CREATE, TRUE);
@@ -232,7 +336,7 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
   }
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT (size);
   buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  buf.buf[0].fd = h->fd;
+  buf.buf[0].fd = handle_read_fd (fs, ino, h);
   buf.buf[0].pos = off;
   affs_count (fs, AFFS_OP_READ, TRUE);
   __atomic_fetch_add (&fs->bytes_read, (gint64)size, __ATOMIC_RELAXED);

@@ -69,7 +69,7 @@ op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       return;
     }
     affs_count (fs, AFFS_OP_GETATTR, TRUE);
-    fuse_reply_attr (req, &st, fs->timeout);
+    fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
     return;
   }
   if (r < 0) {
@@ -78,7 +78,7 @@ op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   }
   affs_fill_attr (fs, t.path, &t.node, &st);
   affs_count (fs, AFFS_OP_GETATTR, TRUE);
-  fuse_reply_attr (req, &st, fs->timeout);
+  fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
 }
 
 /* Apply @attr to the upper entry @path (already copied up). */
@@ -146,7 +146,7 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
       return;
     }
     affs_count (fs, AFFS_OP_SETATTR, TRUE);
-    fuse_reply_attr (req, &st, fs->timeout);
+    fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
     return;
   }
   if (r < 0) {
@@ -184,7 +184,7 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
   struct stat st;
   affs_fill_attr (fs, t.path, &t.node, &st);
   affs_count (fs, AFFS_OP_SETATTR, TRUE);
-  fuse_reply_attr (req, &st, fs->timeout);
+  fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
 }
 
 static void
@@ -275,17 +275,22 @@ static void
 op_getxattr (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
   AfFs *fs = affs_from_req (req);
+  /* Only user.* exists in the view (security.* labels, system.* ACLs and
+   * our trusted.* marks do not), whatever the level: any other namespace is
+   * "not supported", as on a filesystem without it. That answer does not
+   * depend on the file, so it costs no backing access, and tools take it
+   * for the whole filesystem: ls -l stops asking for a label and an ACL per
+   * file (which the kernel does not cache for FUSE: a round-trip each). A
+   * hidden path is still ENOENT. */
+  if (!g_str_has_prefix (name, "user.")) {
+    int hidden = affs_target_visible (fs, ino, AFFS_OP_GETXATTR);
+    fuse_reply_err (req, hidden < 0 ? -hidden : EOPNOTSUPP);
+    return;
+  }
   g_auto (AffsTarget) t = { 0 };
   int r = affs_target (fs, ino, AFFS_OP_GETXATTR, &t);
   if (r < 0) {
     fuse_reply_err (req, -r);
-    return;
-  }
-  /* Only user.* exists in the view (security.*, system.* ACLs and our
-   * trusted.* marks do not), whatever the level: tools probing for ACLs
-   * and labels on a view path get "no such attribute", not a denial. */
-  if (!g_str_has_prefix (name, "user.")) {
-    fuse_reply_err (req, ENODATA);
     return;
   }
   if (t.level < AFFS_READ) {

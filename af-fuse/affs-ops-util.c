@@ -56,6 +56,19 @@ affs_child (AfFs *fs, fuse_ino_t parent, const char *name, AffsOp op, AffsTarget
   return 0;
 }
 
+int
+affs_target_visible (AfFs *fs, fuse_ino_t ino, AffsOp op)
+{
+  mode_t type = 0;
+  g_autofree char *path = affs_inode_path (fs, ino, &type);
+  if (path == NULL)
+    return 0;
+  int rule = -1;
+  if (affs_level_now (fs, path, type, &rule) == AFFS_HIDDEN)
+    return affs_deny (fs, op, path, rule, -ENOENT);
+  return 0;
+}
+
 void
 affs_target_clear (AffsTarget *t)
 {
@@ -69,7 +82,7 @@ affs_reply_entry (fuse_req_t req, AfFs *fs, const char *path, const AffsNode *no
   affs_fill_attr (fs, path, node, &e.attr);
   e.ino = affs_inode_ref_path (fs, path, node->st.st_mode);
   e.generation = 1;
-  e.attr_timeout = fs->timeout;
+  e.attr_timeout = affs_attr_timeout (fs, &e.attr);
   e.entry_timeout = fs->timeout;
   if (fuse_reply_entry (req, &e) != 0)
     affs_inode_forget (fs, e.ino, 1); /* the kernel did not take the reference */

@@ -23,6 +23,10 @@ int affs_target (AfFs *fs, fuse_ino_t ino, AffsOp op, AffsTarget *t);
  * be a reachable directory. The level is not computed. */
 int affs_child (AfFs *fs, fuse_ino_t parent, const char *name, AffsOp op, AffsTarget *t);
 int affs_upper_parent (AfFs *fs, const char *path, const char **out_name);
+/* 0 if @ino is a path the sandbox may see (or an unlinked open file),
+ * -ENOENT (a denial) if hidden. From the table and the policy only: no
+ * backing access, for answers that do not depend on the file itself. */
+int affs_target_visible (AfFs *fs, fuse_ino_t ino, AffsOp op);
 int affs_layer_root (AfFs *fs, const AffsNode *node);
 
 /* Reply an error and return; counts allowed when @err is 0. */
@@ -39,6 +43,15 @@ typedef struct {
   int fd;
   gboolean writable;
   fuse_ino_t ino; /* set by affs_handle_bind; writers are counted on it */
+  /* Read-only handles: the fd reads go to (atomic). It starts as @fd and
+   * moves to the file the path resolves to now when the layers changed
+   * (a copy-up by a writer, a commit): reads never mix old and new
+   * content. Replaced fds stay open in @retired until release, so a read
+   * running concurrently never sees its fd closed or reused. */
+  int read_fd;
+  guint gen;       /* fs->layer_gen when read_fd was last checked; atomic */
+  GMutex lock;     /* serializes the check; guards retired */
+  GSList *retired; /* GINT_TO_POINTER (fd) */
 } AffsHandle;
 
 int affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out);

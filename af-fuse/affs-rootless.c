@@ -45,11 +45,13 @@ static const char *const trusted_marks[] = {
   [AFFS_MARK_OPAQUE] = "trusted.agentfense.opaque",
   [AFFS_MARK_ORIGIN] = "trusted.agentfense.origin",
   [AFFS_MARK_COMMIT] = "trusted.agentfense.commit",
+  [AFFS_MARK_PENDING] = "trusted.agentfense.pending",
 };
 static const char *const user_marks[] = {
   [AFFS_MARK_OPAQUE] = USER_PREFIX "opaque",
   [AFFS_MARK_ORIGIN] = USER_PREFIX "origin",
   [AFFS_MARK_COMMIT] = USER_PREFIX "commit",
+  [AFFS_MARK_PENDING] = USER_PREFIX "pending",
 };
 
 const char *

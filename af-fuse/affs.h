@@ -93,6 +93,7 @@ typedef struct {
   gboolean verbose;
   AffsConflict conflict;
   double timeout; /* entry/attr timeout handed to the kernel */
+  int threads;    /* FUSE worker threads (affs-session.c explains the default) */
 
   /* The policy: swapped whole by UpdateRules. policy_lock guards the
    * pointer only; a decision runs on a ref without any lock. */
@@ -138,6 +139,12 @@ typedef struct {
    * away, after a daemonizing chdir too); NULL when libfuse mounted. */
   gboolean user_xattrs;
   char *fusermount_path;
+
+  /* Bumped (atomic) whenever the file a path resolves to may have changed
+   * behind open read-only handles: copy-up, commit, discard, another
+   * sandbox's commit. A handle that saw an older value checks its file
+   * again before reading (affs-ops-file.c). */
+  guint layer_gen;
 
   /* Statistics: atomic counters. */
   gint64 op_allowed[AFFS_OP_N];
@@ -214,11 +221,17 @@ typedef struct {
 /* Resolve @path in the merged view: 0, -ENOENT (absent or whited out), or
  * another -errno. */
 int affs_resolve (AfFs *fs, const char *path, AffsNode *out);
+/* affs_resolve, and the entry opened with @flags (a read-only open of a
+ * regular file): below a directory the delta never touched, one open and
+ * one fstat instead of a resolution and then an open. *@out_fd is the fd
+ * (owned by the caller) when 0 is returned. */
+int affs_resolve_open (AfFs *fs, const char *path, int flags, AffsNode *out, int *out_fd);
 /* TRUE if lower entries directly below directory @path are part of the view. */
 gboolean affs_dir_lower_visible (AfFs *fs, const char *path);
 /* Does directory @path exist in upper? (cached; "" always does) */
 gboolean affs_upper_has_dir (AfFs *fs, const char *path);
 void affs_caches_clear (AfFs *fs);
+void affs_layers_changed (AfFs *fs);
 /* The derived-fact caches: take the generation before computing, store
  * with it; a clear in between makes the store a no-op. */
 guint affs_cache_gen (AfFs *fs);
@@ -249,6 +262,10 @@ void affs_count (AfFs *fs, AffsOp op, gboolean allowed);
 /* Record a denial (counts it and notifies); returns @err for tail calls. */
 int affs_deny (AfFs *fs, AffsOp op, const char *path, int rule, int err);
 void affs_fill_attr (AfFs *fs, const char *path, const AffsNode *node, struct stat *out);
+/* How long the kernel may keep @st: fs->timeout, except for a regular file
+ * with several names, whose names are separate inodes here (a write
+ * through one must show through the others at once: see affs-access.c). */
+double affs_attr_timeout (AfFs *fs, const struct stat *st);
 
 /* ---- affs-delta.c: the upper layer (caller holds delta_lock) ---- */
 /* Make sure directory @path exists in upper, copying attributes from lower. */
@@ -273,12 +290,18 @@ void affs_chown_new (int parentfd, const char *name, fuse_req_t req);
 int affs_remove_tree (int root, const char *path);
 
 /* ---- affs-rootless.c: marks and mounting without root ---- */
-typedef enum { AFFS_MARK_OPAQUE, AFFS_MARK_ORIGIN, AFFS_MARK_COMMIT } AffsMark;
+typedef enum {
+  AFFS_MARK_OPAQUE,
+  AFFS_MARK_ORIGIN,
+  AFFS_MARK_COMMIT,
+  AFFS_MARK_PENDING, /* a commit temporary's name (affs-commit.c) */
+} AffsMark;
 /* The xattr name of @mark in this delta's scheme (trusted.* or user.*). */
 const char *affs_mark_name (const AfFs *fs, AffsMark mark);
 #define AFFS_XATTR_OPAQUE(fs) affs_mark_name ((fs), AFFS_MARK_OPAQUE)
 #define AFFS_XATTR_ORIGIN(fs) affs_mark_name ((fs), AFFS_MARK_ORIGIN)
 #define AFFS_XATTR_COMMIT(fs) affs_mark_name ((fs), AFFS_MARK_COMMIT)
+#define AFFS_XATTR_PENDING(fs) affs_mark_name ((fs), AFFS_MARK_PENDING)
 /* Pick the delta's scheme (recorded in the delta; user.* without root). */
 gboolean affs_marks_init (AfFs *fs, GError **error);
 /* A view xattr name (user.*) as stored in the layers (escaped). */

@@ -1,0 +1,208 @@
+/* test-fuse-cache.c — the kernel's caches never show stale data: names of
+ * one file (hard links) see each other's writes at once, through stat and
+ * through an already open descriptor; xattr namespaces the view does not
+ * have answer "not supported" (so tools stop asking) yet hidden paths stay
+ * ENOENT. Real mounts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fuse-fixture.h"
+
+static const char rules[] = "["
+                            "{\"pattern\":\"/**\",\"permission\":\"write\",\"priority\":1},"
+                            "{\"pattern\":\"/\",\"permission\":\"write\",\"priority\":1},"
+                            "{\"pattern\":\"**/secret*\",\"permission\":\"none\",\"priority\":50}"
+                            "]";
+
+#define SKIP_IF_NEEDED()                                                                           \
+  do {                                                                                             \
+    if (fx_skip_reason () != NULL) {                                                               \
+      g_test_skip (fx_skip_reason ());                                                             \
+      return;                                                                                      \
+    }                                                                                              \
+  } while (0)
+
+static char *
+pread_all (int fd)
+{
+  char buf[256];
+  ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
+  g_assert_cmpint (n, >=, 0);
+  return g_strndup (buf, (gsize)n);
+}
+
+static void
+pwrite_str (const char *path, const char *content)
+{
+  int fd = open (path, O_WRONLY);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, content, strlen (content), 0), ==, (gssize)strlen (content));
+  g_assert_cmpint (close (fd), ==, 0);
+}
+
+static off_t
+size_of (const char *path)
+{
+  struct stat st;
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  return st.st_size;
+}
+
+/* A write through one name is seen through the other at once: size and
+ * content, also through a descriptor opened (and read) before the write. */
+static void
+test_hard_link_aliases (FuseFixture *f, gconstpointer data)
+{
+  SKIP_IF_NEEDED ();
+  g_autofree char *so = fx_path (f->src, "orig");
+  fx_write (so, "one\n");
+  fx_mount (f, rules, FALSE, NULL);
+  g_autofree char *a = fx_path (f->mnt, "orig"), *b = fx_path (f->mnt, "alias");
+
+  /* @a is open and its content cached before the link exists. */
+  int fa = open (a, O_RDONLY);
+  g_assert_cmpint (fa, >=, 0);
+  g_autofree char *c0 = pread_all (fa);
+  g_assert_cmpstr (c0, ==, "one\n");
+  g_assert_cmpint (link (a, b), ==, 0);
+  int fb = open (b, O_RDONLY);
+  g_assert_cmpint (fb, >=, 0);
+  g_autofree char *c1 = pread_all (fb);
+  g_assert_cmpstr (c1, ==, "one\n");
+  g_assert_cmpint (size_of (a), ==, 4);
+  g_assert_cmpint (size_of (b), ==, 4);
+
+  /* Through b: a sees it. */
+  pwrite_str (b, "second version\n");
+  g_assert_cmpint (size_of (a), ==, 15);
+  g_autofree char *c2 = pread_all (fa);
+  g_assert_cmpstr (c2, ==, "second version\n");
+  g_autofree char *c2b = pread_all (fb);
+  g_assert_cmpstr (c2b, ==, "second version\n");
+
+  /* Through a, same length (only the content and mtime change): b sees it. */
+  pwrite_str (a, "SECOND VERSION\n");
+  g_assert_cmpint (size_of (b), ==, 15);
+  g_autofree char *c3 = pread_all (fb);
+  g_assert_cmpstr (c3, ==, "SECOND VERSION\n");
+
+  /* Truncate through one name. */
+  g_assert_cmpint (truncate (a, 3), ==, 0);
+  g_assert_cmpint (size_of (b), ==, 3);
+  g_autofree char *c4 = pread_all (fb);
+  g_assert_cmpstr (c4, ==, "SEC");
+  close (fa);
+  close (fb);
+
+  /* A third name; then the link count of every name follows unlinks. */
+  g_autofree char *c = fx_path (f->mnt, "third");
+  g_assert_cmpint (link (b, c), ==, 0);
+  struct stat st;
+  g_assert_cmpint (stat (a, &st), ==, 0);
+  g_assert_cmpuint (st.st_nlink, ==, 3);
+  g_assert_cmpint (unlink (b), ==, 0);
+  g_assert_cmpint (stat (a, &st), ==, 0);
+  g_assert_cmpuint (st.st_nlink, ==, 2);
+  g_assert_cmpint (stat (c, &st), ==, 0);
+  g_assert_cmpuint (st.st_nlink, ==, 2);
+  pwrite_str (c, "x");
+  g_autofree char *ca = fx_read (a);
+  g_assert_cmpstr (ca, ==, "xEC");
+  fx_unmount (f);
+}
+
+/* A descriptor opened for reading before a writer copies the file up
+ * reads the new content, also where its pages were never cached. */
+static void
+test_reader_follows_copy_up (FuseFixture *f, gconstpointer data)
+{
+  SKIP_IF_NEEDED ();
+  g_autofree char *sb = fx_path (f->src, "big");
+  const gsize size = 8 << 20, at = 7 << 20;
+  g_autofree char *zeros = g_malloc0 (size);
+  g_assert_true (g_file_set_contents (sb, zeros, (gssize)size, NULL));
+  fx_mount (f, rules, FALSE, NULL);
+  g_autofree char *mb = fx_path (f->mnt, "big");
+  int rfd = open (mb, O_RDONLY);
+  g_assert_cmpint (rfd, >=, 0);
+  char buf[4];
+  g_assert_cmpint (pread (rfd, buf, sizeof buf, 0), ==, 4);
+  int wfd = open (mb, O_WRONLY);
+  g_assert_cmpint (wfd, >=, 0);
+  g_assert_cmpint (pwrite (wfd, "NEW", 3, (off_t)at), ==, 3);
+  g_assert_cmpint (close (wfd), ==, 0);
+  memset (buf, 0, sizeof buf);
+  g_assert_cmpint (pread (rfd, buf, 3, (off_t)at), ==, 3);
+  g_assert_cmpmem (buf, 3, "NEW", 3);
+  close (rfd);
+  /* The source is untouched until a commit. */
+  g_autofree char *src = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (sb, &src, &len, NULL));
+  g_assert_cmpuint (len, ==, size);
+  g_assert_cmpint (src[at], ==, 0);
+  fx_unmount (f);
+}
+
+/* Only user.* exists in the view: other namespaces are "not supported"
+ * (ls -l then stops asking for labels and ACLs), a hidden path is ENOENT
+ * whatever the name, and user.* still works. */
+static void
+test_xattr_namespaces (FuseFixture *f, gconstpointer data)
+{
+  SKIP_IF_NEEDED ();
+  g_autofree char *sf = fx_path (f->src, "file"), *ss = fx_path (f->src, "secret");
+  fx_write (sf, "f\n");
+  fx_write (ss, "s\n");
+  fx_mount (f, rules, FALSE, NULL);
+  g_autofree char *mf = fx_path (f->mnt, "file"), *ms = fx_path (f->mnt, "secret");
+  char buf[64];
+  const char *names[] = { "security.selinux", "system.posix_acl_access",
+                          "trusted.agentfense.origin", "security.capability" };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    errno = 0;
+    g_assert_cmpint (lgetxattr (mf, names[i], buf, sizeof buf), ==, -1);
+    g_assert_cmpint (errno, ==, EOPNOTSUPP);
+    errno = 0;
+    g_assert_cmpint (lgetxattr (f->mnt, names[i], buf, sizeof buf), ==, -1);
+    g_assert_cmpint (errno, ==, EOPNOTSUPP);
+    errno = 0;
+    g_assert_cmpint (lgetxattr (ms, names[i], buf, sizeof buf), ==, -1);
+    g_assert_cmpint (errno, ==, ENOENT);
+  }
+  g_assert_cmpint (lsetxattr (mf, "user.k", "v", 1, 0), ==, 0);
+  g_assert_cmpint (lgetxattr (mf, "user.k", buf, sizeof buf), ==, 1);
+  g_assert_cmpint (buf[0], ==, 'v');
+  errno = 0;
+  g_assert_cmpint (lgetxattr (mf, "user.absent", buf, sizeof buf), ==, -1);
+  g_assert_cmpint (errno, ==, ENODATA);
+  fx_unmount (f);
+}
+
+static void
+setup (FuseFixture *f, gconstpointer data)
+{
+  fx_init (f);
+}
+
+static void
+teardown (FuseFixture *f, gconstpointer data)
+{
+  fx_clear (f);
+}
+
+#define ADD(name, fn) g_test_add ("/af-fuse/" name, FuseFixture, NULL, setup, fn, teardown)
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_set_nonfatal_assertions ();
+  ADD ("cache/hard-link-aliases", test_hard_link_aliases);
+  ADD ("cache/reader-follows-copy-up", test_reader_follows_copy_up);
+  ADD ("cache/xattr-namespaces", test_xattr_namespaces);
+  return g_test_run ();
+}
