@@ -1,0 +1,36 @@
+/* sdk-test-sandbox.h — the fixture of the sandbox tests: a real afd-server
+ * that runs sandboxes, a client of it, and small builders. */
+#pragma once
+
+#include "sdk-test-server.h"
+#include "sdk-test-util.h"
+
+#include <agentfense/agentfense.h>
+
+typedef struct {
+  SdkTestServer *server; /* NULL when the test was skipped */
+  AfClient *client;
+} Fixture;
+
+typedef void (*SdkTestFunc) (Fixture *f, gconstpointer data);
+
+/* g_test_add with a server per test (config @config_text may be NULL). */
+void sdk_test_add (const char *path, SdkTestFunc func);
+void sdk_test_add_with_config (const char *path, const char *config_text, SdkTestFunc func);
+
+/* Options that use the fixture's client. */
+AfSandboxOptions *sdk_test_options (Fixture *f);
+
+/* A temp dir with main.c ("int main (void) { return 0; }\n") and
+ * src/util.c; remove it with sdk_test_remove_tree(). */
+char *sdk_test_make_tree (void);
+
+/* A running, owning sandbox over sdk_test_make_tree() with full-access. */
+AfSandbox *sdk_test_full_access_sandbox (Fixture *f);
+
+/* An AfUploadProgressFunc counting calls in a guint. */
+void sdk_test_count_progress (const AfLocalFile *file, guint files_done, gint64 bytes_done,
+                              gpointer user_data);
+
+/* "a b/ b/c" — the paths of @files sorted, directories with a '/'. */
+char *sdk_test_file_list (GPtrArray *files);
