@@ -91,3 +91,36 @@ sdk_test_file_list (GPtrArray *files)
   g_ptr_array_add (names, NULL);
   return g_strjoinv (" ", (char **)names->pdata);
 }
+
+gboolean
+sdk_test_append_output (AfOutputKind kind, const guint8 *data, gsize length, gpointer user_data)
+{
+  GString *out = user_data;
+  g_string_append (out, kind == AF_OUTPUT_STDERR ? "err:" : "out:");
+  g_string_append_len (out, (const char *)data, (gssize)length);
+  return TRUE;
+}
+
+char *
+sdk_test_drain_stream (AfExecStream *stream, GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  AfOutputKind kind;
+  GBytes *chunk = NULL;
+  while (af_exec_stream_next (stream, &kind, &chunk, error)) {
+    gsize len = 0;
+    const guint8 *data = g_bytes_get_data (chunk, &len);
+    sdk_test_append_output (kind, data, len, out);
+    g_bytes_unref (chunk);
+  }
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+void
+sdk_test_store_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+  *out = g_object_ref (result);
+}

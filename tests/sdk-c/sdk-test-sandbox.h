@@ -34,3 +34,16 @@ void sdk_test_count_progress (const AfLocalFile *file, guint files_done, gint64 
 
 /* "a b/ b/c" — the paths of @files sorted, directories with a '/'. */
 char *sdk_test_file_list (GPtrArray *files);
+
+/* An AfOutputFunc appending "out:DATA" / "err:DATA" per chunk to a
+ * GString. */
+gboolean sdk_test_append_output (AfOutputKind kind, const guint8 *data, gsize length,
+                                 gpointer user_data);
+
+/* Reads @stream to its end in the same "out:…err:…" form; NULL with
+ * @error on failure. */
+char *sdk_test_drain_stream (AfExecStream *stream, GError **error);
+
+/* A GAsyncReadyCallback storing a reference to the result in a
+ * GAsyncResult * the user data points to. */
+void sdk_test_store_result (GObject *source, GAsyncResult *result, gpointer user_data);
