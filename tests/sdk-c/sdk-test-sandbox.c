@@ -1,8 +1,19 @@
 /* sdk-test-sandbox.c — see sdk-test-sandbox.h. */
 #include "sdk-test-sandbox.h"
 
+void
+sdk_test_fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->server = sdk_test_server_start_sandboxes (NULL);
+  if (f->server == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  f->client = af_client_new (f->server->endpoint, FALSE, &error);
+  g_assert_no_error (error);
+}
+
 static void
-fixture_setup (Fixture *f, gconstpointer data)
+fixture_setup_with_config (Fixture *f, gconstpointer data)
 {
   f->server = sdk_test_server_start_sandboxes (data);
   if (f->server == NULL)
@@ -12,8 +23,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
+void
+sdk_test_fixture_teardown (Fixture *f, gconstpointer data)
 {
   g_clear_pointer (&f->client, af_client_unref);
   sdk_test_server_stop (f->server);
@@ -22,7 +33,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
 void
 sdk_test_add_with_config (const char *path, const char *config_text, SdkTestFunc func)
 {
-  g_test_add (path, Fixture, config_text, fixture_setup, func, fixture_teardown);
+  g_test_add (path, Fixture, config_text, fixture_setup_with_config, func,
+              sdk_test_fixture_teardown);
 }
 
 void

@@ -14,6 +14,11 @@ typedef struct {
 
 typedef void (*SdkTestFunc) (Fixture *f, gconstpointer data);
 
+/* Fixture functions: a sandbox-capable server (empty config) and a
+ * client of it; for g_test_add with test data of one's own. */
+void sdk_test_fixture_setup (Fixture *f, gconstpointer data);
+void sdk_test_fixture_teardown (Fixture *f, gconstpointer data);
+
 /* g_test_add with a server per test (config @config_text may be NULL). */
 void sdk_test_add (const char *path, SdkTestFunc func);
 void sdk_test_add_with_config (const char *path, const char *config_text, SdkTestFunc func);
