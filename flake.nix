@@ -23,8 +23,15 @@
         nativeBuildInputs = nativeBuildInputsFor pkgs;
         buildInputs = buildInputsFor pkgs;
         propagatedBuildInputs = [ pkgs.bubblewrap pkgs.fuse3 ];
-        mesonFlags = [ "-Ddocker_tests=disabled" "-Dinterop_tests=disabled" ];
-        doCheck = false; # the suite needs root, FUSE and namespaces
+        # The suite needs root, FUSE and namespaces: not built here (CI runs
+        # it); socket activation through libsystemd.
+        mesonFlags = [
+          "-Dtests=false"
+          "-Dsystemd=enabled"
+          "-Ddocker_tests=disabled"
+          "-Dinterop_tests=disabled"
+        ];
+        doCheck = false;
         meta = {
           description = "Least-privilege sandbox for AI agents";
           license = pkgs.lib.licenses.asl20;
@@ -46,11 +53,26 @@
       packages = forAll (pkgs: {
         default = agentfenseFor pkgs;
         agentfense = agentfenseFor pkgs;
-        afd-server = componentFor pkgs "afd-server" [ "libexec/afd-server" "lib/systemd" ];
-        af-fuse = componentFor pkgs "af-fuse" [ "libexec/af-fuse" ];
-        af-exec = componentFor pkgs "af-exec" [ "libexec/af-exec" ];
+        # Same split as the Debian packages (docs/packaging.md). The server
+        # finds its helpers beside it, so it carries all of libexec/agentfense.
+        afd-server = componentFor pkgs "afd-server" [
+          "libexec/agentfense" "lib/systemd" "etc/agentfense" "share/dbus-1"
+          "share/man/man8" "share/man/man1/af-fuse.1" "share/man/man1/af-exec.1"
+          "share/doc/agentfense"
+        ];
+        af-fuse = componentFor pkgs "af-fuse" [
+          "libexec/agentfense/af-fuse" "share/man/man1/af-fuse.1"
+          "share/dbus-1/interfaces/org.agentfense.Fuse1.xml"
+        ];
+        af-exec = componentFor pkgs "af-exec" [
+          "libexec/agentfense/af-exec" "libexec/agentfense/af-exec-init"
+          "share/man/man1/af-exec.1" "share/dbus-1/interfaces/org.agentfense.Exec1.xml"
+        ];
         libagentfense = componentFor pkgs "libagentfense" [ "lib" "include" ];
-        cli = componentFor pkgs "cli" [ "bin/agentfense" "bin/af-policy" ];
+        cli = componentFor pkgs "cli" [
+          "bin/agentfense" "bin/af-policy" "share/man/man1/agentfense.1"
+          "share/man/man1/af-policy.1" "share/bash-completion"
+        ];
       });
 
       devShells = forAll (pkgs: {
@@ -58,7 +80,7 @@
           inputsFrom = [ (agentfenseFor pkgs) ];
           packages = with pkgs; [
             bubblewrap fuse3 valgrind clang-tools grpc python3Packages.grpcio
-            python3Packages.protobuf busybox docker
+            python3Packages.protobuf busybox docker systemd
           ];
         };
       });

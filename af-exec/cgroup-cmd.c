@@ -71,11 +71,15 @@ af_cgroup_cmd_kill (AfCgroupCmd *cmd)
 {
   if (cmd->dir)
     af_cgroup_kill_dir (cmd->cg, cmd->dir);
+  else
+    af_cgroup_none_kill (cmd);
 }
 
 GArray *
 af_cgroup_cmd_pids (AfCgroupCmd *cmd)
 {
+  if (cmd->dir == NULL)
+    return af_cgroup_none_session_pids (cmd);
   GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
   g_autofree char *text = cmd->dir ? af_cgroup_read_file (cmd->dir, "cgroup.procs") : NULL;
   char *p, *end;
@@ -97,13 +101,17 @@ af_cgroup_cmd_signal (AfCgroupCmd *cmd, int sig)
 {
   if (cmd->dir)
     af_cgroup_signal_procs (cmd->dir, sig);
+  else
+    af_cgroup_none_signal (cmd, sig);
 }
 
 gboolean
 af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
 {
-  if (cmd->dir == NULL)
-    return TRUE;
+  if (cmd->dir == NULL) {
+    g_autoptr (GArray) left = af_cgroup_none_session_pids (cmd);
+    return left->len == 0;
+  }
   if (cmd->events_fd >= 0) {
     char buf[256];
     ssize_t n = pread (cmd->events_fd, buf, sizeof buf - 1, 0);

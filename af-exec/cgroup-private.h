@@ -20,6 +20,9 @@ struct _AfCgroup {
   /* Each join is a cgroup migration, which the kernel makes expensive, so
    * commands join the v1 `cmds` cgroups only when they carry a limit. */
   gboolean mem_limited, pids_limited;
+  /* Without cgroups (cgroup-none.c): the sandbox's pid 1 and namespace. */
+  int init_host_pid;
+  guint64 pidns;
 };
 
 struct _AfCgroupCmd {
@@ -31,6 +34,7 @@ struct _AfCgroupCmd {
   guint watch;
   GSourceFunc func;
   gpointer data;
+  int leader; /* without cgroups: host pid of the command's session leader */
 };
 
 /* Small file helpers: one value per cgroup file. */
@@ -41,3 +45,8 @@ int af_cgroup_open_procs (const char *dir, GError **error);
 guint af_cgroup_signal_procs (const char *dir, int sig);
 /* SIGKILL everything in @dir (v2 cgroup.kill, else kill until empty). */
 void af_cgroup_kill_dir (AfCgroup *cg, const char *dir);
+
+/* cgroup-none.c: the command's session, where no cgroup exists. */
+GArray *af_cgroup_none_session_pids (AfCgroupCmd *cmd);
+guint af_cgroup_none_signal (AfCgroupCmd *cmd, int sig);
+void af_cgroup_none_kill (AfCgroupCmd *cmd);

@@ -104,6 +104,26 @@ af_cgroup_describe (AfCgroupMode mode)
   return g_string_free (s, FALSE);
 }
 
+char *
+af_cgroup_limits_available (AfCgroupMode mode)
+{
+  GString *s = g_string_new (NULL);
+  if (mode == AF_CGROUP_MODE_V2) {
+    g_string_append (s, "memory pids cpu-quota cpu-shares");
+  } else if (mode != AF_CGROUP_MODE_NONE) {
+    if (v1_dir ("memory"))
+      g_string_append (s, "memory ");
+    if (v1_dir ("pids"))
+      g_string_append (s, "pids ");
+    if (v1_dir ("cpu"))
+      g_string_append (s, "cpu-quota cpu-shares");
+  }
+  g_strchomp (s->str);
+  if (s->str[0] == '\0')
+    g_string_assign (s, "none");
+  return g_string_free (s, FALSE);
+}
+
 static gboolean
 write_file (const char *dir, const char *file, const char *value, GError **error)
 {

@@ -40,6 +40,11 @@ const char *af_cgroup_mode_name (AfCgroupMode mode);
 /* "v2", "hybrid (v1 memory,pids,cpu + v2 tracking)", … for --version. */
 char *af_cgroup_describe (AfCgroupMode mode);
 
+/* The limits @mode can enforce, space-separated from "memory pids
+ * cpu-quota cpu-shares", or "none" (the `limits:` line of --version, which
+ * afd-server reads to refuse what it cannot enforce). */
+char *af_cgroup_limits_available (AfCgroupMode mode);
+
 typedef struct _AfCgroup AfCgroup;
 typedef struct _AfCgroupCmd AfCgroupCmd;
 
@@ -82,6 +87,12 @@ gint64 af_cgroup_oom_kills (AfCgroup *cg);
 /* Remove the command's cgroup (kills what is left first). */
 void af_cgroup_cmd_free (AfCgroupCmd *cmd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfCgroupCmd, af_cgroup_cmd_free)
+
+/* Without writable cgroups a command's tree is its session in the
+ * sandbox's pid namespace (cgroup-none.c): the runtime names bwrap's pid
+ * once its init is up, and each spawn names the command's pid inside. */
+void af_cgroup_set_bwrap_pid (AfCgroup *cg, int bwrap_pid);
+void af_cgroup_cmd_set_leader (AfCgroupCmd *cmd, int ns_pid);
 
 /* SIGKILL every process of the sandbox, its init included. */
 void af_cgroup_kill_all (AfCgroup *cg);

@@ -94,7 +94,9 @@ on_exited (gpointer data, int status)
     ex->timeout = 0;
   }
   if (af_cgroup_get_mode (af_sandbox_get_cgroup (ex->sb)) == AF_CGROUP_MODE_NONE) {
-    /* No tree to kill: take what the pipes hold and stop waiting for EOF. */
+    /* The tree is the command's session (cgroup-none.c): kill what is
+     * left of it, take what the pipes hold, stop waiting for EOF. */
+    af_cgroup_cmd_kill (ex->cg);
     if (ex->out)
       af_relay_drain_and_stop (ex->out);
     if (ex->err)
@@ -111,8 +113,10 @@ on_spawned (gpointer data, int pid, const GError *error)
 {
   Exec *ex = data;
 
-  if (error == NULL)
+  if (error == NULL) {
+    af_cgroup_cmd_set_leader (ex->cg, pid);
     return;
+  }
   if (ex->out)
     af_relay_drain_and_stop (ex->out);
   if (ex->err)
@@ -149,8 +153,6 @@ on_timeout (gpointer data)
   ex->result.timed_out = TRUE;
   /* SIGKILL the whole tree; the init then reports the main process. */
   af_cgroup_cmd_kill (ex->cg);
-  if (af_cgroup_get_mode (af_sandbox_get_cgroup (ex->sb)) == AF_CGROUP_MODE_NONE)
-    g_warning ("timeout without cgroups: the command cannot be killed");
   return G_SOURCE_REMOVE;
 }
 

@@ -146,8 +146,9 @@ static void
 print_version (void)
 {
   g_autofree char *cg = af_cgroup_describe (af_cgroup_detect ());
-  g_print ("af-exec %s\ncgroups: %s\nseccomp: %u rules\nruntimes: bwrap docker\n", AF_VERSION, cg,
-           af_seccomp_n_rules ());
+  g_autofree char *limits = af_cgroup_limits_available (af_cgroup_detect ());
+  g_print ("af-exec %s\ncgroups: %s\nlimits: %s\nseccomp: %u rules\nruntimes: bwrap docker\n",
+           AF_VERSION, cg, limits, af_seccomp_n_rules ());
 }
 
 int

@@ -310,6 +310,8 @@ bwrap_start (AfRuntime *rt, GError **error)
     goto out;
   }
   self->child_watch = g_child_watch_add (pid, on_bwrap_exit, self);
+  if (rt->cgroup)
+    af_cgroup_set_bwrap_pid (rt->cgroup, pid);
   af_init_channel_attach (self->channel);
   ok = TRUE;
 

@@ -255,6 +255,7 @@ on_shell_spawned (gpointer data, int pid, const GError *error)
     return;
   }
   s->running = TRUE;
+  af_cgroup_cmd_set_leader (s->cg, pid);
   pids = af_cgroup_cmd_pids (s->cg);
   s->shell_host_pid = pids->len > 0 ? g_array_index (pids, int, 0) : 0;
   if (s->ready) {

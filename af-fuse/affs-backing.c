@@ -111,7 +111,7 @@ affs_upper_is_opaque (AfFs *fs, const char *path)
   if (fd < 0)
     return FALSE;
   char v;
-  gboolean opaque = fgetxattr (fd, AFFS_XATTR_OPAQUE, &v, 1) >= 0;
+  gboolean opaque = fgetxattr (fd, AFFS_XATTR_OPAQUE (fs), &v, 1) >= 0;
   close (fd);
   return opaque;
 }

@@ -168,7 +168,7 @@ apply_entry (AfFs *fs, const char *path, const struct stat *ust)
       /* Recorded before the rename: a retry after a crash sees its own
        * result in the source and does not take it for a conflict. */
       g_autofree char *id = identity (&tst, FALSE);
-      if (fsetxattr (src, AFFS_XATTR_COMMIT, id, strlen (id), 0) < 0)
+      if (fsetxattr (src, AFFS_XATTR_COMMIT (fs), id, strlen (id), 0) < 0)
         r = -errno;
     }
     if (src >= 0)
@@ -239,8 +239,8 @@ commit_file (AfFs *fs, const char *path, const struct stat *ust, AffsChanges *ou
 {
   struct stat sst;
   gboolean src_exists = affs_lstat_beneath (fs->src_fd, path, &sst) == 0;
-  g_autofree char *origin = get_xattr_str (fs, path, AFFS_XATTR_ORIGIN);
-  g_autofree char *applied = get_xattr_str (fs, path, AFFS_XATTR_COMMIT);
+  g_autofree char *origin = get_xattr_str (fs, path, AFFS_XATTR_ORIGIN (fs));
+  g_autofree char *applied = get_xattr_str (fs, path, AFFS_XATTR_COMMIT (fs));
   g_autofree char *cur = src_exists ? identity (&sst, TRUE) : NULL;
   g_autofree char *cur_short = src_exists ? identity (&sst, FALSE) : NULL;
   gboolean already = applied != NULL && g_strcmp0 (applied, cur_short) == 0;
@@ -265,8 +265,8 @@ commit_file (AfFs *fs, const char *path, const struct stat *ust, AffsChanges *ou
     int fd = affs_open_beneath (fs->upper_fd, path, O_RDONLY, 0);
     if (fd >= 0 && affs_lstat_beneath (fs->src_fd, path, &nst) == 0) {
       g_autofree char *id = identity (&nst, TRUE);
-      (void)fsetxattr (fd, AFFS_XATTR_ORIGIN, id, strlen (id), 0);
-      (void)fremovexattr (fd, AFFS_XATTR_COMMIT);
+      (void)fsetxattr (fd, AFFS_XATTR_ORIGIN (fs), id, strlen (id), 0);
+      (void)fremovexattr (fd, AFFS_XATTR_COMMIT (fs));
     }
     if (fd >= 0)
       close (fd);
@@ -304,7 +304,7 @@ commit_subdir (AfFs *fs, const char *path, const struct stat *ust, AffsChanges *
      * merge, not replace. */
     int fd = affs_open_beneath (fs->upper_fd, path, O_RDONLY | O_DIRECTORY, 0);
     if (fd >= 0) {
-      (void)fremovexattr (fd, AFFS_XATTR_OPAQUE);
+      (void)fremovexattr (fd, AFFS_XATTR_OPAQUE (fs));
       (void)fsync (fd);
       close (fd);
     }

@@ -39,15 +39,16 @@ copy_owner (int parentfd, const char *name, const struct stat *st)
 }
 
 /* Copy the user.* xattrs of @src to @dst (both real fds). Others stay
- * behind: security.* and trusted.* are not the sandbox's to carry. */
+ * behind: security.* and trusted.* are not the sandbox's to carry, nor are
+ * our own marks (a commit record on a source file, without root). */
 static void
-copy_user_xattrs (int src, int dst)
+copy_user_xattrs (AfFs *fs, int src, int dst)
 {
   char names[8192];
   ssize_t len = flistxattr (src, names, sizeof names);
   for (ssize_t off = 0; len > 0 && off < len; off += (ssize_t)strlen (names + off) + 1) {
     const char *n = names + off;
-    if (!g_str_has_prefix (n, "user."))
+    if (!g_str_has_prefix (n, "user.") || affs_xattr_is_mark (fs, n))
       continue;
     char value[65536];
     ssize_t vlen = fgetxattr (src, n, value, sizeof value);
@@ -147,14 +148,14 @@ copy_up_file (AfFs *fs, const char *path, const struct stat *lst, int upfd, cons
   if (r == 0) {
     (void)fchown (dst, lst->st_uid, lst->st_gid);
     (void)fchmod (dst, lst->st_mode & 07777);
-    copy_user_xattrs (src, dst);
+    copy_user_xattrs (fs, src, dst);
     g_autofree char *origin =
         g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT
                          ":%" G_GINT64_FORMAT ":%ld:%" G_GINT64_FORMAT ":%ld",
                          (guint64)lst->st_dev, (guint64)lst->st_ino, (gint64)lst->st_size,
                          (gint64)lst->st_mtim.tv_sec, lst->st_mtim.tv_nsec,
                          (gint64)lst->st_ctim.tv_sec, lst->st_ctim.tv_nsec);
-    if (fsetxattr (dst, AFFS_XATTR_ORIGIN, origin, strlen (origin), 0) < 0)
+    if (fsetxattr (dst, AFFS_XATTR_ORIGIN (fs), origin, strlen (origin), 0) < 0)
       r = -errno;
     struct timespec ts[2] = { lst->st_atim, lst->st_mtim };
     (void)futimens (dst, ts);
@@ -219,7 +220,7 @@ affs_set_opaque (AfFs *fs, int parentfd, const char *name)
   int fd = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return -errno;
-  int r = fsetxattr (fd, AFFS_XATTR_OPAQUE, "y", 1, 0) < 0 ? -errno : 0;
+  int r = fsetxattr (fd, AFFS_XATTR_OPAQUE (fs), "y", 1, 0) < 0 ? -errno : 0;
   close (fd);
   return r;
 }

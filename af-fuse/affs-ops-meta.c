@@ -298,7 +298,8 @@ op_getxattr (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
     return;
   }
   g_autofree char *buf = g_malloc (AFFS_XATTR_VALUE_MAX);
-  ssize_t n = fgetxattr (fd, name, buf, AFFS_XATTR_VALUE_MAX);
+  g_autofree char *bname = affs_xattr_to_backing (fs, name);
+  ssize_t n = fgetxattr (fd, bname, buf, AFFS_XATTR_VALUE_MAX);
   int e = errno;
   close (fd);
   affs_count (fs, AFFS_OP_GETXATTR, TRUE);
@@ -332,8 +333,7 @@ op_listxattr (fuse_req_t req, fuse_ino_t ino, size_t size)
     ssize_t n = flistxattr (fd, names, AFFS_XATTR_VALUE_MAX);
     close (fd);
     for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen (names + off) + 1)
-      if (g_str_has_prefix (names + off, "user."))
-        g_string_append_len (out, names + off, (gssize)strlen (names + off) + 1);
+      affs_xattr_append_view_name (fs, names + off, out);
   }
   affs_count (fs, AFFS_OP_LISTXATTR, TRUE);
   if (size == 0)
@@ -375,7 +375,8 @@ change_xattr (fuse_req_t req, fuse_ino_t ino, AffsOp op, const char *name, const
     r = affs_resolve (fs, t.path, &t.node);
   int fd = r == 0 ? open_for_xattr (fs->upper_fd, t.path, &t.node.st, TRUE) : r;
   if (fd >= 0) {
-    int rr = value != NULL ? fsetxattr (fd, name, value, size, flags) : fremovexattr (fd, name);
+    g_autofree char *bname = affs_xattr_to_backing (fs, name);
+    int rr = value != NULL ? fsetxattr (fd, bname, value, size, flags) : fremovexattr (fd, bname);
     r = rr < 0 ? -errno : 0;
     close (fd);
   } else {

@@ -72,6 +72,8 @@ affs_new (const char *source, const char *delta, GError **error)
     if (fs->upper_fd >= 0)
       fs->work_fd = open_dir (work, &local);
   }
+  if (local == NULL && fs->work_fd >= 0)
+    (void)affs_marks_init (fs, &local);
   if (local != NULL) {
     g_propagate_error (error, g_steal_pointer (&local));
     affs_free (fs);
@@ -128,6 +130,7 @@ affs_free (AfFs *fs)
   g_free (fs->source_path);
   g_free (fs->delta_path);
   g_free (fs->mountpoint);
+  g_free (fs->fusermount_path);
   g_free (fs->sandbox_id);
   g_free (fs);
 }
@@ -205,7 +208,21 @@ affs_session_mount (AfFs *fs, const char *mountpoint, gboolean allow_other, GErr
     g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot create the FUSE session");
     return FALSE;
   }
-  if (fuse_session_mount (fs->se, mountpoint) != 0) {
+  /* Without root, fusermount3 mounts (affs-rootless.c) and the session
+   * takes the /dev/fuse fd it hands back. */
+  g_autofree char *fdpath = NULL;
+  if (geteuid () != 0) {
+    g_autoptr (GError) local = NULL;
+    int fd = affs_fusermount_mount (fs, mountpoint, opts, &local);
+    if (fd < 0) {
+      fuse_session_destroy (fs->se);
+      fs->se = NULL;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+    fdpath = g_strdup_printf ("/dev/fd/%d", fd);
+  }
+  if (fuse_session_mount (fs->se, fdpath ? fdpath : mountpoint) != 0) {
     fuse_session_destroy (fs->se);
     fs->se = NULL;
     g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "cannot mount on %s", mountpoint);
@@ -257,6 +274,7 @@ affs_session_finish (AfFs *fs)
   }
   if (fs->se != NULL) {
     fuse_session_unmount (fs->se);
+    affs_fusermount_unmount (fs);
     fuse_session_destroy (fs->se);
     fs->se = NULL;
   }

@@ -133,6 +133,11 @@ typedef struct {
 
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
+  /* Without root (affs-rootless.c): marks are user.agentfense.* xattrs, and
+   * fusermount3 made the mount at this absolute path (so it also takes it
+   * away, after a daemonizing chdir too); NULL when libfuse mounted. */
+  gboolean user_xattrs;
+  char *fusermount_path;
 
   /* Statistics: atomic counters. */
   gint64 op_allowed[AFFS_OP_N];
@@ -267,9 +272,25 @@ void affs_chown_new (int parentfd, const char *name, fuse_req_t req);
 /* Remove a tree beneath @root (never following symlinks). */
 int affs_remove_tree (int root, const char *path);
 
-#define AFFS_XATTR_OPAQUE "trusted.agentfense.opaque"
-#define AFFS_XATTR_ORIGIN "trusted.agentfense.origin"
-#define AFFS_XATTR_COMMIT "trusted.agentfense.commit"
+/* ---- affs-rootless.c: marks and mounting without root ---- */
+typedef enum { AFFS_MARK_OPAQUE, AFFS_MARK_ORIGIN, AFFS_MARK_COMMIT } AffsMark;
+/* The xattr name of @mark in this delta's scheme (trusted.* or user.*). */
+const char *affs_mark_name (const AfFs *fs, AffsMark mark);
+#define AFFS_XATTR_OPAQUE(fs) affs_mark_name ((fs), AFFS_MARK_OPAQUE)
+#define AFFS_XATTR_ORIGIN(fs) affs_mark_name ((fs), AFFS_MARK_ORIGIN)
+#define AFFS_XATTR_COMMIT(fs) affs_mark_name ((fs), AFFS_MARK_COMMIT)
+/* Pick the delta's scheme (recorded in the delta; user.* without root). */
+gboolean affs_marks_init (AfFs *fs, GError **error);
+/* A view xattr name (user.*) as stored in the layers (escaped). */
+char *affs_xattr_to_backing (const AfFs *fs, const char *name);
+/* TRUE for a stored name that is one of our marks (never shown, never copied). */
+gboolean affs_xattr_is_mark (const AfFs *fs, const char *backing);
+/* Append the view name of stored @backing with its NUL, if the view shows it. */
+void affs_xattr_append_view_name (const AfFs *fs, const char *backing, GString *out);
+/* Mount through fusermount3; returns the /dev/fuse fd. */
+int affs_fusermount_mount (AfFs *fs, const char *mountpoint, const char *opts, GError **error);
+/* Unmount what affs_fusermount_mount mounted; nothing otherwise. */
+void affs_fusermount_unmount (AfFs *fs);
 
 /* ---- affs-ops-*.c: the FUSE operations ---- */
 void affs_ops_meta (struct fuse_lowlevel_ops *ops);

@@ -3,6 +3,7 @@
  * afd-sessions.c: sessions). Not for the gRPC handlers. */
 #pragma once
 
+#include "afd-limits.h"
 #include "afd-sandboxes.h"
 
 struct _AfdSandboxes {
@@ -11,6 +12,7 @@ struct _AfdSandboxes {
   AfdStore *store;
   const AfdSettings *settings;
   char *fuse_path, *exec_path;
+  AfdLimits limits;    /* what af-exec can enforce (bwrap runtime) */
   GHashTable *live;    /* sandbox id → AfdSandbox* (every row the server knows) */
   GHashTable *running; /* owner → running count (GUINT_TO_POINTER) */
   guint expiry_source;

@@ -41,6 +41,7 @@ find_helper (const char *configured, const char *name)
 {
   if (configured && configured[0])
     return g_strdup (configured);
+  /* Installed, the helpers sit beside the server in AF_LIBEXECDIR. */
   g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
   if (self_exe) {
     g_autofree char *dir = g_path_get_dirname (self_exe);
@@ -48,14 +49,14 @@ find_helper (const char *configured, const char *name)
     if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
       return g_steal_pointer (&beside);
   }
-  g_autofree char *installed = g_build_filename (AF_LIBEXECDIR, name, NULL);
-  if (g_file_test (installed, G_FILE_TEST_IS_EXECUTABLE))
-    return g_steal_pointer (&installed);
-  /* A build tree: <build>/<name>/<name>. */
+  /* A server run from its build tree uses that tree's helpers
+   * (<build>/<name>/<name>), never an installed copy of another version. */
   g_autofree char *built = g_build_filename (AF_BUILD_ROOT, name, name, NULL);
-  if (g_file_test (built, G_FILE_TEST_IS_EXECUTABLE))
+  g_autofree char *build_prefix = g_strconcat (AF_BUILD_ROOT, "/", NULL);
+  if (self_exe && g_str_has_prefix (self_exe, build_prefix) &&
+      g_file_test (built, G_FILE_TEST_IS_EXECUTABLE))
     return g_steal_pointer (&built);
-  return g_steal_pointer (&installed);
+  return g_build_filename (AF_LIBEXECDIR, name, NULL);
 }
 
 static void
@@ -76,6 +77,10 @@ afd_sandboxes_new (AfdCodebases *codebases, AfdStore *store, const AfdSettings *
   self->settings = settings;
   self->fuse_path = find_helper (settings->fuse_helper, "af-fuse");
   self->exec_path = find_helper (settings->exec_helper, "af-exec");
+  /* Said once at start-up: without root there may be no cgroup to write. */
+  afd_limits_probe (&self->limits, self->exec_path);
+  g_autofree char *can = afd_limits_describe (&self->limits);
+  g_message ("sandbox resource limits enforceable (bwrap runtime): %s", can);
   /* Sandboxes run as unprivileged uids that must reach their mount point
    * <state>/mounts/<id>: others may traverse the state dir and mounts/, not
    * list them (codebases/, delta/ and the database stay 0700/0600). */
@@ -323,6 +328,10 @@ afd_sandboxes_create (AfdSandboxes *self, const AfdCaller *caller, const AfdSand
       !check_range ("cpu_shares", req->cpu_shares, 2, 262144, error) ||
       !check_range ("pids_limit", req->pids_limit, 8, 4194304, error) ||
       !validate_labels (req->labels, error))
+    return NULL;
+  if (runtime == AFD_RUNTIME_BWRAP &&
+      !afd_limits_check (&self->limits, req->memory_bytes, req->cpu_quota, req->cpu_shares,
+                         req->pids_limit, error))
     return NULL;
   if (req->expires_in_us < 0) {
     g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,

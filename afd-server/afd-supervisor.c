@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/un.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -37,6 +38,11 @@ struct _AfdHelpers {
   gint refs;
   char *sb_id, *mountpoint, *fuse_log, *exec_log;
   GSubprocess *fuse, *exec;
+  /* af-exec binds the mount point into its sandbox when it starts, so it
+   * is spawned only once af-fuse says the mount is up (else it would bind
+   * the empty directory beneath — an fusermount3 mount takes long enough
+   * for that to happen). */
+  GPtrArray *exec_argv;
   int fuse_pid, exec_pid;
   gboolean fuse_exited, exec_exited;
   AfDBusPeerServer *fuse_srv, *exec_srv;
@@ -73,6 +79,7 @@ helpers_unref (AfdHelpers *h)
   g_clear_object (&h->exec_conn);
   g_clear_object (&h->fuse);
   g_clear_object (&h->exec);
+  g_clear_pointer (&h->exec_argv, g_ptr_array_unref);
   g_clear_object (&h->ready_stream);
   g_clear_object (&h->cancellable);
   g_clear_error (&h->start_error);
@@ -315,6 +322,25 @@ on_exec_connected (AfDBusPeerServer *server, GDBusConnection *conn, gpointer dat
   probe_exec (h);
 }
 
+static GSubprocess *spawn (const char *log, int ready_fd, GPtrArray *argv, GError **error);
+
+static void
+spawn_exec (AfdHelpers *h)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) argv = g_steal_pointer (&h->exec_argv);
+  if (argv == NULL)
+    return;
+  h->exec = spawn (h->exec_log, -1, argv, &error);
+  if (h->exec == NULL) {
+    fail_start (h, af_error_normalize (error));
+    return;
+  }
+  h->exec_exited = FALSE;
+  h->exec_pid = atoi (g_subprocess_get_identifier (h->exec));
+  g_subprocess_wait_async (h->exec, NULL, on_child_exit, helpers_ref (h));
+}
+
 static void
 on_ready_read (GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -325,6 +351,7 @@ on_ready_read (GObject *source, GAsyncResult *res, gpointer data)
     const char *p = bytes ? g_bytes_get_data (bytes, &len) : NULL;
     if (len >= 5 && memcmp (p, "ready", 5) == 0) {
       h->fuse_ready = TRUE;
+      spawn_exec (h);
       check_ready (h);
     }
     /* EOF without "ready": af-fuse failed; its exit says why. */
@@ -380,6 +407,15 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
   }
   if (!g_file_set_contents (rules, spec->rules_json, -1, error))
     return FALSE;
+  /* sun_path holds 107 bytes; a longer path would be cut silently (a deep
+   * home directory under a rootless server can get there). */
+  if (strlen (fsock) >= sizeof ((struct sockaddr_un *)NULL)->sun_path) {
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "the helper socket path %s is longer than a unix socket allows; "
+                 "use a shorter --state-dir",
+                 fsock);
+    return FALSE;
+  }
   g_unlink (fsock);
   g_unlink (esock);
   h->fuse_srv = af_dbus_peer_server_new (fsock, on_fuse_connected, h, error);
@@ -431,11 +467,10 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
   add_limit (eargv, "cpu-shares", spec->cpu_shares);
   add_limit (eargv, "pids", spec->pids_limit);
   g_ptr_array_add (eargv, g_strdup ("--log-level=warning"));
-  h->exec = spawn (h->exec_log, -1, eargv, error);
-  if (h->exec == NULL)
-    return FALSE;
-  h->exec_pid = atoi (g_subprocess_get_identifier (h->exec));
-  g_subprocess_wait_async (h->exec, NULL, on_child_exit, helpers_ref (h));
+  /* Spawned by spawn_exec once the mount is up; until then there is no
+   * af-exec to wait for. */
+  h->exec_argv = g_steal_pointer (&eargv);
+  h->exec_exited = TRUE;
   return TRUE;
 }
 
@@ -457,7 +492,7 @@ afd_helpers_start_async (const AfdHelpersSpec *spec, AfdHelpersDiedFunc died, gp
   if (!start_processes (h, spec, &error)) {
     /* Whatever did start is killed and waited for before the error. */
     h->fuse_exited = h->fuse == NULL;
-    h->exec_exited = h->exec == NULL;
+    h->exec_exited = TRUE;
     fail_start (h, af_error_normalize (error));
     return;
   }

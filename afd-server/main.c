@@ -4,6 +4,7 @@
  * Owns the process: the only place that logs start-up failures and exits.
  * Must never fork without exec (grpc runs threads), or start serving before
  * the database passed its check and the store was reconciled. */
+#include "af-activation.h"
 #include "afd-config.h"
 #include "afd-db.h"
 #include "afd-lock.h"
@@ -33,6 +34,7 @@ typedef struct {
   AfdSandboxes *sandboxes;
   AfdRpc *rpc;
   GMainLoop *loop;
+  int n_activated; /* sockets from the service manager; they replace the configured ones */
 } Daemon;
 
 static void
@@ -96,6 +98,32 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Serve the sockets systemd (or any launcher of the LISTEN_FDS protocol)
+ * passed; they are the only listeners then (main cleared the configured
+ * ones), and their addresses go into the settings for the log and READY. */
+static gboolean
+adopt_activated (Daemon *d, GError **error)
+{
+  for (int fd = AF_ACTIVATION_FDS_START; fd < AF_ACTIVATION_FDS_START + d->n_activated; fd++) {
+    struct sockaddr_un un = { 0 };
+    socklen_t len = sizeof un;
+    gboolean is_unix = getsockname (fd, (struct sockaddr *)&un, &len) == 0 &&
+                       un.sun_family == AF_UNIX && un.sun_path[0] == '/';
+    int port = 0;
+    if (!af_grpc_server_listen_fd (d->rpc->server, fd, &port, error)) {
+      g_prefix_error (error, "activated socket: ");
+      return FALSE;
+    }
+    if (is_unix && d->settings->socket_path == NULL)
+      d->settings->socket_path = g_strndup (un.sun_path, sizeof un.sun_path);
+    if (port > 0 && d->rpc->tcp_port == 0) {
+      d->rpc->tcp_port = port;
+      d->settings->listen = g_strdup_printf ("activated:%d", port);
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 start (Daemon *d, GError **error)
 {
@@ -134,8 +162,8 @@ start (Daemon *d, GError **error)
     return FALSE;
   }
   d->rpc = afd_rpc_new (s, d->codebases, error);
-  if (d->rpc == NULL || !afd_rpc_add_sandbox_service (d->rpc, d->sandboxes, error) ||
-      !afd_rpc_start (d->rpc, error))
+  if (d->rpc == NULL || !adopt_activated (d, error) ||
+      !afd_rpc_add_sandbox_service (d->rpc, d->sandboxes, error) || !afd_rpc_start (d->rpc, error))
     return FALSE;
   return TRUE;
 }
@@ -212,6 +240,16 @@ main (int argc, char **argv)
     return 2;
   }
   af_log_init (d.settings->log_level);
+  d.n_activated = af_activation_listen_fds (&error);
+  if (d.n_activated < 0) {
+    g_printerr ("afd-server: %s\n", error->message);
+    daemon_clear (&d);
+    return 2;
+  }
+  if (d.n_activated > 0) {
+    g_clear_pointer (&d.settings->socket_path, g_free);
+    g_clear_pointer (&d.settings->listen, g_free);
+  }
 
   d.loop = g_main_loop_new (NULL, FALSE);
   if (!start (&d, &error)) {

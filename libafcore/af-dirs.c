@@ -47,7 +47,10 @@ af_dirs_runtime_dir (const AfDirsEnv *env)
     return g_strdup ("/run/agentfense");
   if (usable (env->xdg_runtime_dir))
     return g_build_filename (env->xdg_runtime_dir, "agentfense", NULL);
-  return g_strdup_printf ("/tmp/agentfense-%u", (unsigned)env->uid);
+  /* Not /tmp/agentfense-UID: anyone could create that first. The state
+   * dir is the user's own (runuser and cron set no XDG_RUNTIME_DIR). */
+  g_autofree char *state = af_dirs_state_dir (env);
+  return g_build_filename (state, "run", NULL);
 }
 
 const char *

@@ -3,7 +3,7 @@
  * Defaults (ARCHITECTURE.md): as root, state in /var/lib/agentfense and
  * sockets in /run/agentfense; as any other user, state in
  * $XDG_STATE_HOME/agentfense (~/.local/state/agentfense) and sockets in
- * $XDG_RUNTIME_DIR/agentfense (or /tmp/agentfense-UID when unset). The
+ * $XDG_RUNTIME_DIR/agentfense (or <state dir>/run when unset). The
  * environment variables AGENTFENSE_STATE_DIR and AGENTFENSE_RUNTIME_DIR
  * override both; config keys and flags override those in turn. */
 #pragma once

@@ -255,10 +255,12 @@ call_init_peer (AfGrpcCall *self)
     int fd = atoi (peer + 3);
     AfGrpcPeerCreds *creds = g_hash_table_lookup (self->server->peer_creds, GINT_TO_POINTER (fd));
     if (creds != NULL) {
-      self->peer.has_credentials = TRUE;
-      self->peer.uid = creds->uid;
-      self->peer.gid = creds->gid;
-      self->peer.pid = creds->pid;
+      self->peer.has_credentials = creds->has_credentials;
+      if (creds->has_credentials) {
+        self->peer.uid = creds->uid;
+        self->peer.gid = creds->gid;
+        self->peer.pid = creds->pid;
+      }
       self->peer_address = g_strdup (creds->address);
     }
   }

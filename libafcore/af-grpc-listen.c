@@ -1,5 +1,6 @@
 /* af-grpc-listen.c — the unix-socket listener: lock file, socket mode,
- * accepting connections ourselves to learn SO_PEERCRED.
+ * accepting connections ourselves to learn SO_PEERCRED; and listeners on
+ * sockets handed over already listening (socket activation), unix or TCP.
  *
  * grpc core does not expose the fd of a connection it accepted, so the
  * socket is ours: we bind it, accept on the server context, read
@@ -19,11 +20,14 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <stddef.h>
 #include <grpc/grpc_posix.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -34,10 +38,11 @@
 
 struct _AfGrpcUnixListener {
   AfGrpcServer *server;
-  char *path;
-  char *address; /* "unix:PATH" */
+  char *path;    /* NULL for an adopted socket: its path is not ours */
+  char *address; /* "unix:PATH"; NULL for a TCP socket (per peer) */
+  int family;    /* AF_UNIX, AF_INET or AF_INET6 */
   int fd;
-  int lock_fd;
+  int lock_fd; /* -1 for an adopted socket */
   GSource *source;
 };
 
@@ -48,6 +53,21 @@ af_grpc_peer_creds_free (AfGrpcPeerCreds *creds)
   g_free (creds);
 }
 
+/* grpc's spelling of a TCP peer: "ipv4:127.0.0.1:5000", "ipv6:[::1]:5000". */
+static char *
+format_inet (const struct sockaddr_storage *sa)
+{
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (sa->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return g_strdup_printf ("ipv6:[%s]:%u", host, (unsigned)ntohs (in6->sin6_port));
+  }
+  const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+  inet_ntop (AF_INET, &in4->sin_addr, host, sizeof host);
+  return g_strdup_printf ("ipv4:%s:%u", host, (unsigned)ntohs (in4->sin_port));
+}
+
 static gboolean
 on_accept (gint fd, GIOCondition condition, gpointer user_data)
 {
@@ -55,20 +75,28 @@ on_accept (gint fd, GIOCondition condition, gpointer user_data)
   AfGrpcServer *server = self->server;
 
   for (int i = 0; i < ACCEPT_BURST; i++) {
-    int conn = accept4 (fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    int conn = accept4 (fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (conn < 0)
       break; /* EAGAIN, or a connection that died before we took it */
-    struct ucred cred;
-    socklen_t len = sizeof cred;
-    if (getsockopt (conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-      close (conn);
-      continue;
-    }
     AfGrpcPeerCreds *creds = g_new0 (AfGrpcPeerCreds, 1);
-    creds->uid = cred.uid;
-    creds->gid = cred.gid;
-    creds->pid = cred.pid;
-    creds->address = g_strdup (self->address);
+    if (self->family == AF_UNIX) {
+      struct ucred cred;
+      socklen_t len = sizeof cred;
+      if (getsockopt (conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+        g_free (creds);
+        close (conn);
+        continue;
+      }
+      creds->has_credentials = TRUE;
+      creds->uid = cred.uid;
+      creds->gid = cred.gid;
+      creds->pid = cred.pid;
+      creds->address = g_strdup (self->address);
+    } else {
+      creds->address = format_inet (&peer);
+    }
     /* An fd number is reused only after grpc closed the old connection;
      * the newest accept is the one a new call can come from. */
     g_hash_table_replace (server->peer_creds, GINT_TO_POINTER (conn), creds);
@@ -134,10 +162,69 @@ af_grpc_unix_listener_new (AfGrpcServer *server, const char *path, guint mode, G
 
   AfGrpcUnixListener *self = g_new0 (AfGrpcUnixListener, 1);
   self->server = server;
+  self->family = AF_UNIX;
   self->path = g_strdup (path);
   self->address = g_strconcat ("unix:", path, NULL);
   self->fd = fd;
   self->lock_fd = lock_fd;
+  return self;
+}
+
+AfGrpcUnixListener *
+af_grpc_fd_listener_new (AfGrpcServer *server, int fd, int *out_port, GError **error)
+{
+  struct sockaddr_storage sa = { 0 };
+  socklen_t len = sizeof sa;
+  int type = 0, listening = 0;
+  socklen_t optlen = sizeof type;
+  if (out_port != NULL)
+    *out_port = 0;
+  if (getsockname (fd, (struct sockaddr *)&sa, &len) < 0 ||
+      getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &optlen) < 0 ||
+      (optlen = sizeof listening,
+       getsockopt (fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) < 0)) {
+    int errsv = errno;
+    close (fd);
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "fd %d is not a socket: %s", fd,
+                 g_strerror (errsv));
+    return NULL;
+  }
+  if (type != SOCK_STREAM || !listening ||
+      (sa.ss_family != AF_UNIX && sa.ss_family != AF_INET && sa.ss_family != AF_INET6)) {
+    close (fd);
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "fd %d is not a listening unix or TCP stream socket", fd);
+    return NULL;
+  }
+  /* We accept on the server context: the fd must never block it, and must
+   * not leak into the helpers the server spawns. */
+  if (fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK) < 0 ||
+      fcntl (fd, F_SETFD, FD_CLOEXEC) < 0) {
+    int errsv = errno;
+    close (fd);
+    g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE, "fd %d: %s", fd, g_strerror (errsv));
+    return NULL;
+  }
+
+  AfGrpcUnixListener *self = g_new0 (AfGrpcUnixListener, 1);
+  self->server = server;
+  self->family = sa.ss_family;
+  self->fd = fd;
+  self->lock_fd = -1;
+  if (sa.ss_family == AF_UNIX) {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)&sa;
+    gsize n = len > offsetof (struct sockaddr_un, sun_path)
+                  ? len - offsetof (struct sockaddr_un, sun_path)
+                  : 0;
+    /* Abstract sockets start with NUL; show them as "@name". */
+    self->address =
+        un->sun_path[0] == '\0' && n > 0
+            ? g_strdup_printf ("unix:@%.*s", (int)(n - 1), un->sun_path + 1)
+            : g_strdup_printf ("unix:%.*s", (int)strnlen (un->sun_path, n), un->sun_path);
+  } else if (out_port != NULL) {
+    *out_port = ntohs (sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                : ((struct sockaddr_in *)&sa)->sin_port);
+  }
   return self;
 }
 
@@ -161,7 +248,8 @@ af_grpc_unix_listener_stop (AfGrpcUnixListener *self)
     g_clear_pointer (&self->source, g_source_unref);
   }
   if (self->fd >= 0) {
-    unlink (self->path);
+    if (self->path != NULL)
+      unlink (self->path);
     close (self->fd);
     self->fd = -1;
   }
@@ -173,7 +261,8 @@ af_grpc_unix_listener_free (AfGrpcUnixListener *self)
   af_grpc_unix_listener_stop (self);
   /* The lock file stays: unlinking it would let two servers lock two
    * different inodes under the same name. */
-  close (self->lock_fd);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
   g_free (self->address);
   g_free (self->path);
   g_free (self);

@@ -41,10 +41,11 @@ typedef struct {
 } AfGrpcPending;
 
 typedef struct {
+  gboolean has_credentials; /* FALSE for TCP peers of an adopted socket */
   uid_t uid;
   gid_t gid;
   pid_t pid;
-  char *address; /* "unix:PATH" */
+  char *address; /* "unix:PATH", or "ipv4:A:P" / "ipv6:[A]:P" */
 } AfGrpcPeerCreds;
 
 struct _AfGrpcServer {
@@ -89,6 +90,8 @@ void af_grpc_server_call_gone (AfGrpcServer *server);
 typedef struct _AfGrpcUnixListener AfGrpcUnixListener;
 AfGrpcUnixListener *af_grpc_unix_listener_new (AfGrpcServer *server, const char *path, guint mode,
                                                GError **error);
+AfGrpcUnixListener *af_grpc_fd_listener_new (AfGrpcServer *server, int fd, int *out_port,
+                                             GError **error);
 void af_grpc_unix_listener_start (AfGrpcUnixListener *listener);
 void af_grpc_unix_listener_stop (AfGrpcUnixListener *listener);
 void af_grpc_unix_listener_free (AfGrpcUnixListener *listener);

@@ -287,6 +287,20 @@ af_grpc_server_listen_unix (AfGrpcServer *self, const char *path, guint mode, GE
 }
 
 gboolean
+af_grpc_server_listen_fd (AfGrpcServer *self, int fd, int *out_port, GError **error)
+{
+  g_return_val_if_fail (!self->shutting_down, FALSE);
+
+  AfGrpcUnixListener *listener = af_grpc_fd_listener_new (self, fd, out_port, error);
+  if (listener == NULL)
+    return FALSE;
+  g_ptr_array_add (self->listeners, listener);
+  if (self->started)
+    af_grpc_unix_listener_start (listener);
+  return TRUE;
+}
+
+gboolean
 af_grpc_server_listen_tcp (AfGrpcServer *self, const char *host_port, int *out_port, GError **error)
 {
   g_return_val_if_fail (!self->started, FALSE);

@@ -99,6 +99,15 @@ gboolean af_grpc_server_add_methods (AfGrpcServer *server, const AfGrpcMethod *m
 gboolean af_grpc_server_listen_unix (AfGrpcServer *server, const char *path, guint mode,
                                      GError **error);
 
+/* Serves connections on @fd, a socket already bound and listening that
+ * another process handed over (systemd socket activation). AF_UNIX peers get
+ * SO_PEERCRED credentials as with af_grpc_server_listen_unix; AF_INET and
+ * AF_INET6 peers only an address, and @out_port (if not NULL) receives the
+ * bound port (0 for AF_UNIX). The server owns @fd from then on, also on
+ * failure; it never unlinks the socket's path (its creator owns it). Before
+ * or after _start. */
+gboolean af_grpc_server_listen_fd (AfGrpcServer *server, int fd, int *out_port, GError **error);
+
 /* Listens on TCP @host_port ("127.0.0.1:9000"; port 0 picks a free one,
  * returned in @out_port). Only before af_grpc_server_start(). */
 gboolean af_grpc_server_listen_tcp (AfGrpcServer *server, const char *host_port, int *out_port,

@@ -6,7 +6,9 @@
 # starts a Docker engine).
 #
 # Knobs: AF_TEST_SANITIZE=0 skips the ASan+UBSan pass;
-#        AF_TEST_SUITES="unit integration" limits the plain pass to suites.
+#        AF_TEST_SUITES="unit integration" limits the plain pass to suites;
+#        AF_TEST_PACKAGING=0 skips the packaging suite (builds and installs
+#        the Debian packages once, in the plain pass).
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,6 +30,8 @@ run_pass () {
   suites=$1; shift
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$@" || { status=1; return; }
+  elif [ $# -gt 0 ]; then
+    meson configure "$dir" "$@" >/dev/null || { status=1; return; }
   fi
   ninja -C "$dir" || { status=1; return; }
   set --
@@ -37,7 +41,12 @@ run_pass () {
   logs="$logs $dir/meson-logs/testlog.json"
 }
 
-run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker}"
+if [ "${AF_TEST_PACKAGING:-1}" != 0 ]; then
+  run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker packaging rootless}" \
+    -Dpackaging_tests=true
+else
+  run_pass plain build "${AF_TEST_SUITES:-unit integration interop docker rootless}"
+fi
 if [ "${AF_TEST_SANITIZE:-1}" != 0 ]; then
   # Sanitized pass: everything whose processes we build ourselves.
   run_pass asan build-asan "${AF_TEST_SANITIZE_SUITES:-unit integration interop}" \

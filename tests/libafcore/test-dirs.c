@@ -40,7 +40,7 @@ test_user (void)
   g_autofree char *r2 = af_dirs_runtime_dir (&bare);
   g_autofree char *c2 = af_dirs_config_file (&bare, NULL);
   g_assert_cmpstr (s2, ==, "/home/u/.local/state/agentfense");
-  g_assert_cmpstr (r2, ==, "/tmp/agentfense-1000");
+  g_assert_cmpstr (r2, ==, "/home/u/.local/state/agentfense/run");
   g_assert_cmpstr (c2, ==, "/home/u/.config/agentfense/afd.conf");
 }
 
