@@ -1,9 +1,9 @@
 /* cli-codebase.c — `agentfense codebase create|ls|files|upload|download|rm`:
  * the CodebaseService of a server, through libagentfense's AfClient.
  *
- * Owns: the presentation of codebases and transfers (tables, JSON, the
- * progress bar). Must never: decide which local files to upload (the
- * library's AfLocalTree does). */
+ * Owns: the presentation of codebases and transfers (tables, JSON). Must
+ * never: decide which local files to upload (the library's AfLocalTree
+ * does). */
 #include "cli.h"
 
 #include "af-config.h"
@@ -180,25 +180,10 @@ codebase_files (CliContext *cli, AfClient *client, const char *id, const char *p
   return CLI_EXIT_OK;
 }
 
-typedef struct {
-  guint total_files;
-  gint64 total_bytes;
-} Progress;
-
-/* A one-line bar on the terminal, redrawn after each file. */
 static void
 on_progress (const AfLocalFile *file, guint files_done, gint64 bytes_done, gpointer user_data)
 {
-  Progress *p = user_data;
-  const int width = 30;
-  int filled = p->total_bytes > 0 ? (int)(width * bytes_done / p->total_bytes) : width;
-  g_autofree char *done = cli_format_size (bytes_done);
-  g_autofree char *total = cli_format_size (p->total_bytes);
-  char bar[64];
-  memset (bar, '#', (size_t)filled);
-  memset (bar + filled, '.', (size_t)(width - filled));
-  bar[width] = '\0';
-  g_printerr ("\r[%s] %u/%u files, %s of %s", bar, files_done, p->total_files, done, total);
+  cli_progress_update (user_data, files_done, bytes_done);
 }
 
 static const char *
@@ -268,12 +253,11 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
 
   GPtrArray *files = af_local_tree_get_files (tree);
   GPtrArray *skipped = af_local_tree_get_skipped (tree);
-  Progress progress = { files->len, af_local_tree_get_total_size (tree) };
-  gboolean show_bar = !cli->json && isatty (STDERR_FILENO);
-  gboolean ok = af_client_upload_tree (client, id, tree, show_bar ? on_progress : NULL, &progress,
-                                       NULL, &error);
-  if (show_bar)
-    g_printerr ("\n");
+  gint64 total_bytes = af_local_tree_get_total_size (tree);
+  CliProgress *progress = cli_progress_new (cli, "uploading", files->len, total_bytes);
+  gboolean ok = af_client_upload_tree (client, id, tree, progress != NULL ? on_progress : NULL,
+                                       progress, NULL, &error);
+  cli_progress_finish (progress);
   if (!ok)
     return cli_fail (cli, error);
 
@@ -285,7 +269,7 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
     json_builder_set_member_name (builder, "files");
     json_builder_add_int_value (builder, files->len);
     json_builder_set_member_name (builder, "bytes");
-    json_builder_add_int_value (builder, progress.total_bytes);
+    json_builder_add_int_value (builder, total_bytes);
     json_builder_set_member_name (builder, "skipped");
     json_builder_begin_array (builder);
     for (guint i = 0; i < skipped->len; i++) {
@@ -309,7 +293,7 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
     g_autofree char *path = cli_escape (af_local_file_get_path (file));
     g_printerr ("skipped %s (%s)\n", path, skip_reason (af_local_file_get_status (file)));
   }
-  g_autofree char *size = cli_format_size (progress.total_bytes);
+  g_autofree char *size = cli_format_size (total_bytes);
   g_print ("uploaded %u %s (%s), skipped %u\n", files->len, files->len == 1 ? "file" : "files",
            size, skipped->len);
   return CLI_EXIT_OK;

@@ -81,4 +81,35 @@ JsonNode *cli_rule_to_json (const char *pattern, const char *permission, const c
 /* "1.5 MiB" */
 char *cli_format_size (gint64 bytes);
 
+/* ---- command output (cli-stream.c) ---- */
+
+/* Where a command's stdout or stderr goes: @fd, with control characters
+ * (all C0 but newline and tab, DEL, C1, and bytes that are not UTF-8)
+ * written as \xNN unless @raw. A UTF-8 sequence cut by a chunk boundary
+ * is completed by the next chunk. */
+typedef struct _CliOutput CliOutput;
+CliOutput *cli_output_new (int fd, gboolean raw);
+gboolean cli_output_write (CliOutput *out, const guint8 *data, gsize len, GError **error);
+/* Escapes what was kept back of an incomplete sequence; call at the end. */
+gboolean cli_output_finish (CliOutput *out, GError **error);
+void cli_output_free (CliOutput *out);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliOutput, cli_output_free)
+
+/* @data escaped as by a non-raw CliOutput (a complete text). */
+char *cli_escape_output (const guint8 *data, gsize len);
+
+/* write() until done, retrying on EINTR. */
+gboolean cli_write_all (int fd, const void *data, gsize len, GError **error);
+
+/* ---- progress bar (cli-progress.c) ---- */
+
+/* NULL (and every call below a no-op) unless standard error is a terminal
+ * and the output is not --json. */
+typedef struct _CliProgress CliProgress;
+CliProgress *cli_progress_new (CliContext *cli, const char *label, guint total_files,
+                               gint64 total_bytes);
+void cli_progress_update (CliProgress *progress, guint files_done, gint64 bytes_done);
+/* Ends the bar's line and frees @progress. */
+void cli_progress_finish (CliProgress *progress);
+
 G_END_DECLS
