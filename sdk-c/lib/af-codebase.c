@@ -35,18 +35,6 @@ struct _AfFileInfo {
 G_DEFINE_BOXED_TYPE (AfCodebase, af_codebase, af_codebase_ref, af_codebase_unref)
 G_DEFINE_BOXED_TYPE (AfFileInfo, af_file_info, af_file_info_ref, af_file_info_unref)
 
-/* An unset or zero Timestamp means "not known" (as in the Python SDK). */
-static GDateTime *
-datetime_from_wire (const Google__Protobuf__Timestamp *ts)
-{
-  if (ts == NULL || (ts->seconds == 0 && ts->nanos == 0))
-    return NULL;
-  g_autoptr (GDateTime) seconds = g_date_time_new_from_unix_utc (ts->seconds);
-  if (seconds == NULL)
-    return NULL;
-  return g_date_time_add (seconds, ts->nanos / 1000);
-}
-
 AfCodebase *
 af_codebase_new_from_wire (const Sandbox__V1__Codebase *message)
 {
@@ -57,8 +45,8 @@ af_codebase_new_from_wire (const Sandbox__V1__Codebase *message)
   codebase->owner_id = g_strdup (message->owner_id);
   codebase->size = message->size;
   codebase->file_count = message->file_count;
-  codebase->created_at = datetime_from_wire (message->created_at);
-  codebase->updated_at = datetime_from_wire (message->updated_at);
+  codebase->created_at = af_sdk_datetime_from_wire (message->created_at);
+  codebase->updated_at = af_sdk_datetime_from_wire (message->updated_at);
   return codebase;
 }
 
@@ -134,7 +122,7 @@ af_file_info_new_from_wire (const Sandbox__V1__FileInfo *message)
   info->name = g_strdup (message->name);
   info->is_dir = message->is_dir;
   info->size = message->size;
-  info->modified_at = datetime_from_wire (message->modified_at);
+  info->modified_at = af_sdk_datetime_from_wire (message->modified_at);
   return info;
 }
 

@@ -115,3 +115,33 @@ af_permission_rule_get_priority (const AfPermissionRule *rule)
 {
   return rule->priority;
 }
+
+GPtrArray *
+af_sdk_rules_from_wire (Sandbox__V1__PermissionRule **rules, size_t n)
+{
+  GPtrArray *out = g_ptr_array_new_full (n, (GDestroyNotify)af_permission_rule_unref);
+  for (size_t i = 0; i < n; i++)
+    g_ptr_array_add (out,
+                     af_permission_rule_new (rules[i]->pattern, (AfPermission)rules[i]->permission,
+                                             (AfPatternKind)rules[i]->type, rules[i]->priority));
+  return out;
+}
+
+Sandbox__V1__PermissionRule **
+af_sdk_rules_to_wire (GPtrArray *rules, Sandbox__V1__PermissionRule **out_storage)
+{
+  guint n = rules != NULL ? rules->len : 0;
+  Sandbox__V1__PermissionRule *storage = g_new0 (Sandbox__V1__PermissionRule, n + 1);
+  Sandbox__V1__PermissionRule **ptrs = g_new0 (Sandbox__V1__PermissionRule *, n + 1);
+  for (guint i = 0; i < n; i++) {
+    const AfPermissionRule *rule = g_ptr_array_index (rules, i);
+    sandbox__v1__permission_rule__init (&storage[i]);
+    storage[i].pattern = rule->pattern;
+    storage[i].type = (Sandbox__V1__PatternType)rule->kind;
+    storage[i].permission = (Sandbox__V1__Permission)rule->permission;
+    storage[i].priority = rule->priority;
+    ptrs[i] = &storage[i];
+  }
+  *out_storage = storage;
+  return ptrs;
+}

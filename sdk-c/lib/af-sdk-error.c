@@ -8,25 +8,34 @@
 
 #include "af-error.h"
 
+#include <string.h>
+
 typedef struct {
   int grpc_status;
+  int exit_code;     /* COMMAND_FAILED only; else -1 */
+  char *stderr_text; /* COMMAND_FAILED only */
 } AfSdkErrorPrivate;
 
 static void
 af_sdk_error_private_init (AfSdkErrorPrivate *priv)
 {
   priv->grpc_status = -1;
+  priv->exit_code = -1;
+  priv->stderr_text = NULL;
 }
 
 static void
 af_sdk_error_private_copy (const AfSdkErrorPrivate *src, AfSdkErrorPrivate *dest)
 {
   dest->grpc_status = src->grpc_status;
+  dest->exit_code = src->exit_code;
+  dest->stderr_text = g_strdup (src->stderr_text);
 }
 
 static void
 af_sdk_error_private_clear (AfSdkErrorPrivate *priv)
 {
+  g_clear_pointer (&priv->stderr_text, g_free);
 }
 
 G_DEFINE_EXTENDED_ERROR (AfSdkError, af_sdk_error)
@@ -184,4 +193,40 @@ af_sdk_propagate_call_error (GError **dest, GError *src, AfCallContext context, 
   }
   g_propagate_error (dest, g_error_new_literal (AF_SDK_ERROR, AF_SDK_ERROR_FAILED, src->message));
   g_error_free (src);
+}
+
+int
+af_sdk_error_get_exit_code (const GError *error)
+{
+  if (error == NULL || error->domain != AF_SDK_ERROR)
+    return -1;
+  return af_sdk_error_get_private (error)->exit_code;
+}
+
+const char *
+af_sdk_error_get_stderr (const GError *error)
+{
+  if (error == NULL || error->domain != AF_SDK_ERROR)
+    return NULL;
+  return af_sdk_error_get_private (error)->stderr_text;
+}
+
+/* The message carries the start of stderr: enough to see what went wrong
+ * in a log line, not a megabyte of output. */
+#define STDERR_IN_MESSAGE 512
+
+GError *
+af_sdk_error_new_command_failed (const char *command, int exit_code, const char *stderr_text)
+{
+  const char *err = stderr_text != NULL ? stderr_text : "";
+  gsize len = strlen (err);
+  g_autofree char *head = g_strndup (err, MIN (len, STDERR_IN_MESSAGE));
+  g_strchomp (head);
+  GError *error = g_error_new (AF_SDK_ERROR, AF_SDK_ERROR_COMMAND_FAILED,
+                               "command '%s' exited with code %d%s%s%s", command, exit_code,
+                               *head != '\0' ? ": " : "", head, len > STDERR_IN_MESSAGE ? "…" : "");
+  AfSdkErrorPrivate *priv = af_sdk_error_get_private (error);
+  priv->exit_code = exit_code;
+  priv->stderr_text = g_strdup (err);
+  return error;
 }

@@ -41,6 +41,12 @@ GError *af_sdk_error_new_from_status (int grpc_status, const char *details, AfCa
 void af_sdk_propagate_call_error (GError **dest, GError *src, AfCallContext context,
                                   const char *subject);
 
+/* AF_SDK_ERROR_COMMAND_FAILED for a command that exited non-zero; the
+ * exit code and the whole stderr ride along (af_sdk_error_get_exit_code,
+ * af_sdk_error_get_stderr). */
+GError *af_sdk_error_new_command_failed (const char *command, int exit_code,
+                                         const char *stderr_text);
+
 G_END_DECLS
 
 /* ---- client internals (af-client.c) ---- */
@@ -79,3 +85,78 @@ char *af_client_wire_path (const char *path, gboolean allow_root, GError **error
 
 AfCodebase *af_codebase_new_from_wire (const Sandbox__V1__Codebase *message);
 AfFileInfo *af_file_info_new_from_wire (const Sandbox__V1__FileInfo *message);
+
+/* ---- sandbox values (af-sandbox-values.c) ---- */
+
+#include "sandbox.pb-c.h"
+
+GDateTime *af_sdk_datetime_from_wire (const Google__Protobuf__Timestamp *ts);
+AfSandboxInfo *af_sandbox_info_new_from_wire (const Sandbox__V1__Sandbox *message);
+AfSessionInfo *af_session_info_new_from_wire (const Sandbox__V1__Session *message);
+AfExecResult *af_exec_result_new_from_wire (const Sandbox__V1__ExecResult *message,
+                                            const char *command);
+AfChanges *af_changes_new_from_wire (const Sandbox__V1__Changes *message);
+
+/* ---- rules on the wire (af-rules.c) ---- */
+
+/* New rules from messages (element-type AfPermissionRule). */
+GPtrArray *af_sdk_rules_from_wire (Sandbox__V1__PermissionRule **rules, size_t n);
+
+/* Messages for @rules, for a request: an array of @rules->len pointers
+ * into one allocation; free with g_free() of the array, then of
+ * *@out_storage. Patterns are borrowed from the rules. */
+Sandbox__V1__PermissionRule **af_sdk_rules_to_wire (GPtrArray *rules,
+                                                    Sandbox__V1__PermissionRule **out_storage);
+
+/* ---- options (af-sandbox-options.c) ---- */
+
+struct _AfSandboxOptions {
+  gint ref_count;
+  char *name;
+  char *owner_id;
+  char *preset;      /* NULL: AF_SANDBOX_DEFAULT_PRESET */
+  GPtrArray *rules;  /* AfPermissionRule */
+  GPtrArray *ignore; /* char * */
+  gboolean default_ignores;
+  gint64 max_file_size;
+  AfUploadProgressFunc progress;
+  gpointer progress_data;
+  GDestroyNotify progress_destroy;
+  AfRuntime runtime;
+  char *image;
+  AfResourceLimits resources;
+  gboolean has_resources;
+  GHashTable *labels;
+  guint expires_in;
+  AfCommitMode commit_mode;
+  char *endpoint;
+  gboolean secure;
+  AfClient *client;
+  gboolean auto_start;
+};
+
+/* ---- shared by the call files ---- */
+
+/* FALSE with AF_SDK_ERROR_INVALID_CONFIGURATION above
+ * AF_CLIENT_MAX_TIMEOUT_S. */
+gboolean af_sdk_check_timeout (guint timeout_s, GError **error);
+
+/* Env entries for a request from @env (may be NULL): *@out_n entries, the
+ * array and the entries in one allocation (g_free), strings borrowed. The
+ * entry type is the same layout for every map<string,string>. */
+typedef struct {
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+} AfSdkMapEntry;
+AfSdkMapEntry **af_sdk_map_to_wire (GHashTable *map, const ProtobufCMessageDescriptor *descriptor,
+                                    size_t *out_n);
+
+/* ---- sandboxes (af-sandbox.c, af-sandbox-options.c) ---- */
+
+/* af_sandbox_from_local() with a cancellable (its async form uses it). */
+AfSandbox *af_sandbox_from_local_internal (const char *path, AfSandboxOptions *options,
+                                           GCancellable *cancellable, GError **error);
+
+/* A deep copy, so an async call does not see later changes. */
+AfSandboxOptions *af_sandbox_options_copy (AfSandboxOptions *options);

@@ -1,15 +1,5 @@
 /* afd-test-daemon.c — see afd-test-daemon.h. */
-#define _GNU_SOURCE
 #include "afd-test-daemon.h"
-#include "afd-store.h"
-
-#include <fcntl.h>
-#include <glib/gstdio.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 
 char *
 afd_test_daemon_binary (void)
@@ -17,171 +7,58 @@ afd_test_daemon_binary (void)
   return g_strdup (AFD_SERVER_PATH);
 }
 
-static void
-ensure_dirs (AfdTestDaemon *d)
+/* What every afd-server test runs with: TCP on an ephemeral port besides
+ * the socket, and the info lines in the log a failure prints. */
+static GPtrArray *
+args_with (const char *const *extra_args)
 {
-  if (d->top != NULL)
-    return;
-  g_autoptr (GError) error = NULL;
-  d->top = g_dir_make_tmp ("afd-it-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (d->top, 0755), ==, 0);
-  d->state = g_build_filename (d->top, "state", NULL);
-  d->socket = g_build_filename (d->top, "afd.sock", NULL);
-  d->log = g_build_filename (d->top, "server.log", NULL);
-  /* An empty config file: nothing of the host's /etc leaks into a test. */
-  d->config = g_build_filename (d->top, "afd.conf", NULL);
-  g_assert_true (g_file_set_contents (d->config, "", 0, &error));
-}
-
-/* A test that fails an assertion aborts without stopping its daemon; the
- * daemon must not outlive it (it would hold the test's stdout open and keep
- * meson waiting until the timeout). */
-static void
-die_with_test (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocess *
-spawn (AfdTestDaemon *d, const char *const *extra_args, int ready_w, gboolean capture,
-       GError **error)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (argv, afd_test_daemon_binary ());
-  g_ptr_array_add (argv, g_strdup_printf ("--state-dir=%s", d->state));
-  g_ptr_array_add (argv, g_strdup_printf ("--socket=%s", d->socket));
-  g_ptr_array_add (argv, g_strdup ("--listen=127.0.0.1:0"));
-  g_ptr_array_add (argv, g_strdup_printf ("--config=%s", d->config));
-  g_ptr_array_add (argv, g_strdup ("--log-level=info"));
-  if (ready_w >= 0)
-    g_ptr_array_add (argv, g_strdup ("--ready-fd=3"));
-  for (gsize i = 0; extra_args && extra_args[i]; i++)
-    g_ptr_array_add (argv, g_strdup (extra_args[i]));
-  g_ptr_array_add (argv, NULL);
-
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (
-      capture ? G_SUBPROCESS_FLAGS_STDERR_PIPE : G_SUBPROCESS_FLAGS_NONE);
-  if (!capture)
-    g_subprocess_launcher_set_stderr_file_path (l, d->log);
-  if (ready_w >= 0)
-    g_subprocess_launcher_take_fd (l, ready_w, 3);
-  g_subprocess_launcher_set_child_setup (l, die_with_test, NULL, NULL);
-  /* Under ASan, freed memory sits in a quarantine (256 MiB by default) and
-   * would hide what the server really keeps; a small one keeps the RSS
-   * checks meaningful. */
-  const char *asan = g_getenv ("ASAN_OPTIONS");
-  if (asan != NULL) {
-    g_autofree char *opts = g_strdup_printf ("%s:quarantine_size_mb=8", asan);
-    g_subprocess_launcher_setenv (l, "ASAN_OPTIONS", opts, TRUE);
-  }
-  return g_subprocess_launcher_spawnv (l, (const char *const *)argv->pdata, error);
+  GPtrArray *args = g_ptr_array_new ();
+  g_ptr_array_add (args, (gpointer) "--listen=127.0.0.1:0");
+  g_ptr_array_add (args, (gpointer) "--log-level=info");
+  for (gsize i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer)extra_args[i]);
+  g_ptr_array_add (args, NULL);
+  return args;
 }
 
 void
 afd_test_daemon_start (AfdTestDaemon *d, const char *const *extra_args)
 {
-  g_autoptr (GError) error = NULL;
-  ensure_dirs (d);
-  g_assert_null (d->proc);
-  int fds[2];
-  g_assert_cmpint (pipe2 (fds, O_CLOEXEC), ==, 0);
-  d->proc = spawn (d, extra_args, fds[1], FALSE, &error);
-  g_assert_no_error (error);
-  /* Blocks until the server wrote its READY line, or died (EOF). */
-  char buf[256] = { 0 };
-  gsize got = 0;
-  for (;;) {
-    ssize_t n = read (fds[0], buf + got, sizeof buf - 1 - got);
-    if (n <= 0)
-      break;
-    got += (gsize)n;
-  }
-  close (fds[0]);
-  if (!g_str_has_prefix (buf, "READY ")) {
-    g_autofree char *log = NULL;
-    g_file_get_contents (d->log, &log, NULL, NULL);
-    g_error ("afd-server did not start: %s", log ? log : "(no log)");
-  }
-  const char *port = strstr (buf, "tcp_port=");
-  g_assert_nonnull (port);
-  d->tcp_port = atoi (port + strlen ("tcp_port="));
+  g_autoptr (GPtrArray) args = args_with (extra_args);
+  af_test_daemon_start (d, AFD_SERVER_PATH, (const char *const *)args->pdata);
   g_assert_cmpint (d->tcp_port, >, 0);
 }
 
 int
 afd_test_daemon_run_expect_fail (AfdTestDaemon *d, const char *const *extra_args, char **out_stderr)
 {
-  g_autoptr (GError) error = NULL;
-  ensure_dirs (d);
-  g_autoptr (GSubprocess) p = spawn (d, extra_args, -1, TRUE, &error);
-  g_assert_no_error (error);
-  g_autofree char *err = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (p));
-  *out_stderr = g_steal_pointer (&err);
-  return g_subprocess_get_exit_status (p);
+  g_autoptr (GPtrArray) args = args_with (extra_args);
+  return af_test_daemon_run_expect_fail (d, AFD_SERVER_PATH, (const char *const *)args->pdata,
+                                         out_stderr);
 }
 
 void
 afd_test_daemon_stop (AfdTestDaemon *d)
 {
-  if (d->proc == NULL)
-    return;
-  g_autoptr (GError) error = NULL;
-  g_subprocess_send_signal (d->proc, SIGTERM);
-  g_assert_true (g_subprocess_wait (d->proc, NULL, &error));
-  g_assert_true (g_subprocess_get_if_exited (d->proc));
-  g_assert_cmpint (g_subprocess_get_exit_status (d->proc), ==, 0);
-  g_clear_object (&d->proc);
+  af_test_daemon_stop (d);
 }
 
 void
 afd_test_daemon_kill9 (AfdTestDaemon *d)
 {
-  g_assert_nonnull (d->proc);
-  g_subprocess_send_signal (d->proc, SIGKILL);
-  g_assert_true (g_subprocess_wait (d->proc, NULL, NULL));
-  g_assert_true (g_subprocess_get_if_signaled (d->proc));
-  g_clear_object (&d->proc);
+  af_test_daemon_kill9 (d);
 }
 
 gint64
 afd_test_daemon_peak_rss_kb (AfdTestDaemon *d)
 {
-  g_autofree char *path =
-      g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (d->proc));
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  const char *hwm = strstr (text, "VmHWM:");
-  g_assert_nonnull (hwm);
-  return g_ascii_strtoll (hwm + 6, NULL, 10);
+  return af_test_daemon_peak_rss_kb (d);
 }
 
 void
 afd_test_daemon_free (AfdTestDaemon *d)
 {
-  if (d->proc != NULL)
-    afd_test_daemon_stop (d);
-  if (d->top != NULL) {
-    if (g_test_initialized () && g_test_failed ()) {
-      g_autofree char *log = NULL;
-      if (g_file_get_contents (d->log, &log, NULL, NULL))
-        g_test_message ("server log:\n%s", log);
-    }
-    g_autofree char *parent = g_path_get_dirname (d->top);
-    g_autofree char *base = g_path_get_basename (d->top);
-    int fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    g_assert_true (afd_store_remove_tree_at (fd, base, NULL));
-    close (fd);
-  }
-  g_free (d->top);
-  g_free (d->state);
-  g_free (d->socket);
-  g_free (d->log);
-  g_free (d->config);
-  memset (d, 0, sizeof *d);
+  af_test_daemon_clear (d);
 }
 
 AfGrpcChannel *

@@ -1,21 +1,15 @@
-/* afd-test-daemon.h — a real afd-server for integration tests: started on a
- * temp state dir with --ready-fd (the test waits on that pipe, never polls),
- * stopped with SIGTERM or killed with SIGKILL, by pid only. */
+/* afd-test-daemon.h — the afd-server tests' view of the shared daemon
+ * starter (tests/common/af-test-daemon.h): the server built next to the
+ * tests, listening on the unix socket and on an ephemeral TCP port, and
+ * gRPC channels to it. */
 #pragma once
 
 #include "af-grpc-client.h"
+#include "af-test-daemon.h"
 
 #include <gio/gio.h>
 
-typedef struct {
-  char *top;    /* temp dir (0755, so other uids reach the socket) */
-  char *state;  /* top/state */
-  char *socket; /* top/afd.sock */
-  int tcp_port;
-  GSubprocess *proc;
-  char *log;    /* top/server.log: stderr of the last run */
-  char *config; /* top/afd.conf, empty */
-} AfdTestDaemon;
+typedef AfTestDaemon AfdTestDaemon;
 
 /* The built afd-server next to the tests. */
 char *afd_test_daemon_binary (void);

@@ -12,4 +12,8 @@
 #include <agentfense/local-tree.h>
 #include <agentfense/client.h>
 #include <agentfense/codebase.h>
+#include <agentfense/sandbox-values.h>
+#include <agentfense/sandbox-options.h>
+#include <agentfense/sandbox-client.h>
+#include <agentfense/sandbox.h>
 #undef AGENTFENSE_INSIDE

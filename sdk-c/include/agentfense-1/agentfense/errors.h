@@ -92,4 +92,27 @@ AF_PUBLIC const char *af_sdk_error_code_name (int code);
  */
 AF_PUBLIC int af_sdk_error_get_grpc_status (const GError *error);
 
+/**
+ * af_sdk_error_get_exit_code:
+ * @error: (nullable): an error returned by libagentfense
+ *
+ * The exit code of the command behind an %AF_SDK_ERROR_COMMAND_FAILED
+ * error (af_sandbox_run() with raise_on_error).
+ *
+ * Returns: the exit code, or -1 when @error is not such an error.
+ */
+AF_PUBLIC int af_sdk_error_get_exit_code (const GError *error);
+
+/**
+ * af_sdk_error_get_stderr:
+ * @error: (nullable): an error returned by libagentfense
+ *
+ * The standard error of the command behind an
+ * %AF_SDK_ERROR_COMMAND_FAILED error.
+ *
+ * Returns: (transfer none) (nullable): the text, or %NULL when @error is not
+ *   such an error.
+ */
+AF_PUBLIC const char *af_sdk_error_get_stderr (const GError *error);
+
 G_END_DECLS
