@@ -37,24 +37,6 @@ static const GOptionEntry entries[] = {
   { NULL },
 };
 
-static char *
-format_time (GDateTime *time)
-{
-  return time != NULL ? g_date_time_format_iso8601 (time) : g_strdup ("");
-}
-
-static void
-add_time_member (JsonBuilder *builder, const char *name, GDateTime *time)
-{
-  json_builder_set_member_name (builder, name);
-  if (time != NULL) {
-    g_autofree char *text = g_date_time_format_iso8601 (time);
-    json_builder_add_string_value (builder, text);
-  } else {
-    json_builder_add_null_value (builder);
-  }
-}
-
 static void
 codebase_json (JsonBuilder *builder, AfCodebase *codebase)
 {
@@ -69,16 +51,9 @@ codebase_json (JsonBuilder *builder, AfCodebase *codebase)
   json_builder_add_int_value (builder, af_codebase_get_size (codebase));
   json_builder_set_member_name (builder, "file_count");
   json_builder_add_int_value (builder, af_codebase_get_file_count (codebase));
-  add_time_member (builder, "created_at", af_codebase_get_created_at (codebase));
-  add_time_member (builder, "updated_at", af_codebase_get_updated_at (codebase));
+  cli_json_add_time (builder, "created_at", af_codebase_get_created_at (codebase));
+  cli_json_add_time (builder, "updated_at", af_codebase_get_updated_at (codebase));
   json_builder_end_object (builder);
-}
-
-static void
-print_builder (JsonBuilder *builder)
-{
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  cli_print_json (root);
 }
 
 static int
@@ -92,7 +67,7 @@ codebase_create (CliContext *cli, AfClient *client, const char *name)
   if (cli->json) {
     g_autoptr (JsonBuilder) builder = json_builder_new ();
     codebase_json (builder, codebase);
-    print_builder (builder);
+    cli_print_builder (builder);
   } else {
     g_autofree char *id = cli_escape (af_codebase_get_id (codebase));
     g_print ("%s\n", id);
@@ -114,7 +89,7 @@ codebase_ls (CliContext *cli, AfClient *client)
     for (guint i = 0; i < codebases->len; i++)
       codebase_json (builder, codebases->pdata[i]);
     json_builder_end_array (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
     return CLI_EXIT_OK;
   }
   const char *headers[] = { "ID", "NAME", "OWNER", "FILES", "SIZE", "CREATED", NULL };
@@ -123,7 +98,7 @@ codebase_ls (CliContext *cli, AfClient *client)
     AfCodebase *codebase = codebases->pdata[i];
     g_autofree char *files = g_strdup_printf ("%d", af_codebase_get_file_count (codebase));
     g_autofree char *size = cli_format_size (af_codebase_get_size (codebase));
-    g_autofree char *created = format_time (af_codebase_get_created_at (codebase));
+    g_autofree char *created = cli_format_time (af_codebase_get_created_at (codebase));
     const char *row[] = { af_codebase_get_id (codebase),
                           af_codebase_get_name (codebase),
                           af_codebase_get_owner_id (codebase),
@@ -160,11 +135,11 @@ codebase_files (CliContext *cli, AfClient *client, const char *id, const char *p
       json_builder_add_boolean_value (builder, af_file_info_is_dir (info));
       json_builder_set_member_name (builder, "size");
       json_builder_add_int_value (builder, af_file_info_get_size (info));
-      add_time_member (builder, "modified_at", af_file_info_get_modified_at (info));
+      cli_json_add_time (builder, "modified_at", af_file_info_get_modified_at (info));
       json_builder_end_object (builder);
     }
     json_builder_end_array (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
     return CLI_EXIT_OK;
   }
   const char *headers[] = { "TYPE", "SIZE", "PATH", NULL };
@@ -186,22 +161,6 @@ on_progress (const AfLocalFile *file, guint files_done, gint64 bytes_done, gpoin
   cli_progress_update (user_data, files_done, bytes_done);
 }
 
-static const char *
-skip_reason (AfLocalFileStatus status)
-{
-  switch (status) {
-  case AF_LOCAL_FILE_TOO_LARGE:
-    return "too-large";
-  case AF_LOCAL_FILE_NOT_REGULAR:
-    return "not-regular";
-  case AF_LOCAL_FILE_UNREADABLE:
-    return "unreadable";
-  case AF_LOCAL_FILE_INCLUDED:
-    break;
-  }
-  return "included";
-}
-
 static int
 upload_one_file (CliContext *cli, AfClient *client, const char *id, const char *local)
 {
@@ -219,7 +178,7 @@ upload_one_file (CliContext *cli, AfClient *client, const char *id, const char *
     json_builder_set_member_name (builder, "checksum");
     json_builder_add_string_value (builder, checksum);
     json_builder_end_object (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
   } else {
     g_autofree char *shown = cli_escape (target);
     g_print ("uploaded %s\n", shown);
@@ -278,20 +237,20 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
       json_builder_set_member_name (builder, "path");
       json_builder_add_string_value (builder, af_local_file_get_path (file));
       json_builder_set_member_name (builder, "reason");
-      json_builder_add_string_value (builder, skip_reason (af_local_file_get_status (file)));
+      json_builder_add_string_value (builder, cli_skip_reason (af_local_file_get_status (file)));
       json_builder_set_member_name (builder, "size");
       json_builder_add_int_value (builder, af_local_file_get_size (file));
       json_builder_end_object (builder);
     }
     json_builder_end_array (builder);
     json_builder_end_object (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
     return CLI_EXIT_OK;
   }
   for (guint i = 0; i < skipped->len; i++) {
     const AfLocalFile *file = skipped->pdata[i];
     g_autofree char *path = cli_escape (af_local_file_get_path (file));
-    g_printerr ("skipped %s (%s)\n", path, skip_reason (af_local_file_get_status (file)));
+    g_printerr ("skipped %s (%s)\n", path, cli_skip_reason (af_local_file_get_status (file)));
   }
   g_autofree char *size = cli_format_size (total_bytes);
   g_print ("uploaded %u %s (%s), skipped %u\n", files->len, files->len == 1 ? "file" : "files",
@@ -352,7 +311,7 @@ codebase_rm (CliContext *cli, AfClient *client, int n_ids, char **ids)
   }
   json_builder_end_array (builder);
   if (cli->json)
-    print_builder (builder);
+    cli_print_builder (builder);
   return CLI_EXIT_OK;
 }
 
