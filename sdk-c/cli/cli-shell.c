@@ -50,6 +50,7 @@ typedef struct {
   gboolean interactive;
   gboolean busy;
   gboolean eof;
+  gboolean prompted;     /* a prompt is up for the line being typed */
   int ending;            /* a signal that ends the shell once the command stops */
   GCancellable *command; /* the running command */
   int last_status;
@@ -67,6 +68,7 @@ prompt (Shell *shell)
 {
   if (shell->interactive)
     g_printerr ("agentfense$ ");
+  shell->prompted = TRUE;
 }
 
 static gboolean
@@ -165,17 +167,17 @@ process_input (Shell *shell)
         g_string_append_c (shell->input, '\n'); /* a last line without newline */
         continue;
       }
+      if (!shell->prompted && shell->input->len == 0)
+        prompt (shell);
       return;
     }
     gsize len = (gsize)(nl - shell->input->str);
     g_autofree char *line = g_strndup (shell->input->str, len);
     g_string_erase (shell->input, 0, (gssize)len + 1);
     g_strstrip (line);
-    if (line[0] == '#' || line[0] == '\0') {
-      if (shell->input->len == 0 && !shell->eof)
-        prompt (shell);
+    shell->prompted = FALSE;
+    if (line[0] == '#' || line[0] == '\0')
       continue;
-    }
     /* `exit` is ours: in the session's shell it would end the session. */
     g_auto (GStrv) words = g_strsplit (line, " ", 2);
     if (strcmp (words[0], "exit") == 0) {
@@ -257,7 +259,7 @@ shell_body (CliLife *life, gpointer data)
     g_printerr ("sandbox %s: commands run in /workspace; 'exit' or Ctrl-D leaves and removes it\n",
                 id);
   }
-  prompt (shell);
+  process_input (shell);
   shell->stdin_watch = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, shell);
 }
 
