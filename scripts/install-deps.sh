@@ -12,7 +12,7 @@ build_pkgs="meson ninja-build pkg-config gcc clang libglib2.0-dev libglib2.0-dev
 run_pkgs="bubblewrap fuse3 sqlite3 iproute2"
 test_pkgs="python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   valgrind clang-format libclang-rt-14-dev busybox-static docker.io nix-bin
-  psmisc procps"
+  psmisc procps gobject-introspection libgirepository1.0-dev python3-gi"
 
 case "$what" in
   build) pkgs="$build_pkgs $run_pkgs" ;;

@@ -130,20 +130,12 @@ af_client_session_exec (AfClient *client, const char *session_id, const char *co
   return af_exec_result_new_from_wire ((const Sandbox__V1__ExecResult *)response, command);
 }
 
-static gboolean
+/* Unlabelled output is what a plain stdout stream sends. */
+static void
 chunk_kind (const Sandbox__V1__ExecOutput *out, AfOutputKind *kind)
 {
-  switch (out->type) {
-  case SANDBOX__V1__EXEC_OUTPUT__OUTPUT_TYPE__OUTPUT_TYPE_STDERR:
-    *kind = AF_OUTPUT_STDERR;
-    return TRUE;
-  case SANDBOX__V1__EXEC_OUTPUT__OUTPUT_TYPE__OUTPUT_TYPE_STDOUT:
-  case SANDBOX__V1__EXEC_OUTPUT__OUTPUT_TYPE__OUTPUT_TYPE_UNSPECIFIED:
-  default:
-    /* Unlabelled output is what a plain stdout stream sends. */
-    *kind = AF_OUTPUT_STDOUT;
-    return TRUE;
-  }
+  *kind = out->type == SANDBOX__V1__EXEC_OUTPUT__OUTPUT_TYPE__OUTPUT_TYPE_STDERR ? AF_OUTPUT_STDERR
+                                                                                 : AF_OUTPUT_STDOUT;
 }
 
 typedef struct {

@@ -153,7 +153,11 @@ af_sdk_error_new_from_status (int grpc_status, const char *details, AfCallContex
   gboolean has_details = details != NULL && *details != '\0';
   g_autofree char *message = NULL;
 
-  if (row->what != NULL) {
+  /* Details that already say what the row would ("command timed out
+   * after 1000 ms") are not prefixed a second time. */
+  if (row->what != NULL && has_details && g_str_has_prefix (details, row->what)) {
+    message = g_strdup (details);
+  } else if (row->what != NULL) {
     const char *subject_text = (subject != NULL && *row->after != '\0') ? subject : "";
     message = g_strconcat (row->what, subject_text, row->after, has_details ? ": " : "",
                            has_details ? details : "", NULL);

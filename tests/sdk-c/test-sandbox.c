@@ -492,6 +492,50 @@ test_invalid (Fixture *f, gconstpointer data)
   sdk_test_remove_tree (tree);
 }
 
+/* Options not covered elsewhere: owner, default ignores off, resource
+ * limits, the endpoint instead of a client, connect with a client. */
+static void
+test_options (Fixture *f, gconstpointer data)
+{
+  if (f->server == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tree = sdk_test_make_tree ();
+  sdk_test_write_file (tree, "__pycache__/x.pyc", "cache\n");
+  g_autoptr (AfSandboxOptions) options = af_sandbox_options_new ();
+  af_sandbox_options_set_endpoint (options, f->server->socket, FALSE); /* a bare path */
+  af_sandbox_options_set_owner_id (options, "owner-7");
+  af_sandbox_options_set_default_ignores (options, FALSE);
+  AfResourceLimits limits = { .memory_bytes = 128 * 1024 * 1024, .pids_limit = 64 };
+  af_sandbox_options_set_resources (options, &limits);
+  af_sandbox_options_set_label (options, "gone", "x");
+  af_sandbox_options_set_label (options, "gone", NULL);
+  g_autoptr (AfSandbox) sb = af_sandbox_from_local (tree, options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (af_client_get_endpoint (af_sandbox_get_client (sb)), ==, f->server->endpoint);
+
+  g_autoptr (AfCodebase) codebase = af_sandbox_get_codebase (sb, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (af_codebase_get_owner_id (codebase), ==, "owner-7");
+  g_assert_cmpint (af_codebase_get_file_count (codebase), ==, 3); /* the cache too */
+
+  g_autoptr (AfSandboxInfo) info = af_sandbox_get_info (sb);
+  g_assert_cmpint (af_sandbox_info_get_resources (info)->memory_bytes, ==, limits.memory_bytes);
+  g_assert_cmpint (af_sandbox_info_get_resources (info)->pids_limit, ==, 64);
+  g_assert_cmpstr (af_sandbox_info_get_image (info), ==, "");
+  g_assert_cmpstr (af_sandbox_info_get_error (info), ==, "");
+  g_assert_cmpuint (g_hash_table_size (af_sandbox_info_get_labels (info)), ==, 0);
+
+  g_autoptr (AfSandbox) other =
+      af_sandbox_connect_with_client (f->client, af_sandbox_get_id (sb), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (af_sandbox_get_owned (other));
+  g_autoptr (GPtrArray) all = af_client_list_sandboxes (f->client, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_true (sdk_test_remove_tree (tree));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -504,5 +548,6 @@ main (int argc, char **argv)
   sdk_test_add ("/sandbox/unref-destroys", test_unref_destroys);
   sdk_test_add ("/sandbox/from-codebase", test_from_codebase);
   sdk_test_add ("/sandbox/invalid", test_invalid);
+  sdk_test_add ("/sandbox/options", test_options);
   return g_test_run ();
 }

@@ -1,6 +1,8 @@
 /* test-sdk-error.c — the gRPC status + context → AF_SDK_ERROR table. */
 #include "af-sdk-private.h"
 
+#include <string.h>
+
 #include "af-error.h"
 
 typedef struct {
@@ -106,6 +108,24 @@ test_messages (void)
   g_autoptr (GError) timeout =
       af_sdk_error_new_from_status (AF_ERROR_DEADLINE_EXCEEDED, "after 60 s", AF_CALL_EXEC, "sb_1");
   g_assert_cmpstr (timeout->message, ==, "command timed out: after 60 s");
+  /* The server's own words are not prefixed with the same words again. */
+  g_autoptr (GError) said = af_sdk_error_new_from_status (
+      AF_ERROR_DEADLINE_EXCEEDED, "command timed out after 1000 ms", AF_CALL_SESSION_EXEC, "s");
+  g_assert_error (said, AF_SDK_ERROR, AF_SDK_ERROR_COMMAND_TIMEOUT);
+  g_assert_cmpstr (said->message, ==, "command timed out after 1000 ms");
+
+  /* command-failed carries the exit code and the whole stderr; the message
+   * only the start of it. */
+  g_autofree char *long_err = g_strnfill (2000, 'e');
+  g_autoptr (GError) failed = af_sdk_error_new_command_failed ("make", 2, long_err);
+  g_assert_error (failed, AF_SDK_ERROR, AF_SDK_ERROR_COMMAND_FAILED);
+  g_assert_cmpint (af_sdk_error_get_exit_code (failed), ==, 2);
+  g_assert_cmpstr (af_sdk_error_get_stderr (failed), ==, long_err);
+  g_assert_cmpint (af_sdk_error_get_grpc_status (failed), ==, -1);
+  g_assert_true (g_str_has_prefix (failed->message, "command 'make' exited with code 2: eee"));
+  g_assert_cmpuint (strlen (failed->message), <, 600);
+  g_assert_cmpint (af_sdk_error_get_exit_code (timeout), ==, -1);
+  g_assert_null (af_sdk_error_get_stderr (timeout));
 
   g_autoptr (GError) upload = af_sdk_error_new_from_status (
       AF_ERROR_INVALID_ARGUMENT, "path must be relative", AF_CALL_UPLOAD, "/etc/passwd");

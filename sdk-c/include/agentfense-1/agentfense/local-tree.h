@@ -86,7 +86,7 @@ AF_PUBLIC AfLocalFileStatus af_local_file_get_status (const AfLocalFile *file);
 typedef struct _AfLocalTree AfLocalTree;
 
 /**
- * af_local_tree_new:
+ * af_local_tree_new: (skip)
  * @root: a local directory
  * @error: return location for an %AF_SDK_ERROR_INVALID_CONFIGURATION error
  *   when @root does not exist or is not a directory

@@ -165,7 +165,7 @@ AF_PUBLIC gboolean af_client_exec_stream (AfClient *client, const char *sandbox_
                                           GCancellable *cancellable, GError **error);
 
 /**
- * af_client_exec_stream_start:
+ * af_client_exec_stream_start: (skip)
  * @client: a client
  * @sandbox_id: a running sandbox
  * @command: a shell command line
@@ -281,7 +281,7 @@ AF_PUBLIC gboolean af_client_session_exec_stream (AfClient *client, const char *
                                                   GCancellable *cancellable, GError **error);
 
 /**
- * af_client_session_exec_stream_start:
+ * af_client_session_exec_stream_start: (skip)
  * @client: a client
  * @session_id: an active session
  * @command: a command line for the session's shell

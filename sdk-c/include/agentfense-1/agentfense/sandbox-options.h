@@ -132,6 +132,10 @@ AF_PUBLIC void af_sandbox_options_set_max_file_size (AfSandboxOptions *options, 
  * @progress: (nullable) (scope notified): called after each uploaded file
  * @user_data: data for @progress
  * @destroy: (nullable): frees @user_data with the options
+ *
+ * @progress runs on the thread doing the upload: the caller's for
+ * af_sandbox_from_local(), a worker thread for
+ * af_sandbox_from_local_async().
  */
 AF_PUBLIC void af_sandbox_options_set_upload_progress (AfSandboxOptions *options,
                                                        AfUploadProgressFunc progress,

@@ -61,7 +61,10 @@ typedef enum {
  *
  * Returns: the #GType of #AfSandbox.
  */
+/* Declared once more for the export attribute; the scanner must see one. */
+#ifndef __GI_SCANNER__
 AF_PUBLIC GType af_sandbox_get_type (void);
+#endif
 G_DECLARE_FINAL_TYPE (AfSandbox, af_sandbox, AF, SANDBOX, GObject)
 
 /**
@@ -448,7 +451,7 @@ AF_PUBLIC gboolean af_sandbox_exec_stream (AfSandbox *sandbox, const char *comma
                                            GError **error);
 
 /**
- * af_sandbox_exec_stream_start:
+ * af_sandbox_exec_stream_start: (skip)
  * @sandbox: a running sandbox
  * @command: a shell command line
  * @stdin_text: (nullable): standard input
@@ -661,7 +664,7 @@ AF_PUBLIC gboolean af_session_exec_stream (AfSession *session, const char *comma
                                            GCancellable *cancellable, GError **error);
 
 /**
- * af_session_exec_stream_start:
+ * af_session_exec_stream_start: (skip)
  * @session: an open session
  * @command: a command line for the session's shell
  * @timeout_s: the timeout in seconds; 0 for the server's default
