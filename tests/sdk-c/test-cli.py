@@ -371,6 +371,10 @@ def run_part(ep, tree):
     check("run: control sequences escaped", code == 0 and out == b"\\x1b[1mbold\n", repr(out))
     code, out, _ = run("run", "--raw", tree, "--", painted, endpoint=ep)
     check("run --raw: unchanged", code == 0 and out == b"\x1b[1mbold\n", repr(out))
+    code, err = on_a_pty(["run", tree, "--", "true"], ep)
+    check("run on a terminal: the upload draws a progress bar, then the line ends",
+          code == 0 and b"uploading [" in err and re.search(rb"(\d+)/\1 files", err) is not None,
+          repr(err))
     result = json_check("run", RESULT, "run", tree, "--", "echo hi", endpoint=ep)
     check("run --json: the result", result is not None and result["stdout"] == "hi\n",
           str(result))
