@@ -147,6 +147,8 @@ filter_stderr (CliCommand *cmd, const guint8 *data, gsize len)
   for (;;) {
     const guint8 *buf = cmd->held->data;
     gsize n = cmd->held->len;
+    if (n == 0)
+      return;
     const guint8 *rs = memchr (buf, '\036', n);
     if (rs == NULL) {
       emit_err (cmd, buf, n);

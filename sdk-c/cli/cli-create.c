@@ -125,9 +125,6 @@ cli_create_options (GPtrArray **out_rules, char **out_preset, GError **error)
         af_presets_get (preset != NULL ? preset : AF_SANDBOX_DEFAULT_PRESET, error);
     if (all == NULL)
       return NULL;
-    g_ptr_array_set_free_func (all, (GDestroyNotify)af_permission_rule_unref);
-    for (guint i = 0; i < all->len; i++)
-      af_permission_rule_ref (all->pdata[i]);
     for (guint i = 0; i < rules->len; i++)
       g_ptr_array_add (all, af_permission_rule_ref (rules->pdata[i]));
     *out_rules = g_steal_pointer (&all);

@@ -162,7 +162,8 @@ cli_output_write (CliOutput *out, const guint8 *data, gsize len, GError **error)
   g_autoptr (GString) dest = g_string_sized_new (len + 16);
   gsize keep = escape_into (dest, data, len, FALSE);
   g_assert (keep < sizeof out->pending);
-  memcpy (out->pending, data + len - keep, keep);
+  if (keep > 0)
+    memcpy (out->pending, data + len - keep, keep);
   out->n_pending = keep;
   return cli_write_all (out->fd, dest->str, dest->len, error);
 }
