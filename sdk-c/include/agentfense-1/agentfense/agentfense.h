@@ -15,5 +15,6 @@
 #include <agentfense/sandbox-values.h>
 #include <agentfense/sandbox-options.h>
 #include <agentfense/sandbox-client.h>
+#include <agentfense/session.h>
 #include <agentfense/sandbox.h>
 #undef AGENTFENSE_INSIDE
