@@ -19,6 +19,9 @@ static const struct {
   { "codebase", cli_codebase, "Create, list, upload to, download from and remove codebases" },
   { "policy", cli_policy, "Explain which permission a path gets under a rule file" },
   { "presets", cli_presets, "List and show the built-in permission presets" },
+  { "run", cli_run, "Upload a directory, run one command in a new sandbox, remove it" },
+  { "sandbox", cli_sandbox, "Create, list, start, stop, exec in and remove sandboxes" },
+  { "shell", cli_shell, "An interactive session in a new sandbox over a directory" },
 };
 
 static void
@@ -59,6 +62,8 @@ main (int argc, char **argv)
       g_print ("agentfense %s (libagentfense %s)\n", AF_SDK_VERSION_STRING, af_sdk_get_version ());
       return CLI_EXIT_OK;
     }
+    if (strcmp (arg, "--") == 0)
+      break;
     if (strcmp (arg, "--endpoint") == 0) {
       i++;
       continue;

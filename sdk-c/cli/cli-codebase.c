@@ -1,9 +1,9 @@
 /* cli-codebase.c — `agentfense codebase create|ls|files|upload|download|rm`:
  * the CodebaseService of a server, through libagentfense's AfClient.
  *
- * Owns: the presentation of codebases and transfers (tables, JSON, the
- * progress bar). Must never: decide which local files to upload (the
- * library's AfLocalTree does). */
+ * Owns: the presentation of codebases and transfers (tables, JSON). Must
+ * never: decide which local files to upload (the library's AfLocalTree
+ * does). */
 #include "cli.h"
 
 #include "af-config.h"
@@ -37,24 +37,6 @@ static const GOptionEntry entries[] = {
   { NULL },
 };
 
-static char *
-format_time (GDateTime *time)
-{
-  return time != NULL ? g_date_time_format_iso8601 (time) : g_strdup ("");
-}
-
-static void
-add_time_member (JsonBuilder *builder, const char *name, GDateTime *time)
-{
-  json_builder_set_member_name (builder, name);
-  if (time != NULL) {
-    g_autofree char *text = g_date_time_format_iso8601 (time);
-    json_builder_add_string_value (builder, text);
-  } else {
-    json_builder_add_null_value (builder);
-  }
-}
-
 static void
 codebase_json (JsonBuilder *builder, AfCodebase *codebase)
 {
@@ -69,16 +51,9 @@ codebase_json (JsonBuilder *builder, AfCodebase *codebase)
   json_builder_add_int_value (builder, af_codebase_get_size (codebase));
   json_builder_set_member_name (builder, "file_count");
   json_builder_add_int_value (builder, af_codebase_get_file_count (codebase));
-  add_time_member (builder, "created_at", af_codebase_get_created_at (codebase));
-  add_time_member (builder, "updated_at", af_codebase_get_updated_at (codebase));
+  cli_json_add_time (builder, "created_at", af_codebase_get_created_at (codebase));
+  cli_json_add_time (builder, "updated_at", af_codebase_get_updated_at (codebase));
   json_builder_end_object (builder);
-}
-
-static void
-print_builder (JsonBuilder *builder)
-{
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  cli_print_json (root);
 }
 
 static int
@@ -92,7 +67,7 @@ codebase_create (CliContext *cli, AfClient *client, const char *name)
   if (cli->json) {
     g_autoptr (JsonBuilder) builder = json_builder_new ();
     codebase_json (builder, codebase);
-    print_builder (builder);
+    cli_print_builder (builder);
   } else {
     g_autofree char *id = cli_escape (af_codebase_get_id (codebase));
     g_print ("%s\n", id);
@@ -114,7 +89,7 @@ codebase_ls (CliContext *cli, AfClient *client)
     for (guint i = 0; i < codebases->len; i++)
       codebase_json (builder, codebases->pdata[i]);
     json_builder_end_array (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
     return CLI_EXIT_OK;
   }
   const char *headers[] = { "ID", "NAME", "OWNER", "FILES", "SIZE", "CREATED", NULL };
@@ -123,7 +98,7 @@ codebase_ls (CliContext *cli, AfClient *client)
     AfCodebase *codebase = codebases->pdata[i];
     g_autofree char *files = g_strdup_printf ("%d", af_codebase_get_file_count (codebase));
     g_autofree char *size = cli_format_size (af_codebase_get_size (codebase));
-    g_autofree char *created = format_time (af_codebase_get_created_at (codebase));
+    g_autofree char *created = cli_format_time (af_codebase_get_created_at (codebase));
     const char *row[] = { af_codebase_get_id (codebase),
                           af_codebase_get_name (codebase),
                           af_codebase_get_owner_id (codebase),
@@ -160,11 +135,11 @@ codebase_files (CliContext *cli, AfClient *client, const char *id, const char *p
       json_builder_add_boolean_value (builder, af_file_info_is_dir (info));
       json_builder_set_member_name (builder, "size");
       json_builder_add_int_value (builder, af_file_info_get_size (info));
-      add_time_member (builder, "modified_at", af_file_info_get_modified_at (info));
+      cli_json_add_time (builder, "modified_at", af_file_info_get_modified_at (info));
       json_builder_end_object (builder);
     }
     json_builder_end_array (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
     return CLI_EXIT_OK;
   }
   const char *headers[] = { "TYPE", "SIZE", "PATH", NULL };
@@ -180,41 +155,10 @@ codebase_files (CliContext *cli, AfClient *client, const char *id, const char *p
   return CLI_EXIT_OK;
 }
 
-typedef struct {
-  guint total_files;
-  gint64 total_bytes;
-} Progress;
-
-/* A one-line bar on the terminal, redrawn after each file. */
 static void
 on_progress (const AfLocalFile *file, guint files_done, gint64 bytes_done, gpointer user_data)
 {
-  Progress *p = user_data;
-  const int width = 30;
-  int filled = p->total_bytes > 0 ? (int)(width * bytes_done / p->total_bytes) : width;
-  g_autofree char *done = cli_format_size (bytes_done);
-  g_autofree char *total = cli_format_size (p->total_bytes);
-  char bar[64];
-  memset (bar, '#', (size_t)filled);
-  memset (bar + filled, '.', (size_t)(width - filled));
-  bar[width] = '\0';
-  g_printerr ("\r[%s] %u/%u files, %s of %s", bar, files_done, p->total_files, done, total);
-}
-
-static const char *
-skip_reason (AfLocalFileStatus status)
-{
-  switch (status) {
-  case AF_LOCAL_FILE_TOO_LARGE:
-    return "too-large";
-  case AF_LOCAL_FILE_NOT_REGULAR:
-    return "not-regular";
-  case AF_LOCAL_FILE_UNREADABLE:
-    return "unreadable";
-  case AF_LOCAL_FILE_INCLUDED:
-    break;
-  }
-  return "included";
+  cli_progress_update (user_data, files_done, bytes_done);
 }
 
 static int
@@ -234,7 +178,7 @@ upload_one_file (CliContext *cli, AfClient *client, const char *id, const char *
     json_builder_set_member_name (builder, "checksum");
     json_builder_add_string_value (builder, checksum);
     json_builder_end_object (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
   } else {
     g_autofree char *shown = cli_escape (target);
     g_print ("uploaded %s\n", shown);
@@ -268,12 +212,11 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
 
   GPtrArray *files = af_local_tree_get_files (tree);
   GPtrArray *skipped = af_local_tree_get_skipped (tree);
-  Progress progress = { files->len, af_local_tree_get_total_size (tree) };
-  gboolean show_bar = !cli->json && isatty (STDERR_FILENO);
-  gboolean ok = af_client_upload_tree (client, id, tree, show_bar ? on_progress : NULL, &progress,
-                                       NULL, &error);
-  if (show_bar)
-    g_printerr ("\n");
+  gint64 total_bytes = af_local_tree_get_total_size (tree);
+  CliProgress *progress = cli_progress_new (cli, "uploading", files->len, total_bytes);
+  gboolean ok = af_client_upload_tree (client, id, tree, progress != NULL ? on_progress : NULL,
+                                       progress, NULL, &error);
+  cli_progress_finish (progress);
   if (!ok)
     return cli_fail (cli, error);
 
@@ -285,7 +228,7 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
     json_builder_set_member_name (builder, "files");
     json_builder_add_int_value (builder, files->len);
     json_builder_set_member_name (builder, "bytes");
-    json_builder_add_int_value (builder, progress.total_bytes);
+    json_builder_add_int_value (builder, total_bytes);
     json_builder_set_member_name (builder, "skipped");
     json_builder_begin_array (builder);
     for (guint i = 0; i < skipped->len; i++) {
@@ -294,22 +237,22 @@ codebase_upload (CliContext *cli, AfClient *client, const char *id, const char *
       json_builder_set_member_name (builder, "path");
       json_builder_add_string_value (builder, af_local_file_get_path (file));
       json_builder_set_member_name (builder, "reason");
-      json_builder_add_string_value (builder, skip_reason (af_local_file_get_status (file)));
+      json_builder_add_string_value (builder, cli_skip_reason (af_local_file_get_status (file)));
       json_builder_set_member_name (builder, "size");
       json_builder_add_int_value (builder, af_local_file_get_size (file));
       json_builder_end_object (builder);
     }
     json_builder_end_array (builder);
     json_builder_end_object (builder);
-    print_builder (builder);
+    cli_print_builder (builder);
     return CLI_EXIT_OK;
   }
   for (guint i = 0; i < skipped->len; i++) {
     const AfLocalFile *file = skipped->pdata[i];
     g_autofree char *path = cli_escape (af_local_file_get_path (file));
-    g_printerr ("skipped %s (%s)\n", path, skip_reason (af_local_file_get_status (file)));
+    g_printerr ("skipped %s (%s)\n", path, cli_skip_reason (af_local_file_get_status (file)));
   }
-  g_autofree char *size = cli_format_size (progress.total_bytes);
+  g_autofree char *size = cli_format_size (total_bytes);
   g_print ("uploaded %u %s (%s), skipped %u\n", files->len, files->len == 1 ? "file" : "files",
            size, skipped->len);
   return CLI_EXIT_OK;
@@ -368,7 +311,7 @@ codebase_rm (CliContext *cli, AfClient *client, int n_ids, char **ids)
   }
   json_builder_end_array (builder);
   if (cli->json)
-    print_builder (builder);
+    cli_print_builder (builder);
   return CLI_EXIT_OK;
 }
 

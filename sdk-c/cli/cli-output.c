@@ -27,8 +27,9 @@ cli_global_options (CliContext *cli)
 }
 
 gboolean
-cli_parse (CliContext *cli, const char *verb, const char *parameter, const char *summary,
-           const GOptionEntry *entries, int *argc, char ***argv)
+cli_parse_full (CliContext *cli, const char *verb, const char *parameter, const char *summary,
+                const GOptionEntry *entries, const GOptionEntry *more_entries, int *argc,
+                char ***argv)
 {
   g_autofree char *title = g_strdup_printf ("%s %s", verb, parameter);
   g_autoptr (GOptionContext) context = g_option_context_new (title);
@@ -36,6 +37,8 @@ cli_parse (CliContext *cli, const char *verb, const char *parameter, const char 
 
   g_option_context_set_summary (context, summary);
   g_option_context_add_main_entries (context, entries != NULL ? entries : no_entries, NULL);
+  if (more_entries != NULL)
+    g_option_context_add_main_entries (context, more_entries, NULL);
   g_option_context_add_group (context, cli_global_options (cli));
   g_option_context_set_strict_posix (context, FALSE);
   if (!g_option_context_parse (context, argc, argv, &error)) {
@@ -43,6 +46,13 @@ cli_parse (CliContext *cli, const char *verb, const char *parameter, const char 
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+cli_parse (CliContext *cli, const char *verb, const char *parameter, const char *summary,
+           const GOptionEntry *entries, int *argc, char ***argv)
+{
+  return cli_parse_full (cli, verb, parameter, summary, entries, NULL, argc, argv);
 }
 
 int
@@ -103,6 +113,8 @@ int
 cli_fail (CliContext *cli, const GError *error)
 {
   int exit_code = cli_exit_code_for_error (error);
+  if (cli->command_exit)
+    exit_code = exit_code == CLI_EXIT_TIMEOUT ? CLI_EXIT_COMMAND_TIMEOUT : CLI_EXIT_COMMAND_TOOL;
   if (cli->json) {
     const char *code =
         error->domain == AF_SDK_ERROR ? af_sdk_error_code_name (error->code) : "failed";
@@ -236,4 +248,49 @@ cli_format_size (gint64 bytes)
   if (bytes < 1024)
     return g_strdup_printf ("%" G_GINT64_FORMAT " B", bytes);
   return g_format_size_full ((guint64)bytes, G_FORMAT_SIZE_IEC_UNITS);
+}
+
+char *
+cli_format_time (GDateTime *time)
+{
+  if (time == NULL)
+    return g_strdup ("");
+  /* Local time to the second: what a person compares with `date`. */
+  g_autoptr (GDateTime) local = g_date_time_to_local (time);
+  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+}
+
+void
+cli_json_add_time (JsonBuilder *builder, const char *name, GDateTime *time)
+{
+  json_builder_set_member_name (builder, name);
+  if (time != NULL) {
+    g_autofree char *text = g_date_time_format_iso8601 (time);
+    json_builder_add_string_value (builder, text);
+  } else {
+    json_builder_add_null_value (builder);
+  }
+}
+
+void
+cli_print_builder (JsonBuilder *builder)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  cli_print_json (root);
+}
+
+const char *
+cli_skip_reason (AfLocalFileStatus status)
+{
+  switch (status) {
+  case AF_LOCAL_FILE_TOO_LARGE:
+    return "too-large";
+  case AF_LOCAL_FILE_NOT_REGULAR:
+    return "not-regular";
+  case AF_LOCAL_FILE_UNREADABLE:
+    return "unreadable";
+  case AF_LOCAL_FILE_INCLUDED:
+    break;
+  }
+  return "included";
 }

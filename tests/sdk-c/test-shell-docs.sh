@@ -8,7 +8,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 
-echo "1..6"
+echo "1..10"
 if ! command -v groff >/dev/null; then
   n=$((n + 1)); echo "ok $n # SKIP groff is not installed"
 elif out=$(groff -man -ww -z "$man_page" 2>&1) && [ -z "$out" ]; then
@@ -30,7 +30,11 @@ check() {
   local got; got=$(complete_words "$@")
   if [ "$got" = "$want" ]; then ok "complete '$*'"; else not_ok "complete '$*'" "got '$got'" "want '$want'"; fi
 }
-check "--endpoint --help --json --version codebase policy presets " agentfense ""
+check "--endpoint --help --json --version codebase policy presets run sandbox shell " agentfense ""
+check "changes commit create discard exec info ls rm start stop " agentfense sandbox ""
+check "--manual-commit " agentfense run --man
+check "bwrap docker " agentfense run --runtime ""
+check " " agentfense run --preset agent-safe . -- --m
 check "create download files ls rm upload " agentfense --json codebase ""
 check "agent-safe " agentfense presets show ag
 check "--max-file-size " agentfense codebase upload --max
