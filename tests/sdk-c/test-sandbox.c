@@ -182,6 +182,14 @@ collect (AfOutputKind kind, const guint8 *bytes, gsize length, gpointer user_dat
   return TRUE;
 }
 
+static gboolean
+stop_at_first_chunk (AfOutputKind kind, const guint8 *bytes, gsize length, gpointer user_data)
+{
+  guint *chunks = user_data;
+  (*chunks)++;
+  return FALSE;
+}
+
 static void
 test_exec_stream (Fixture *f, gconstpointer data)
 {
@@ -223,6 +231,15 @@ test_exec_stream (Fixture *f, gconstpointer data)
     g_bytes_unref (chunk);
   g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_COMMAND_TIMEOUT);
   g_clear_error (&error);
+
+  /* A callback that stops the stream cancels the call; the command dies
+   * with it and the server still shuts down cleanly at teardown. */
+  guint seen = 0;
+  g_assert_false (af_sandbox_exec_stream (sb, "echo first; sleep 30", NULL, NULL, NULL, 0,
+                                          stop_at_first_chunk, &seen, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (seen, ==, 1);
 
   /* An unknown sandbox shows on the first read of a pulled stream. */
   g_autoptr (AfExecStream) none =
