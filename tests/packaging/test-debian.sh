@@ -2,8 +2,7 @@
 # The Debian packages (debian/, docs/packaging.md): build them from a copy of
 # the source tree with dpkg-buildpackage, lintian (no error allowed), install
 # them into this machine, start the installed server without systemd, run
-# one sandbox through the CLI (and python3-grpcio for the sandbox verbs the
-# CLI does not have), then purge everything it installed.
+# one sandbox through the installed CLI, then purge everything it installed.
 #
 # argv: SOURCE_DIR. Needs root. Exit 77 when a facility is missing or
 # agentfense packages are already installed (never clobber them).
@@ -142,15 +141,30 @@ cb=$(agentfense --endpoint "$ep" --json codebase create demo |
 agentfense --endpoint "$ep" codebase upload "$cb" "$tmp/project" >/dev/null ||
   fail "agentfense codebase upload"
 
-if agentfense --help 2>&1 | grep -q '^ *sandbox'; then
-  sandbox_cli=yes
-else
-  sandbox_cli=no
+# One sandbox through the installed CLI: a read, a hidden directory, a
+# write that reaches the codebase, an unprivileged uid; then stop and rm.
+cat >"$tmp/rules.json" <<'JSON'
+[{"pattern": "**", "permission": "read", "priority": 5},
+ {"pattern": "/src", "type": "directory", "permission": "none", "priority": 10},
+ {"pattern": "/out.txt", "type": "file", "permission": "write", "priority": 10}]
+JSON
+af () { agentfense --endpoint "$ep" "$@"; }
+sb=$(af --json sandbox create --start --rules "$tmp/rules.json" "$cb" |
+  /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"]) if d["status"] == "running" else sys.exit(d)') ||
+  { cat "$tmp/server.log"; fail "agentfense sandbox create --start"; }
+[ "$(af sandbox exec "$sb" -- cat /workspace/README.md)" = "hello from the codebase" ] ||
+  fail "a read file is not readable in the sandbox"
+if af sandbox exec "$sb" -- ls /workspace/src >/dev/null 2>"$tmp/ls.err" ||
+  ! grep -q "No such file" "$tmp/ls.err"; then
+  fail "a none directory is visible in the sandbox: $(cat "$tmp/ls.err")"
 fi
-echo "CLI has sandbox verbs: $sandbox_cli (sandbox driven through sandbox.v1 with python3-grpcio)"
-/usr/bin/python3 "$(dirname "$0")/run-one-sandbox.py" "$tmp/afd.sock" "$cb" >"$tmp/sandbox.out" 2>&1 ||
-  { cat "$tmp/sandbox.out" "$tmp/server.log"; fail "sandbox through the installed server"; }
-cat "$tmp/sandbox.out"
+af sandbox exec "$sb" -- 'echo written in the sandbox > /workspace/out.txt' ||
+  fail "a write path is not writable in the sandbox"
+uid=$(af sandbox exec "$sb" -- id -u) || fail "agentfense sandbox exec id -u"
+[ -n "$uid" ] && [ "$uid" != 0 ] || fail "the sandbox runs as uid '$uid'"
+af sandbox stop "$sb" >/dev/null || fail "agentfense sandbox stop"
+af sandbox rm "$sb" >/dev/null || fail "agentfense sandbox rm"
+echo "sandbox $sb through the CLI: read ok, none hidden, write ok, uid $uid"
 agentfense --endpoint "$ep" codebase download "$cb" out.txt >"$tmp/out.txt" ||
   fail "agentfense codebase download"
 grep -q "written in the sandbox" "$tmp/out.txt" || fail "the sandbox's write did not reach the codebase"
