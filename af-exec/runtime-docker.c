@@ -6,9 +6,9 @@
  * our seccomp profile, the sandbox's unprivileged uid), the listening socket
  * the init connects back to (bind-mounted into the container; only a peer
  * with the sandbox's uid that is the container's pid 1 is accepted), and
- * removing the container (also when af-exec dies: --rm). The engine is
- * driven through its CLI (`docker`, or any drop-in such as podman) and only
- * at start and stop: commands never go through the engine, so a command
+ * removing the container (also when af-exec dies: AutoRemove). The engine
+ * is asked over its API (docker-engine.c) and only at start (create, start)
+ * and stop (delete): commands never go through the engine, so a command
  * costs what it costs under bwrap.
  * Must never: start a container as root, or keep a container after stop. */
 #define _GNU_SOURCE
@@ -26,6 +26,7 @@
 
 #include "af-dirs.h"
 #include "af-error.h"
+#include "docker-engine.h"
 #include "init-channel.h"
 #include "seccomp-filter.h"
 
@@ -34,46 +35,11 @@
 typedef struct {
   AfRuntime parent;
   AfInitChannel *channel;
-  char *cli;
-  char *container;
-  char *dir; /* host dir with the socket and the seccomp profile */
+  AfDockerEngine *engine;
+  char *container; /* full id, once created */
+  char *dir;       /* host dir with the init's socket */
   int init_pid;
 } AfRuntimeDocker;
-
-/* Run the CLI; stdout (trimmed) on success, the CLI's own message otherwise. */
-static char *
-cli (AfRuntimeDocker *self, GError **error, const char *first, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *out = NULL, *err = NULL;
-  int status;
-  va_list ap;
-
-  g_ptr_array_add (argv, self->cli);
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *)a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  if (!g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                     &status, error))
-    return NULL;
-  if (!g_spawn_check_wait_status (status, NULL)) {
-    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "%s", g_strstrip (err));
-    return NULL;
-  }
-  return g_strdup (g_strstrip (out));
-}
-
-static void
-add (GPtrArray *a, const char *first, ...)
-{
-  va_list ap;
-  va_start (ap, first);
-  for (const char *s = first; s; s = va_arg (ap, const char *))
-    g_ptr_array_add (a, g_strdup (s));
-  va_end (ap);
-}
 
 static int
 listen_socket (const char *path, GError **error)
@@ -102,8 +68,8 @@ listen_socket (const char *path, GError **error)
 /* Whether host @pid is pid 1 of our container: its last NSpid is 1 (the
  * init of a pid namespace) and its cgroup path names the container's full
  * id (`/docker/<id>`, `docker-<id>.scope`, `libpod-<id>.scope`). Read from
- * /proc rather than asking the engine: an engine round trip (`inspect`)
- * costs a CLI process per start. */
+ * /proc rather than asking the engine: one round trip (`inspect`) less
+ * per start. */
 static gboolean
 is_container_init (AfRuntimeDocker *self, int pid)
 {
@@ -164,48 +130,161 @@ accept_init (AfRuntimeDocker *self, int lfd, GError **error)
   }
 }
 
-/* `docker run -d`; a name left by a crashed af-exec is removed and the run
- * retried once. Errors name what is missing: the engine or the image. */
-static gboolean
-run_container (AfRuntimeDocker *self, GPtrArray *argv, const char *name, GError **error)
+/* The container's Config, HostConfig included: what `docker run` would
+ * send for the same flags. */
+static JsonNode *
+container_config (AfRuntimeDocker *self, const char *init_sock)
 {
-  const char *image = self->parent.cfg->image;
+  const AfSandboxConfig *cfg = self->parent.cfg;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree char *profile = af_seccomp_docker_profile ();
+  g_autofree char *seccomp = g_strconcat ("seccomp=", profile, NULL);
+  g_autofree char *user = g_strdup_printf ("%u:%u", (guint)cfg->host_uid, (guint)cfg->host_gid);
+  g_autofree char *owner = g_strdup_printf ("%d", (int)getpid ());
+  g_autofree char *tmpfs =
+      g_strdup_printf ("rw,nosuid,nodev,size=%" G_GINT64_FORMAT ",mode=1777", cfg->tmp_size);
+  const struct {
+    const char *src, *dst;
+    gboolean ro;
+  } mounts[] = {
+    { cfg->workspace, "/workspace", FALSE },
+    { cfg->init_path, "/.af-init", TRUE },
+    { self->dir, "/.af-exec", FALSE },
+  };
 
-  for (int attempt = 0; attempt < 2; attempt++) {
-    g_autoptr (GPtrArray) full = g_ptr_array_new ();
-    g_autofree char *out = NULL, *err = NULL;
-    int status;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "Image");
+  json_builder_add_string_value (b, cfg->image);
+  json_builder_set_member_name (b, "Hostname");
+  json_builder_add_string_value (b, "sandbox");
+  json_builder_set_member_name (b, "User");
+  json_builder_add_string_value (b, user);
+  json_builder_set_member_name (b, "Entrypoint");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "/.af-init");
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "Cmd");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "--connect");
+  json_builder_add_string_value (b, init_sock);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "Env"); /* the init builds each command's */
+  json_builder_begin_array (b);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "Labels");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "org.agentfense.sandbox");
+  json_builder_add_string_value (b, "");
+  json_builder_set_member_name (b, "org.agentfense.owner-pid");
+  json_builder_add_string_value (b, owner);
+  json_builder_end_object (b);
 
-    g_ptr_array_add (full, self->cli);
-    for (guint i = 0; i + 1 < argv->len; i++)
-      g_ptr_array_add (full, argv->pdata[i]);
-    g_ptr_array_add (full, NULL);
-    if (!g_spawn_sync (NULL, (char **)full->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                       &status, error))
+  json_builder_set_member_name (b, "HostConfig");
+  json_builder_begin_object (b);
+  /* AutoRemove (`--rm`): the container goes away as soon as its init
+   * exits. The init exits when our socket closes, which the kernel does
+   * for us even when af-exec is SIGKILLed, so no stopped container of a
+   * dead af-exec is left behind. */
+  json_builder_set_member_name (b, "AutoRemove");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "Init");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_set_member_name (b, "ReadonlyRootfs");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "NetworkMode");
+  json_builder_add_string_value (b, cfg->network ? "bridge" : "none");
+  json_builder_set_member_name (b, "CapDrop");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "ALL");
+  json_builder_end_array (b);
+  /* The profile travels inline, as the CLI sends a --security-opt file. */
+  json_builder_set_member_name (b, "SecurityOpt");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "no-new-privileges");
+  json_builder_add_string_value (b, seccomp);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "LogConfig");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "Type");
+  json_builder_add_string_value (b, "none");
+  json_builder_set_member_name (b, "Config");
+  json_builder_begin_object (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "Tmpfs");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "/tmp");
+  json_builder_add_string_value (b, tmpfs);
+  json_builder_set_member_name (b, "/home/sandbox");
+  json_builder_add_string_value (b, tmpfs);
+  json_builder_end_object (b);
+  /* Mounts, not Binds: a missing source is an error (Binds would create
+   * it as root), and no path syntax to escape. */
+  json_builder_set_member_name (b, "Mounts");
+  json_builder_begin_array (b);
+  for (gsize i = 0; i < G_N_ELEMENTS (mounts); i++) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "Type");
+    json_builder_add_string_value (b, "bind");
+    json_builder_set_member_name (b, "Source");
+    json_builder_add_string_value (b, mounts[i].src);
+    json_builder_set_member_name (b, "Target");
+    json_builder_add_string_value (b, mounts[i].dst);
+    json_builder_set_member_name (b, "ReadOnly");
+    json_builder_add_boolean_value (b, mounts[i].ro);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  if (cfg->limits.memory_bytes > 0) {
+    json_builder_set_member_name (b, "Memory");
+    json_builder_add_int_value (b, cfg->limits.memory_bytes);
+    json_builder_set_member_name (b, "MemorySwap"); /* no swap beyond it */
+    json_builder_add_int_value (b, cfg->limits.memory_bytes);
+  }
+  if (cfg->limits.cpu_quota_us > 0) {
+    json_builder_set_member_name (b, "CpuPeriod");
+    json_builder_add_int_value (b, 100000);
+    json_builder_set_member_name (b, "CpuQuota");
+    json_builder_add_int_value (b, cfg->limits.cpu_quota_us);
+  }
+  if (cfg->limits.cpu_shares > 0) {
+    json_builder_set_member_name (b, "CpuShares");
+    json_builder_add_int_value (b, cfg->limits.cpu_shares);
+  }
+  if (cfg->limits.pids > 0) {
+    json_builder_set_member_name (b, "PidsLimit");
+    json_builder_add_int_value (b, cfg->limits.pids);
+  }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* Create and start the container. A container of a crashed af-exec that
+ * holds the name is removed and the create retried once. Errors name what
+ * is missing: the engine or the image. */
+static gboolean
+run_container (AfRuntimeDocker *self, const char *name, const char *init_sock, GError **error)
+{
+  g_autoptr (JsonNode) config = container_config (self, init_sock);
+  g_autoptr (GError) local = NULL;
+
+  self->container =
+      af_docker_engine_create (self->engine, name, config, self->parent.cfg->image, &local);
+  if (self->container == NULL && g_error_matches (local, AF_ERROR, AF_ERROR_ALREADY_EXISTS)) {
+    g_clear_error (&local);
+    if (!af_docker_engine_remove (self->engine, name, error))
       return FALSE;
-    if (g_spawn_check_wait_status (status, NULL)) {
-      self->container = g_strdup (g_strstrip (out));
-      return TRUE;
-    }
-    g_strstrip (err);
-    if (attempt == 0 && strstr (err, "Conflict")) {
-      g_free (cli (self, NULL, "rm", "-f", name, NULL));
-      continue;
-    }
-    if (strstr (err, "No such image") || strstr (err, "Unable to find image") ||
-        strstr (err, "pull access denied")) {
-      g_set_error (error, AF_ERROR, AF_ERROR_NOT_FOUND, "docker image %s not found: %s", image,
-                   err);
-    } else if (strstr (err, "Cannot connect to the Docker daemon") ||
-               strstr (err, "error during connect") || strstr (err, "daemon running")) {
-      g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
-                   "no Docker engine answers (is dockerd running?): %s", err);
-    } else {
-      g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "docker run failed: %s", err);
-    }
+    self->container =
+        af_docker_engine_create (self->engine, name, config, self->parent.cfg->image, &local);
+  }
+  if (self->container == NULL) {
+    g_propagate_error (error, g_steal_pointer (&local));
     return FALSE;
   }
-  return FALSE;
+  /* On failure the container stays recorded: stop removes it (AutoRemove
+   * only acts on a container that ran). */
+  return af_docker_engine_start (self->engine, self->container, error);
 }
 
 static void
@@ -221,24 +300,18 @@ docker_start (AfRuntime *rt, GError **error)
 {
   AfRuntimeDocker *self = (AfRuntimeDocker *)rt;
   const AfSandboxConfig *cfg = rt->cfg;
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *profile = NULL, *profile_path = NULL, *sock = NULL;
-  g_autofree char *runtime_dir = NULL, *name = NULL;
+  g_autofree char *sock = NULL, *runtime_dir = NULL, *name = NULL;
   AfDirsEnv env;
   int lfd = -1, fd;
-  char buf[64];
 
-  self->cli = g_find_program_in_path ("docker");
-  if (self->cli == NULL) {
-    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
-                 "the docker CLI is not installed or not in PATH");
-    return FALSE;
-  }
   if (geteuid () == 0 && cfg->host_uid == 0) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
                  "refusing to run a container as root: give it an unprivileged uid");
     return FALSE;
   }
+  self->engine = af_docker_engine_new (g_getenv ("DOCKER_HOST"), error);
+  if (self->engine == NULL)
+    return FALSE;
 
   af_dirs_env_from_process (&env);
   runtime_dir = af_dirs_runtime_dir (&env);
@@ -246,10 +319,6 @@ docker_start (AfRuntime *rt, GError **error)
   if (!af_dirs_ensure (self->dir, 0711, error))
     return FALSE;
   chmod (self->dir, 0711);
-  profile = af_seccomp_docker_profile ();
-  profile_path = g_build_filename (self->dir, "seccomp.json", NULL);
-  if (!g_file_set_contents (profile_path, profile, -1, error))
-    return FALSE;
   sock = g_build_filename (self->dir, "init.sock", NULL);
   g_unlink (sock);
   lfd = listen_socket (sock, error);
@@ -257,52 +326,7 @@ docker_start (AfRuntime *rt, GError **error)
     return FALSE;
 
   name = g_strdup_printf ("agentfense-%s", cfg->name);
-  /* run -d = create + start in one CLI call; --pull never: a missing
-   * image is an error, never a download. */
-  /* --rm (the engine's AutoRemove): the container goes away as soon as its
-   * init exits. The init exits when our socket closes, which the kernel
-   * does for us even when af-exec is SIGKILLed, so no stopped container of
-   * a dead af-exec is left behind. */
-  add (argv, "run", "--detach", "--rm", "--pull", "never", "--name", name, "--label",
-       "org.agentfense.sandbox", "--init=false", "--hostname", "sandbox", "--cap-drop", "ALL",
-       "--security-opt", "no-new-privileges", "--read-only", "--log-driver", "none", NULL);
-  g_ptr_array_add (argv, g_strdup_printf ("--label=org.agentfense.owner-pid=%d", (int)getpid ()));
-  g_ptr_array_add (argv, g_strdup_printf ("--security-opt=seccomp=%s", profile_path));
-  g_ptr_array_add (argv,
-                   g_strdup_printf ("--user=%u:%u", (guint)cfg->host_uid, (guint)cfg->host_gid));
-  add (argv, "--network", cfg->network ? "bridge" : "none", NULL);
-  g_ptr_array_add (argv, g_strdup_printf ("--tmpfs=/tmp:rw,nosuid,nodev,size=%" G_GINT64_FORMAT
-                                          ",mode=1777",
-                                          cfg->tmp_size));
-  g_ptr_array_add (argv,
-                   g_strdup_printf ("--tmpfs=/home/sandbox:rw,nosuid,nodev,size=%" G_GINT64_FORMAT
-                                    ",mode=1777",
-                                    cfg->tmp_size));
-  g_ptr_array_add (argv,
-                   g_strdup_printf ("--mount=type=bind,src=%s,dst=/workspace", cfg->workspace));
-  g_ptr_array_add (
-      argv, g_strdup_printf ("--mount=type=bind,src=%s,dst=/.af-init,readonly", cfg->init_path));
-  g_ptr_array_add (argv, g_strdup_printf ("--mount=type=bind,src=%s,dst=/.af-exec", self->dir));
-  if (cfg->limits.memory_bytes > 0) {
-    g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, cfg->limits.memory_bytes);
-    add (argv, "--memory", buf, "--memory-swap", buf, NULL);
-  }
-  if (cfg->limits.cpu_quota_us > 0) {
-    g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, cfg->limits.cpu_quota_us);
-    add (argv, "--cpu-period", "100000", "--cpu-quota", buf, NULL);
-  }
-  if (cfg->limits.cpu_shares > 0) {
-    g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, cfg->limits.cpu_shares);
-    add (argv, "--cpu-shares", buf, NULL);
-  }
-  if (cfg->limits.pids > 0) {
-    g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, cfg->limits.pids);
-    add (argv, "--pids-limit", buf, NULL);
-  }
-  add (argv, "--entrypoint", "/.af-init", cfg->image, "--connect", "/.af-exec/init.sock", NULL);
-  g_ptr_array_add (argv, NULL);
-
-  if (!run_container (self, argv, name, error))
+  if (!run_container (self, name, "/.af-exec/init.sock", error))
     goto fail;
   fd = accept_init (self, lfd, error);
   if (fd < 0)
@@ -359,13 +383,13 @@ docker_stop (AfRuntime *rt)
     g_clear_pointer (&self->channel, af_init_channel_free);
   }
   if (self->container) {
-    g_free (cli (self, NULL, "rm", "-f", self->container, NULL));
+    /* Best effort: stop has no caller to report to, and AutoRemove or the
+     * next start's name-conflict retry removes what is left. */
+    af_docker_engine_remove (self->engine, self->container, NULL);
     g_clear_pointer (&self->container, g_free);
   }
   if (self->dir) {
-    g_autofree char *profile = g_build_filename (self->dir, "seccomp.json", NULL);
     g_autofree char *sock = g_build_filename (self->dir, "init.sock", NULL);
-    g_unlink (profile);
     g_unlink (sock);
     g_rmdir (self->dir);
     g_clear_pointer (&self->dir, g_free);
@@ -377,7 +401,7 @@ docker_free (AfRuntime *rt)
 {
   AfRuntimeDocker *self = (AfRuntimeDocker *)rt;
   docker_stop (rt);
-  g_free (self->cli);
+  af_docker_engine_free (self->engine);
   g_free (self);
 }
 
