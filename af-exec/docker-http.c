@@ -175,9 +175,11 @@ af_http_parse_response (const char *buf, gsize len, gboolean eof, const AfHttpLi
       if (g_ascii_strcasecmp (name, "Content-Length") == 0) {
         gsize v;
         gboolean over;
-        if (!parse_size (value, strlen (value), 10, G_MAXSIZE, &v, &over) || over ||
+        if (!parse_size (value, strlen (value), 10, G_MAXSIZE, &v, &over) ||
             (have_length && v != length))
           return malformed (error, "bad Content-Length");
+        if (over)
+          return too_big (error, "body", limits->max_body);
         have_length = TRUE;
         length = v;
       } else if (g_ascii_strcasecmp (name, "Transfer-Encoding") == 0) {

@@ -1,0 +1,184 @@
+/* test-docker-engine.c — the Docker runtime's engine paths through the
+ * real af-exec and a real engine: DOCKER_HOST honoured (a socket reached
+ * through another path), refused when not unix://, an engine that is not
+ * there, an image that is not there (never pulled), and a stale container
+ * holding the sandbox's name (removed, and the start retried). */
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "exec-testlib.h"
+
+#define EXIT_AF_EXEC 125
+
+/* af-exec one-shot on @fx's workspace with @docker_host as DOCKER_HOST
+ * (unset when NULL), the docker runtime, and @args. */
+static int
+run_af_exec (ExecFixture *fx, const char *docker_host, char **out, char **err,
+             const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) l = NULL;
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_add (argv, (char *)exec_test_af_exec ());
+  g_ptr_array_add (argv, "--workspace");
+  g_ptr_array_add (argv, fx->workspace);
+  g_ptr_array_add (argv, "--runtime");
+  g_ptr_array_add (argv, "docker");
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *)*a);
+  g_ptr_array_add (argv, NULL);
+  l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (docker_host)
+    g_subprocess_launcher_setenv (l, "DOCKER_HOST", docker_host, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (l, "DOCKER_HOST");
+  p = g_subprocess_launcher_spawnv (l, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (p));
+  return g_subprocess_get_exit_status (p);
+}
+
+/* `docker container inspect` of @what: TRUE when the engine knows it. */
+static gboolean
+container_exists (const char *what)
+{
+  g_autofree char *err = NULL;
+  int status = -1;
+  const char *argv[] = { "docker", "container", "inspect", "--format", "{{.Id}}", what, NULL };
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               &err, &status, NULL));
+  if (g_spawn_check_wait_status (status, NULL))
+    return TRUE;
+  g_assert_nonnull (strstr (err, "No such"));
+  return FALSE;
+}
+
+#define SETUP_ENGINE()                                                                             \
+  if (!exec_test_require_sandbox ())                                                               \
+  return
+
+static void
+test_engine_absent (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("af-docker-none-XXXXXX", NULL);
+  g_autofree char *sock = g_build_filename (dir, "missing.sock", NULL);
+  g_autofree char *host = g_strconcat ("unix://", sock, NULL);
+  g_autofree char *out = NULL, *err = NULL, *expect = NULL;
+  const char *args[] = { "--image", EXEC_TEST_IMAGE, "--", "true", NULL };
+
+  g_assert_cmpint (run_af_exec (fx, host, &out, &err, args), ==, EXIT_AF_EXEC);
+  expect = g_strdup_printf ("no Docker engine answers at %s", sock);
+  g_assert_nonnull (strstr (err, expect));
+  g_assert_cmpstr (out, ==, "");
+  g_rmdir (dir);
+}
+
+static void
+test_docker_host_not_unix (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  const char *args[] = { "--image", EXEC_TEST_IMAGE, "--", "true", NULL };
+
+  g_assert_cmpint (run_af_exec (fx, "tcp://127.0.0.1:2375", &out, &err, args), ==, EXIT_AF_EXEC);
+  g_assert_nonnull (strstr (err, "DOCKER_HOST=tcp://127.0.0.1:2375 is not supported"));
+}
+
+/* DOCKER_HOST is what is used: the engine reached through a symlink to
+ * its socket in a directory of ours. */
+static void
+test_docker_host_honoured (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *dir = NULL, *link = NULL, *host = NULL, *out = NULL, *err = NULL;
+  const char *args[] = { "--image", EXEC_TEST_IMAGE, "--", "echo", "via-link", NULL };
+  SETUP_ENGINE ();
+
+  if (!g_file_test ("/var/run/docker.sock", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("the engine does not listen at /var/run/docker.sock");
+    return;
+  }
+  dir = g_dir_make_tmp ("af-docker-host-XXXXXX", NULL);
+  link = g_build_filename (dir, "engine.sock", NULL);
+  g_assert_cmpint (symlink ("/var/run/docker.sock", link), ==, 0);
+  host = g_strconcat ("unix://", link, NULL);
+  g_assert_cmpint (run_af_exec (fx, host, &out, &err, args), ==, 0);
+  g_assert_cmpstr (out, ==, "via-link\n");
+  g_unlink (link);
+  g_rmdir (dir);
+}
+
+static void
+test_image_missing (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *image = g_strdup_printf ("agentfense-absent-%d:none", (int)getpid ());
+  g_autofree char *id = g_strdup_printf ("dtest-img-%d", (int)getpid ());
+  g_autofree char *name = g_strconcat ("agentfense-", id, NULL);
+  g_autofree char *out = NULL, *err = NULL, *expect = NULL;
+  const char *args[] = { "--image", image, "--sandbox-id", id, "--", "true", NULL };
+  const char *inspect[] = { "docker", "image", "inspect", image, NULL };
+  int status = -1;
+  SETUP_ENGINE ();
+
+  g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, EXIT_AF_EXEC);
+  expect = g_strdup_printf ("docker image %s not found", image);
+  g_assert_nonnull (strstr (err, expect));
+  /* Nothing was pulled and no container was made. */
+  g_assert_true (
+      g_spawn_sync (NULL, (char **)inspect, NULL,
+                    G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_assert_false (container_exists (name));
+}
+
+/* A container left holding the name (as after a crash between create and
+ * start) is removed and the start retried; both are gone afterwards. */
+static void
+test_stale_name (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *id = g_strdup_printf ("dtest-stale-%d", (int)getpid ());
+  g_autofree char *name = g_strconcat ("agentfense-", id, NULL);
+  g_autofree char *stale = NULL, *out = NULL, *err = NULL;
+  const char *args[] = {
+    "--image", EXEC_TEST_IMAGE, "--sandbox-id", id, "--", "echo", "fresh", NULL
+  };
+  const char *create[] = { "docker",    "create",  "--name",
+                           name,        "--label", "org.agentfense.sandbox",
+                           "--network", "none",    EXEC_TEST_IMAGE,
+                           "true",      NULL };
+  int status = -1;
+  SETUP_ENGINE ();
+
+  g_assert_true (g_spawn_sync (NULL, (char **)create, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &stale,
+                               NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_strstrip (stale);
+  g_assert_cmpuint (strlen (stale), ==, 64);
+  g_assert_true (container_exists (stale));
+
+  g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, 0);
+  g_assert_cmpstr (out, ==, "fresh\n");
+  g_assert_false (container_exists (stale));
+  g_assert_false (container_exists (name));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("AF_EXEC_TEST_RUNTIME", "docker", TRUE);
+#define ADD(path, fn)                                                                              \
+  g_test_add ("/af-exec/docker-engine/" path, ExecFixture, NULL, exec_fixture_setup, fn,           \
+              exec_fixture_teardown)
+  ADD ("engine-absent", test_engine_absent);
+  ADD ("docker-host-not-unix", test_docker_host_not_unix);
+  ADD ("docker-host-honoured", test_docker_host_honoured);
+  ADD ("image-missing", test_image_missing);
+  ADD ("stale-name", test_stale_name);
+  return g_test_run ();
+}
