@@ -282,9 +282,12 @@ run_container (AfRuntimeDocker *self, const char *name, const char *init_sock, G
     g_propagate_error (error, g_steal_pointer (&local));
     return FALSE;
   }
-  /* On failure the container stays recorded: stop removes it (AutoRemove
-   * only acts on a container that ran). */
-  return af_docker_engine_start (self->engine, self->container, error);
+  if (af_docker_engine_start (self->engine, self->container, error))
+    return TRUE;
+  /* AutoRemove only acts on a container that ran. */
+  af_docker_engine_remove (self->engine, self->container, NULL);
+  g_clear_pointer (&self->container, g_free);
+  return FALSE;
 }
 
 static void

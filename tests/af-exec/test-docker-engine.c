@@ -1,8 +1,9 @@
 /* test-docker-engine.c — the Docker runtime's engine paths through the
  * real af-exec and a real engine: DOCKER_HOST honoured (a socket reached
  * through another path), refused when not unix://, an engine that is not
- * there, an image that is not there (never pulled), and a stale container
- * holding the sandbox's name (removed, and the start retried). */
+ * there, an image that is not there (never pulled), a stale container
+ * holding the sandbox's name (removed, and the start retried), and a
+ * container whose start fails (removed). */
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -167,6 +168,43 @@ test_stale_name (ExecFixture *fx, gconstpointer data)
   g_assert_false (container_exists (name));
 }
 
+/* A container the engine created but could not start is removed at once
+ * (AutoRemove acts only on one that ran): an image whose /workspace is a
+ * file makes the engine's start fail after its create succeeded. */
+static void
+test_start_failure_removes (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *image = g_strdup_printf ("agentfense-badws-%d:test", (int)getpid ());
+  g_autofree char *id = g_strdup_printf ("dtest-badws-%d", (int)getpid ());
+  g_autofree char *name = g_strconcat ("agentfense-", id, NULL);
+  g_autofree char *dir = NULL, *import = NULL, *out = NULL, *err = NULL;
+  const char *args[] = { "--image", image, "--sandbox-id", id, "--", "true", NULL };
+  const char *rmi[] = { "docker", "image", "rm", image, NULL };
+  int status = -1;
+  SETUP_ENGINE ();
+
+  dir = g_dir_make_tmp ("af-docker-badws-XXXXXX", NULL);
+  import = g_strdup_printf ("cd '%s' && touch workspace && tar -cf - workspace | docker import - "
+                            "%s && rm workspace",
+                            dir, image);
+  {
+    const char *sh[] = { "/bin/sh", "-c", import, NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **)sh, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                 NULL, NULL, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_rmdir (dir);
+
+  g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, EXIT_AF_EXEC);
+  g_assert_nonnull (strstr (err, "the Docker engine could not start container"));
+  g_assert_false (container_exists (name));
+
+  g_assert_true (g_spawn_sync (NULL, (char **)rmi, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -180,5 +218,6 @@ main (int argc, char **argv)
   ADD ("docker-host-honoured", test_docker_host_honoured);
   ADD ("image-missing", test_image_missing);
   ADD ("stale-name", test_stale_name);
+  ADD ("start-failure-removes", test_start_failure_removes);
   return g_test_run ();
 }
