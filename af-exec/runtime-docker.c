@@ -32,6 +32,9 @@
 
 #define CONNECT_TIMEOUT_MS 30000
 
+/* /etc/hosts of a container without network: names for loopback only. */
+#define HOSTS "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+
 typedef struct {
   AfRuntime parent;
   AfInitChannel *channel;
@@ -143,6 +146,7 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
   g_autofree char *owner = g_strdup_printf ("%d", (int)getpid ());
   g_autofree char *tmpfs =
       g_strdup_printf ("rw,nosuid,nodev,size=%" G_GINT64_FORMAT ",mode=1777", cfg->tmp_size);
+  g_autofree char *hosts = g_build_filename (self->dir, "hosts", NULL);
   const struct {
     const char *src, *dst;
     gboolean ro;
@@ -150,7 +154,9 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
     { cfg->workspace, "/workspace", FALSE },
     { cfg->init_path, "/.af-init", TRUE },
     { self->dir, "/.af-exec", FALSE },
+    { hosts, "/etc/hosts", TRUE }, /* without network only */
   };
+  gsize n_mounts = G_N_ELEMENTS (mounts) - (cfg->network ? 1 : 0);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "Image");
@@ -171,6 +177,14 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
   json_builder_set_member_name (b, "Env"); /* the init builds each command's */
   json_builder_begin_array (b);
   json_builder_end_array (b);
+  /* Without network, no network at all for the engine to set up: runc
+   * makes an empty network namespace with `lo` up, as bwrap does. With
+   * NetworkMode none alone the engine still builds a libnetwork sandbox
+   * and has runc run a prestart hook (`dockerd libnetwork-setkey`, the
+   * whole engine binary started again): that was 60 % of a start here.
+   * It also wrote /etc/hosts; ours is bind-mounted instead. */
+  json_builder_set_member_name (b, "NetworkDisabled");
+  json_builder_add_boolean_value (b, !cfg->network);
   json_builder_set_member_name (b, "Labels");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "org.agentfense.sandbox");
@@ -222,7 +236,7 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
    * it as root), and no path syntax to escape. */
   json_builder_set_member_name (b, "Mounts");
   json_builder_begin_array (b);
-  for (gsize i = 0; i < G_N_ELEMENTS (mounts); i++) {
+  for (gsize i = 0; i < n_mounts; i++) {
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "Type");
     json_builder_add_string_value (b, "bind");
@@ -322,6 +336,11 @@ docker_start (AfRuntime *rt, GError **error)
   if (!af_dirs_ensure (self->dir, 0711, error))
     return FALSE;
   chmod (self->dir, 0711);
+  if (!cfg->network) {
+    g_autofree char *hosts = g_build_filename (self->dir, "hosts", NULL);
+    if (!g_file_set_contents_full (hosts, HOSTS, -1, G_FILE_SET_CONTENTS_NONE, 0644, error))
+      return FALSE;
+  }
   sock = g_build_filename (self->dir, "init.sock", NULL);
   g_unlink (sock);
   lfd = listen_socket (sock, error);
@@ -393,7 +412,9 @@ docker_stop (AfRuntime *rt)
   }
   if (self->dir) {
     g_autofree char *sock = g_build_filename (self->dir, "init.sock", NULL);
+    g_autofree char *hosts = g_build_filename (self->dir, "hosts", NULL);
     g_unlink (sock);
+    g_unlink (hosts);
     g_rmdir (self->dir);
     g_clear_pointer (&self->dir, g_free);
   }

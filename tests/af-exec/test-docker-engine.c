@@ -2,8 +2,8 @@
  * real af-exec and a real engine: DOCKER_HOST honoured (a socket reached
  * through another path), refused when not unix://, an engine that is not
  * there, an image that is not there (never pulled), a stale container
- * holding the sandbox's name (removed, and the start retried), and a
- * container whose start fails (removed). */
+ * holding the sandbox's name (removed, and the start retried), a
+ * container whose start fails (removed), and loopback without network. */
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -168,6 +168,33 @@ test_stale_name (ExecFixture *fx, gconstpointer data)
   g_assert_false (container_exists (name));
 }
 
+/* Without network the container has no engine-made network at all
+ * (NetworkDisabled): still its own loopback, up, where a server and a
+ * client inside talk, and `localhost` resolves through our /etc/hosts. */
+static void
+test_loopback_without_network (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  const char *args[] = {
+    "--image",
+    EXEC_TEST_IMAGE,
+    "--",
+    "sh",
+    "-c",
+    "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; cat /sys/class/net/lo/flags; "
+    "nc -l -p 5555 -e echo inside & "
+    "for i in $(seq 100); do nc localhost 5555 </dev/null && exit 0; sleep 0.05; done; exit 1",
+    NULL
+  };
+  SETUP_ENGINE ();
+
+  g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, 0);
+  /* lo only, IFF_UP (0x1) set, and the round trip through it. */
+  g_assert_true (g_str_has_prefix (out, "lo\n0x"));
+  g_assert_cmpint (g_ascii_strtoll (out + 3, NULL, 16) & 1, ==, 1);
+  g_assert_true (g_str_has_suffix (out, "\ninside\n"));
+}
+
 /* A container the engine created but could not start is removed at once
  * (AutoRemove acts only on one that ran): an image whose /workspace is a
  * file makes the engine's start fail after its create succeeded. */
@@ -218,6 +245,7 @@ main (int argc, char **argv)
   ADD ("docker-host-honoured", test_docker_host_honoured);
   ADD ("image-missing", test_image_missing);
   ADD ("stale-name", test_stale_name);
+  ADD ("loopback-without-network", test_loopback_without_network);
   ADD ("start-failure-removes", test_start_failure_removes);
   return g_test_run ();
 }
