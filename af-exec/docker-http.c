@@ -54,7 +54,7 @@ too_big (GError **error, const char *what, gsize limit)
 static const char *
 find_crlf (const char *p, const char *end)
 {
-  return end - p < 2 ? NULL : memmem (p, (gsize)(end - p), "\r\n", 2);
+  return p == NULL || end - p < 2 ? NULL : memmem (p, (gsize)(end - p), "\r\n", 2);
 }
 
 /* A strictly decimal or hexadecimal size, at most @max. */
@@ -349,8 +349,8 @@ af_http_request (const char *socket_path, const char *method, const char *target
   for (;;) {
     guint8 chunk[16384];
     ssize_t n;
-    AfHttpParse r =
-        af_http_parse_response ((const char *)in->data, in->len, eof, limits, resp, error);
+    AfHttpParse r = af_http_parse_response (in->len ? (const char *)in->data : "", in->len, eof,
+                                            limits, resp, error);
     if (r != AF_HTTP_PARSE_MORE) {
       close (fd);
       return r == AF_HTTP_PARSE_DONE;
