@@ -40,7 +40,7 @@ typedef struct {
   AfInitChannel *channel;
   AfDockerEngine *engine;
   char *container; /* full id, once created */
-  char *dir;       /* host dir with the init's socket */
+  char *dir;       /* host dir: the init's socket, our /etc/hosts */
   int init_pid;
 } AfRuntimeDocker;
 
