@@ -8,9 +8,11 @@
 #include "docker-http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -269,24 +271,27 @@ connect_unix (const char *path, gint64 deadline, GError **error)
     return -1;
   }
   strcpy (sa.sun_path, path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "socket: %s", g_strerror (errno));
     return -1;
   }
-  /* A non-blocking unix connect either completes or fails at once;
-   * EAGAIN means the listener's backlog is full: retry as it drains. */
-  for (;;) {
-    if (connect (fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-      return fd;
-    if (errno == EINTR)
-      continue;
-    if (errno != EAGAIN)
-      break;
-    if (!wait_fd (fd, POLLOUT, deadline, path, error) || ms_left (deadline) == 0) {
-      g_clear_error (error);
-      errno = ETIMEDOUT;
-      break;
+  /* A unix connect completes or fails at once unless the listener's
+   * backlog is full; then a blocking connect waits for room, for at most
+   * SO_SNDTIMEO (a non-blocking one could only spin). The I/O after it is
+   * non-blocking, under poll(). */
+  {
+    gint64 left = MAX (deadline - g_get_monotonic_time (), 1000);
+    struct timeval tv = { .tv_sec = left / G_USEC_PER_SEC, .tv_usec = left % G_USEC_PER_SEC };
+    int r;
+    if (setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0) {
+      do
+        r = connect (fd, (struct sockaddr *)&sa, sizeof sa);
+      while (r < 0 && errno == EINTR && ms_left (deadline) > 0);
+      if (r == 0 && fcntl (fd, F_SETFL, O_NONBLOCK) == 0)
+        return fd;
+      if (r < 0 && (errno == EAGAIN || errno == EINPROGRESS))
+        errno = ETIMEDOUT;
     }
   }
   saved = errno;

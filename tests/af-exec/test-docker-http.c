@@ -330,6 +330,46 @@ test_client_no_server (void)
   g_rmdir (dir);
 }
 
+/* A listener that never accepts, its backlog full: the connect itself is
+ * bounded by the deadline. */
+static void
+test_client_backlog_full (void)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  g_autofree char *dir = g_dir_make_tmp ("af-docker-http-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "busy.sock", NULL);
+  g_auto (AfHttpResponse) resp = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) fillers = g_array_new (FALSE, FALSE, sizeof (int));
+  AfHttpLimits limits = AF_HTTP_LIMITS_DEFAULT;
+  int lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  gint64 t0;
+
+  strcpy (sa.sun_path, path);
+  g_assert_cmpint (bind (lfd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  g_assert_cmpint (listen (lfd, 0), ==, 0);
+  for (int i = 0; i < 16; i++) {
+    int c = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (connect (c, (struct sockaddr *)&sa, sizeof sa) < 0) {
+      g_assert_cmpint (errno, ==, EAGAIN);
+      close (c);
+      break;
+    }
+    g_array_append_val (fillers, c);
+  }
+  t0 = g_get_monotonic_time ();
+  g_assert_false (af_http_request (path, "GET", "/_ping", NULL, NULL, 0, t0 + 300 * 1000, &limits,
+                                   &resp, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE);
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 250 * 1000);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
+  for (guint i = 0; i < fillers->len; i++)
+    close (g_array_index (fillers, int, i));
+  close (lfd);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* The engine's error text reaches the caller inside our message, and a
  * 404 at create names the image. */
 static void
@@ -396,6 +436,7 @@ main (int argc, char **argv)
   g_test_add_func ("/af-exec/docker-http/client-truncated", test_client_truncated);
   g_test_add_func ("/af-exec/docker-http/client-deadline", test_client_deadline);
   g_test_add_func ("/af-exec/docker-http/client-no-server", test_client_no_server);
+  g_test_add_func ("/af-exec/docker-http/client-backlog-full", test_client_backlog_full);
   g_test_add_func ("/af-exec/docker-http/engine-errors", test_engine_errors);
   g_test_add_func ("/af-exec/docker-http/docker-host", test_docker_host);
   return g_test_run ();
