@@ -172,6 +172,73 @@ fresh_bwrap_true (const char *ws)
   return (g_get_monotonic_time () - t0) / 1000.0;
 }
 
+#define DOCKER_IMAGE "agentfense-busybox:test"
+#define DOCKER_RUNS 10
+
+/* The reference: `docker run --rm IMAGE true`, the CLI creating, starting,
+ * waiting for and removing a container. */
+static double
+docker_run_true (void)
+{
+  const char *argv[] = { "docker",    "run",  "--rm",       "--pull", "never",
+                         "--network", "none", DOCKER_IMAGE, "true",   NULL };
+  gint64 t0 = g_get_monotonic_time ();
+  posix_spawn_file_actions_t fa;
+  pid_t pid;
+  int status;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (posix_spawnp (&pid, "docker", &fa, NULL, (char **)argv, environ) != 0)
+    g_error ("posix_spawn docker failed");
+  posix_spawn_file_actions_destroy (&fa);
+  waitpid (pid, &status, 0);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return -1;
+  return (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+/* Docker sandbox start (and stop) interleaved with the reference, when an
+ * engine and the test image are there. */
+static void
+bench_docker_start (const char *ws, const char *init_path)
+{
+  g_autoptr (AfConfig) dc = af_exec_config_new ();
+  g_autoptr (GError) derr = NULL;
+  double ds[DOCKER_RUNS], stops[DOCKER_RUNS], refs[DOCKER_RUNS];
+  int k = 0;
+
+  af_config_set (dc, "exec.workspace", ws, "bench", NULL);
+  af_config_set (dc, "exec.init", init_path, "bench", NULL);
+  af_config_set (dc, "exec.runtime", "docker", "bench", NULL);
+  af_config_set (dc, "exec.image", DOCKER_IMAGE, "bench", NULL);
+  for (; k < DOCKER_RUNS; k++) {
+    g_autofree char *name = g_strdup_printf ("bench-docker-%d", k);
+    gint64 s0 = g_get_monotonic_time ();
+    AfSandbox *s = make_sandbox (dc, name, &derr);
+    if (s == NULL)
+      break;
+    ds[k] = (g_get_monotonic_time () - s0) / 1000.0;
+    s0 = g_get_monotonic_time ();
+    af_sandbox_free (s);
+    stops[k] = (g_get_monotonic_time () - s0) / 1000.0;
+    refs[k] = docker_run_true ();
+    if (refs[k] < 0) {
+      g_set_error (&derr, G_IO_ERROR, G_IO_ERROR_FAILED, "docker run --rm %s true failed",
+                   DOCKER_IMAGE);
+      break;
+    }
+  }
+  if (k < DOCKER_RUNS) {
+    printf ("docker sandbox start: not measured (%s)\n", derr ? derr->message : "?");
+    return;
+  }
+  printf ("docker sandbox start, %d runs: p50 %.0f ms, max %.0f ms (target <= 500 ms); stop p50 "
+          "%.0f ms | `docker run --rm IMAGE true` p50 %.0f ms | ratio start / it p50 %.2f\n",
+          DOCKER_RUNS, pct (ds, DOCKER_RUNS, 0.5), pct (ds, DOCKER_RUNS, 0.999),
+          pct (stops, DOCKER_RUNS, 0.5), pct (refs, DOCKER_RUNS, 0.5),
+          pct (ds, DOCKER_RUNS, 0.5) / pct (refs, DOCKER_RUNS, 0.5));
+}
+
 static gint64
 rss_kib (int pid, const char *field)
 {
@@ -345,73 +412,6 @@ bare_rate (void)
 
 /* PARTS is a comma-separated list of latency,start,rss,service,throughput (all when
  * absent), so one part can be re-measured alone. */
-#define DOCKER_IMAGE "agentfense-busybox:test"
-#define DOCKER_RUNS 10
-
-/* The reference: `docker run --rm IMAGE true`, the CLI creating, starting,
- * waiting for and removing a container. */
-static double
-docker_run_true (void)
-{
-  const char *argv[] = { "docker",    "run",  "--rm",       "--pull", "never",
-                         "--network", "none", DOCKER_IMAGE, "true",   NULL };
-  gint64 t0 = g_get_monotonic_time ();
-  posix_spawn_file_actions_t fa;
-  pid_t pid;
-  int status;
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
-  if (posix_spawnp (&pid, "docker", &fa, NULL, (char **)argv, environ) != 0)
-    g_error ("posix_spawn docker failed");
-  posix_spawn_file_actions_destroy (&fa);
-  waitpid (pid, &status, 0);
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return -1;
-  return (g_get_monotonic_time () - t0) / 1000.0;
-}
-
-/* Docker sandbox start (and stop) interleaved with the reference, when an
- * engine and the test image are there. */
-static void
-bench_docker_start (const char *ws, const char *init_path)
-{
-  g_autoptr (AfConfig) dc = af_exec_config_new ();
-  g_autoptr (GError) derr = NULL;
-  double ds[DOCKER_RUNS], stops[DOCKER_RUNS], refs[DOCKER_RUNS];
-  int k = 0;
-
-  af_config_set (dc, "exec.workspace", ws, "bench", NULL);
-  af_config_set (dc, "exec.init", init_path, "bench", NULL);
-  af_config_set (dc, "exec.runtime", "docker", "bench", NULL);
-  af_config_set (dc, "exec.image", DOCKER_IMAGE, "bench", NULL);
-  for (; k < DOCKER_RUNS; k++) {
-    g_autofree char *name = g_strdup_printf ("bench-docker-%d", k);
-    gint64 s0 = g_get_monotonic_time ();
-    AfSandbox *s = make_sandbox (dc, name, &derr);
-    if (s == NULL)
-      break;
-    ds[k] = (g_get_monotonic_time () - s0) / 1000.0;
-    s0 = g_get_monotonic_time ();
-    af_sandbox_free (s);
-    stops[k] = (g_get_monotonic_time () - s0) / 1000.0;
-    refs[k] = docker_run_true ();
-    if (refs[k] < 0) {
-      g_set_error (&derr, G_IO_ERROR, G_IO_ERROR_FAILED, "docker run --rm %s true failed",
-                   DOCKER_IMAGE);
-      break;
-    }
-  }
-  if (k < DOCKER_RUNS) {
-    printf ("docker sandbox start: not measured (%s)\n", derr ? derr->message : "?");
-    return;
-  }
-  printf ("docker sandbox start, %d runs: p50 %.0f ms, max %.0f ms (target <= 500 ms); stop p50 "
-          "%.0f ms | `docker run --rm IMAGE true` p50 %.0f ms | ratio start / it p50 %.2f\n",
-          DOCKER_RUNS, pct (ds, DOCKER_RUNS, 0.5), pct (ds, DOCKER_RUNS, 0.999),
-          pct (stops, DOCKER_RUNS, 0.5), pct (refs, DOCKER_RUNS, 0.5),
-          pct (ds, DOCKER_RUNS, 0.5) / pct (refs, DOCKER_RUNS, 0.5));
-}
-
 static gboolean
 want (const char *parts, const char *part)
 {
