@@ -13,6 +13,8 @@
 
 struct _AfDockerEngine {
   char *socket;
+  char version[16]; /* "v1.41", or the engine's minimum once it refused ours */
+  gboolean raised;  /* at most once per engine */
 };
 
 AfDockerEngine *
@@ -33,6 +35,7 @@ af_docker_engine_new (const char *docker_host, GError **error)
   }
   engine = g_new0 (AfDockerEngine, 1);
   engine->socket = g_strdup (path);
+  g_strlcpy (engine->version, AF_DOCKER_API_VERSION, sizeof engine->version);
   return engine;
 }
 
@@ -89,28 +92,63 @@ engine_message (const AfHttpResponse *resp)
   return g_steal_pointer (&text);
 }
 
+/* An engine that no longer serves our pinned version answers 400 "client
+ * version 1.41 is too old. Minimum supported API version is 1.44, …"
+ * (Docker 29 and later). The calls we make kept their meaning in every
+ * later version, so the engine's minimum is taken, once. Returns whether
+ * the version was raised. */
+static gboolean
+raise_version (AfDockerEngine *engine, const AfHttpResponse *resp)
+{
+  static const char marker[] = "Minimum supported API version is ";
+  g_autofree char *msg = NULL;
+  const char *v;
+  gsize n;
+
+  if (engine->raised || resp->status != 400)
+    return FALSE;
+  msg = engine_message (resp);
+  v = strstr (msg, marker);
+  if (v == NULL || strstr (msg, "too old") == NULL)
+    return FALSE;
+  v += strlen (marker);
+  n = strspn (v, "0123456789.");
+  while (n > 0 && v[n - 1] == '.') /* the sentence's full stop */
+    n--;
+  if (n < 3 || n > 8 || !g_ascii_isdigit (v[0]) || memchr (v, '.', n) == NULL)
+    return FALSE;
+  engine->raised = TRUE;
+  g_snprintf (engine->version, sizeof engine->version, "v%.*s", (int)n, v);
+  return TRUE;
+}
+
 /* One request; an unreachable engine is reported as such. */
 static gboolean
 call (AfDockerEngine *engine, const char *method, const char *target, const char *json,
       AfHttpResponse *resp, GError **error)
 {
-  g_autofree char *path = g_strdup_printf ("/" AF_DOCKER_API_VERSION "%s", target);
-  g_autoptr (GError) local = NULL;
-  AfHttpLimits limits = AF_HTTP_LIMITS_DEFAULT;
+  for (;;) {
+    g_autofree char *path = g_strdup_printf ("/%s%s", engine->version, target);
+    g_autoptr (GError) local = NULL;
+    AfHttpLimits limits = AF_HTTP_LIMITS_DEFAULT;
 
-  if (af_http_request (engine->socket, method, path, "application/json", json,
-                       json ? strlen (json) : 0, g_get_monotonic_time () + REQUEST_TIMEOUT_US,
-                       &limits, resp, &local))
-    return TRUE;
-  if (g_error_matches (local, AF_ERROR, AF_ERROR_UNAVAILABLE))
-    g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE,
-                 "no Docker engine answers at %s (is dockerd, or podman system service, "
-                 "running? DOCKER_HOST=unix://PATH names another socket): %s",
-                 engine->socket, local->message);
-  else
-    g_set_error (error, AF_ERROR, local->code, "Docker engine at %s: %s", engine->socket,
-                 local->message);
-  return FALSE;
+    if (af_http_request (engine->socket, method, path, "application/json", json,
+                         json ? strlen (json) : 0, g_get_monotonic_time () + REQUEST_TIMEOUT_US,
+                         &limits, resp, &local)) {
+      if (raise_version (engine, resp))
+        continue;
+      return TRUE;
+    }
+    if (g_error_matches (local, AF_ERROR, AF_ERROR_UNAVAILABLE))
+      g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE,
+                   "no Docker engine answers at %s (is dockerd, or podman system service, "
+                   "running? DOCKER_HOST=unix://PATH names another socket): %s",
+                   engine->socket, local->message);
+    else
+      g_set_error (error, AF_ERROR, local->code, "Docker engine at %s: %s", engine->socket,
+                   local->message);
+    return FALSE;
+  }
 }
 
 char *

@@ -14,7 +14,9 @@
 G_BEGIN_DECLS
 
 /* The API version every path is pinned to: Docker 20.10 and Podman 3+
- * serve it; an older engine answers with its own version error. */
+ * serve it; an older engine answers with its own version error. An engine
+ * that no longer serves it (Docker 29: minimum 1.44) is asked again at
+ * the minimum it names, once: our calls mean the same there. */
 #define AF_DOCKER_API_VERSION "v1.41"
 #define AF_DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
 

@@ -178,22 +178,22 @@ test_malformed (void)
 }
 
 /* A one-shot server on a unix socket in a temp dir: accepts one
- * connection, reads the request head, then writes @reply in pieces of
- * @piece bytes (or nothing at all when @reply is NULL, until the client
- * goes away). */
+ * connection (two with second_reply), reads the request head, then writes
+ * @reply in pieces of @piece bytes (or nothing at all when @reply is NULL,
+ * until the client goes away). */
 typedef struct {
   char *dir, *path;
   int lfd;
   const char *reply;
+  const char *second_reply; /* a second connection's, or NULL */
   gsize piece;
   char *request; /* what the client sent, up to the blank line */
   GThread *thread;
 } Server;
 
-static gpointer
-serve (gpointer data)
+static void
+serve_one (Server *s, const char *reply, GString *requests)
 {
-  Server *s = data;
   GString *req = g_string_new (NULL);
   char buf[4096];
   int fd = accept (s->lfd, NULL, NULL);
@@ -203,18 +203,30 @@ serve (gpointer data)
     g_assert_cmpint (n, >, 0);
     g_string_append_len (req, buf, n);
   }
-  s->request = g_string_free (req, FALSE);
-  if (s->reply == NULL) {
+  g_string_append (requests, req->str);
+  g_string_free (req, TRUE);
+  if (reply == NULL) {
     while (read (fd, buf, sizeof buf) > 0) /* until the client gives up */
       ;
   } else {
-    for (gsize off = 0; off < strlen (s->reply); off += s->piece) {
-      gsize n = MIN (s->piece, strlen (s->reply) - off);
-      g_assert_cmpint (write (fd, s->reply + off, n), ==, (gssize)n);
+    for (gsize off = 0; off < strlen (reply); off += s->piece) {
+      gsize n = MIN (s->piece, strlen (reply) - off);
+      g_assert_cmpint (write (fd, reply + off, n), ==, (gssize)n);
       g_usleep (1000); /* separate reads on the other side */
     }
   }
   close (fd);
+}
+
+static gpointer
+serve (gpointer data)
+{
+  Server *s = data;
+  GString *requests = g_string_new (NULL);
+  serve_one (s, s->reply, requests);
+  if (s->second_reply)
+    serve_one (s, s->second_reply, requests);
+  s->request = g_string_free (requests, FALSE);
   return NULL;
 }
 
@@ -398,6 +410,33 @@ test_engine_errors (void)
       g_str_has_prefix (request, "POST /v1.41/containers/create?name=agentfense-x HTTP/1.1"));
 }
 
+/* An engine that no longer serves v1.41 (Docker 29: minimum 1.44) gets
+ * the request again at its minimum version, once. */
+static void
+test_engine_version_too_old (void)
+{
+  Server s = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *host = NULL, *request = NULL;
+  g_autoptr (AfDockerEngine) engine = NULL;
+
+  s.second_reply = "HTTP/1.1 204 No Content\r\n\r\n";
+  server_start (&s,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                "Content-Length: 130\r\n\r\n{\"message\":\"client version 1.41 is too old. "
+                "Minimum supported API version is 1.44, please upgrade your client to a newer "
+                "version\"}",
+                4096);
+  host = g_strconcat ("unix://", s.path, NULL);
+  engine = af_docker_engine_new (host, &error);
+  g_assert_no_error (error);
+  g_assert_true (af_docker_engine_start (engine, "0123abcd", &error));
+  g_assert_no_error (error);
+  request = server_finish (&s);
+  g_assert_true (g_str_has_prefix (request, "POST /v1.41/containers/0123abcd/start HTTP/1.1"));
+  g_assert_nonnull (strstr (request, "\r\n\r\nPOST /v1.44/containers/0123abcd/start HTTP/1.1"));
+}
+
 static void
 test_docker_host (void)
 {
@@ -438,6 +477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/af-exec/docker-http/client-no-server", test_client_no_server);
   g_test_add_func ("/af-exec/docker-http/client-backlog-full", test_client_backlog_full);
   g_test_add_func ("/af-exec/docker-http/engine-errors", test_engine_errors);
+  g_test_add_func ("/af-exec/docker-http/engine-version-too-old", test_engine_version_too_old);
   g_test_add_func ("/af-exec/docker-http/docker-host", test_docker_host);
   return g_test_run ();
 }
