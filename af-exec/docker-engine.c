@@ -191,6 +191,43 @@ af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *con
 }
 
 gboolean
+af_docker_engine_label_int (AfDockerEngine *engine, const char *name, const char *label,
+                            gint64 *value, GError **error)
+{
+  g_auto (AfHttpResponse) resp = { 0 };
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree char *escaped = g_uri_escape_string (name, NULL, FALSE);
+  g_autofree char *target = g_strdup_printf ("/containers/%s/json", escaped);
+  g_autofree char *msg = NULL;
+  JsonNode *root;
+  const char *text = NULL;
+
+  *value = 0;
+  if (!call (engine, "GET", target, NULL, &resp, error))
+    return FALSE;
+  if (resp.status == 404)
+    return TRUE;
+  if (resp.status != 200) {
+    msg = engine_message (&resp);
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "the Docker engine could not inspect container %s: %s", name, msg);
+    return FALSE;
+  }
+  if (json_parser_load_from_data (parser, (const char *)resp.body->data, resp.body->len, NULL) &&
+      (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root)) {
+    JsonObject *o = json_node_get_object (root);
+    JsonNode *config = json_object_get_member (o, "Config");
+    JsonNode *labels = config && JSON_NODE_HOLDS_OBJECT (config)
+                           ? json_object_get_member (json_node_get_object (config), "Labels")
+                           : NULL;
+    text = string_member (labels, label);
+  }
+  if (text != NULL && !g_ascii_string_to_signed (text, 10, 1, G_MAXINT, value, NULL))
+    *value = 0;
+  return TRUE;
+}
+
+gboolean
 af_docker_engine_start (AfDockerEngine *engine, const char *id, GError **error)
 {
   g_auto (AfHttpResponse) resp = { 0 };

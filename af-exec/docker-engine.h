@@ -39,6 +39,12 @@ const char *af_docker_engine_socket (AfDockerEngine *engine);
 char *af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *config,
                                const char *image, GError **error);
 
+/* GET /containers/@name/json: the integer value of its label @label in
+ * @value (0 when the label is absent, not a number, or the container is
+ * gone). */
+gboolean af_docker_engine_label_int (AfDockerEngine *engine, const char *name, const char *label,
+                                     gint64 *value, GError **error);
+
 /* POST /containers/@id/start. */
 gboolean af_docker_engine_start (AfDockerEngine *engine, const char *id, GError **error);
 

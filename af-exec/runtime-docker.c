@@ -31,6 +31,7 @@
 #include "seccomp-filter.h"
 
 #define CONNECT_TIMEOUT_MS 30000
+#define OWNER_LABEL "org.agentfense.owner-pid"
 
 /* /etc/hosts of a container without network: names for loopback only. */
 #define HOSTS "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -189,7 +190,7 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "org.agentfense.sandbox");
   json_builder_add_string_value (b, "");
-  json_builder_set_member_name (b, "org.agentfense.owner-pid");
+  json_builder_set_member_name (b, OWNER_LABEL);
   json_builder_add_string_value (b, owner);
   json_builder_end_object (b);
 
@@ -286,7 +287,19 @@ run_container (AfRuntimeDocker *self, const char *name, const char *init_sock, G
   self->container =
       af_docker_engine_create (self->engine, name, config, self->parent.cfg->image, &local);
   if (self->container == NULL && g_error_matches (local, AF_ERROR, AF_ERROR_ALREADY_EXISTS)) {
+    gint64 owner;
     g_clear_error (&local);
+    /* Stale only if its owner is gone: never remove the container of a
+     * live af-exec that uses the same sandbox name. */
+    if (!af_docker_engine_label_int (self->engine, name, OWNER_LABEL, &owner, error))
+      return FALSE;
+    if (owner > 0 && owner != getpid () && (kill ((pid_t)owner, 0) == 0 || errno == EPERM)) {
+      g_set_error (error, AF_ERROR, AF_ERROR_ALREADY_EXISTS,
+                   "container %s belongs to a running process (pid %" G_GINT64_FORMAT
+                   "): sandbox name in use",
+                   name, owner);
+      return FALSE;
+    }
     if (!af_docker_engine_remove (self->engine, name, error))
       return FALSE;
     self->container =

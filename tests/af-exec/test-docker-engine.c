@@ -4,6 +4,7 @@
  * there, an image that is not there (never pulled), a stale container
  * holding the sandbox's name (removed, and the start retried), a
  * container whose start fails (removed), and loopback without network. */
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -137,8 +138,9 @@ test_image_missing (ExecFixture *fx, gconstpointer data)
   g_assert_false (container_exists (name));
 }
 
-/* A container left holding the name (as after a crash between create and
- * start) is removed and the start retried; both are gone afterwards. */
+/* A container left holding the name by a dead owner (as after a crash
+ * between create and start) is removed and the start retried; both are
+ * gone afterwards. */
 static void
 test_stale_name (ExecFixture *fx, gconstpointer data)
 {
@@ -148,12 +150,23 @@ test_stale_name (ExecFixture *fx, gconstpointer data)
   const char *args[] = {
     "--image", EXEC_TEST_IMAGE, "--sandbox-id", id, "--", "echo", "fresh", NULL
   };
-  const char *create[] = { "docker",    "create",  "--name",
-                           name,        "--label", "org.agentfense.sandbox",
-                           "--network", "none",    EXEC_TEST_IMAGE,
-                           "true",      NULL };
+  g_autofree char *owner = NULL;
+  const char *create[] = {
+    "docker",  "create", "--name",    name,   "--label",       "org.agentfense.sandbox",
+    "--label", NULL,     "--network", "none", EXEC_TEST_IMAGE, "true",
+    NULL
+  };
+  const char *true_argv[] = { "/bin/true", NULL };
+  GPid dead;
   int status = -1;
   SETUP_ENGINE ();
+
+  /* Its owner: a process that has exited (reaped, so its pid is free). */
+  g_assert_true (g_spawn_async (NULL, (char **)true_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &dead, NULL));
+  g_assert_cmpint (waitpid (dead, &status, 0), ==, dead);
+  owner = g_strdup_printf ("org.agentfense.owner-pid=%d", (int)dead);
+  create[7] = owner;
 
   g_assert_true (g_spawn_sync (NULL, (char **)create, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &stale,
                                NULL, &status, NULL));
@@ -166,6 +179,37 @@ test_stale_name (ExecFixture *fx, gconstpointer data)
   g_assert_cmpstr (out, ==, "fresh\n");
   g_assert_false (container_exists (stale));
   g_assert_false (container_exists (name));
+}
+
+/* A container holding the name whose owner is alive is another af-exec's
+ * sandbox: refused, and left alone. */
+static void
+test_live_owner (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *id = g_strdup_printf ("dtest-live-%d", (int)getpid ());
+  g_autofree char *name = g_strconcat ("agentfense-", id, NULL);
+  g_autofree char *owner = g_strdup_printf ("org.agentfense.owner-pid=%d", (int)getpid ());
+  g_autofree char *theirs = NULL, *out = NULL, *err = NULL;
+  const char *args[] = { "--image", EXEC_TEST_IMAGE, "--sandbox-id", id, "--", "true", NULL };
+  const char *create[] = { "docker",    "create", "--name",        name,   "--label", owner,
+                           "--network", "none",   EXEC_TEST_IMAGE, "true", NULL };
+  const char *rm[] = { "docker", "rm", "-f", name, NULL };
+  int status = -1;
+  SETUP_ENGINE ();
+
+  g_assert_true (g_spawn_sync (NULL, (char **)create, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &theirs, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_strstrip (theirs);
+
+  g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, EXIT_AF_EXEC);
+  g_assert_nonnull (strstr (err, "sandbox name in use"));
+  g_assert_true (container_exists (theirs));
+
+  g_assert_true (g_spawn_sync (NULL, (char **)rm, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
 
 /* Without network the container has no engine-made network at all
@@ -245,6 +289,7 @@ main (int argc, char **argv)
   ADD ("docker-host-honoured", test_docker_host_honoured);
   ADD ("image-missing", test_image_missing);
   ADD ("stale-name", test_stale_name);
+  ADD ("live-owner", test_live_owner);
   ADD ("loopback-without-network", test_loopback_without_network);
   ADD ("start-failure-removes", test_start_failure_removes);
   return g_test_run ();
