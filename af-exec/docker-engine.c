@@ -257,9 +257,18 @@ af_docker_engine_remove (AfDockerEngine *engine, const char *id_or_name, GError 
   if (resp.status == 204 || resp.status == 404)
     return TRUE;
   msg = engine_message (&resp);
-  /* 409 "removal already in progress": AutoRemove got there first. */
-  if (resp.status == 409 && strstr (msg, "in progress"))
-    return TRUE;
+  /* 409 "removal already in progress": AutoRemove got there first; the
+   * engine tells when it is done (a retried create must not find it). */
+  if (resp.status == 409 && strstr (msg, "in progress")) {
+    g_autofree char *wait = g_strdup_printf ("/containers/%s/wait?condition=removed", escaped);
+    af_http_response_clear (&resp);
+    if (!call (engine, "POST", wait, NULL, &resp, error))
+      return FALSE;
+    if (resp.status == 200 || resp.status == 404)
+      return TRUE;
+    g_free (msg);
+    msg = engine_message (&resp);
+  }
   g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
                "the Docker engine could not remove container %s: %s", id_or_name, msg);
   return FALSE;

@@ -437,6 +437,35 @@ test_engine_version_too_old (void)
   g_assert_nonnull (strstr (request, "\r\n\r\nPOST /v1.44/containers/0123abcd/start HTTP/1.1"));
 }
 
+/* A removal AutoRemove already started is waited for (condition=removed,
+ * whose answer the engine streams: headers at once, body when done). */
+static void
+test_engine_remove_in_progress (void)
+{
+  Server s = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *host = NULL, *request = NULL;
+  g_autoptr (AfDockerEngine) engine = NULL;
+
+  s.second_reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n"
+                   "1f\r\n{\"Error\":null,\"StatusCode\":137}\r\n0\r\n\r\n";
+  server_start (&s,
+                "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n"
+                "Content-Length: 61\r\n\r\n"
+                "{\"message\":\"removal of container abc is already in progress\"}",
+                16);
+  host = g_strconcat ("unix://", s.path, NULL);
+  engine = af_docker_engine_new (host, &error);
+  g_assert_no_error (error);
+  g_assert_true (af_docker_engine_remove (engine, "abc", &error));
+  g_assert_no_error (error);
+  request = server_finish (&s);
+  g_assert_true (g_str_has_prefix (request, "DELETE /v1.41/containers/abc?force=1 HTTP/1.1"));
+  g_assert_nonnull (
+      strstr (request, "\r\n\r\nPOST /v1.41/containers/abc/wait?condition=removed HTTP/1.1"));
+}
+
 static void
 test_docker_host (void)
 {
@@ -478,6 +507,8 @@ main (int argc, char **argv)
   g_test_add_func ("/af-exec/docker-http/client-backlog-full", test_client_backlog_full);
   g_test_add_func ("/af-exec/docker-http/engine-errors", test_engine_errors);
   g_test_add_func ("/af-exec/docker-http/engine-version-too-old", test_engine_version_too_old);
+  g_test_add_func ("/af-exec/docker-http/engine-remove-in-progress",
+                   test_engine_remove_in_progress);
   g_test_add_func ("/af-exec/docker-http/docker-host", test_docker_host);
   return g_test_run ();
 }
