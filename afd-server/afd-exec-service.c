@@ -352,18 +352,18 @@ on_stream_reply (GObject *source, GAsyncResult *res, gpointer data)
   afd_sandbox_watch_stream (st->sb, st->exec_id, on_stream_finished, st);
 }
 
-static gboolean
-open_output (ExecState *st, Stream *s, GUnixFDList *fds, GError **error)
+/* A pipe for one output stream: our end, non-blocking, in @s; the
+ * command's end returned (-1 on failure). */
+static int
+open_output (ExecState *st, Stream *s, GError **error)
 {
   int p[2];
   if (!g_unix_open_pipe (p, FD_CLOEXEC, error))
-    return FALSE;
+    return -1;
   s->fd = p[0];
-  g_unix_set_fd_nonblocking (p[0], TRUE, NULL);
-  gint idx = g_unix_fd_list_append (fds, p[1], error);
-  close (p[1]); /* the list holds its own copy */
+  fcntl (p[0], F_SETFL, O_NONBLOCK); /* a new pipe end has no other status flag */
   s->buf = st->streaming ? NULL : g_string_new (NULL);
-  return idx >= 0;
+  return p[1];
 }
 
 static guint
@@ -457,35 +457,58 @@ with_handle (GVariant *dict, const char *key, gint32 idx)
 
 /* Common to the four command calls: checks, pipes, the D-Bus call. */
 static void
+close_all (int *fds, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+}
+
+/* Common to the four command calls: checks, pipes, the D-Bus call. */
+static void
 run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin_data,
      GError **error)
 {
-  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
   g_autoptr (GVariant) tail = g_variant_ref_sink (params_tail);
   GDBusConnection *conn = afd_sandbox_exec_conn (st->sb, error);
   if (conn == NULL)
     return;
+  /* The command's ends, in handle order: [stdin,] stdout, stderr,
+   * lifeline. The fd list takes them as they are (no copies). */
+  int theirs[4] = { -1, -1, -1, -1 }, n = 0;
   int in_w = -1;
   if (st->session_id == NULL) {
-    int p[2];
-    if (!g_unix_open_pipe (p, FD_CLOEXEC, error))
-      return;
-    g_unix_fd_list_append (fds, p[0], NULL);
-    close (p[0]);
-    in_w = p[1];
+    if (stdin_data && stdin_data[0]) {
+      int p[2];
+      if (!g_unix_open_pipe (p, FD_CLOEXEC, error))
+        return;
+      theirs[n++] = p[0];
+      in_w = p[1];
+    } else {
+      /* No input: end of file at once, without a pipe to feed. */
+      theirs[n] = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (theirs[n++] < 0) {
+        g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot open /dev/null: %s",
+                     g_strerror (errno));
+        return;
+      }
+    }
   }
   int life[2] = { -1, -1 };
-  if (!open_output (st, &st->out, fds, error) || !open_output (st, &st->err, fds, error) ||
+  if ((theirs[n++] = open_output (st, &st->out, error)) < 0 ||
+      (theirs[n++] = open_output (st, &st->err, error)) < 0 ||
       !g_unix_open_pipe (life, FD_CLOEXEC, error)) {
+    close_all (theirs, n);
     if (in_w >= 0)
       close (in_w);
     return;
   }
   /* The lifeline: af-exec holds the read end for as long as the command
    * runs; we close the write end when the client goes away. */
-  gint life_idx = g_unix_fd_list_append (fds, life[0], NULL);
-  close (life[0]);
+  gint life_idx = n;
+  theirs[n++] = life[0];
   st->lifeline = life[1];
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new_from_array (theirs, n);
   g_autoptr (GVariant) request = with_handle (tail, "lifeline", life_idx);
   if (!afd_sandbox_exec_begin (st->sb, error)) {
     if (in_w >= 0)
@@ -502,12 +525,9 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
      * not block the server, and the request string lives with the call. */
     g_unix_set_fd_nonblocking (in_w, TRUE, NULL);
     st->stdin_stream = g_unix_output_stream_new (in_w, TRUE);
-    if (stdin_data && stdin_data[0])
-      g_output_stream_write_all_async (st->stdin_stream, stdin_data, strlen (stdin_data),
-                                       G_PRIORITY_DEFAULT, NULL, on_stdin_written,
-                                       g_object_ref (st->stdin_stream));
-    else
-      g_output_stream_close (st->stdin_stream, NULL, NULL);
+    g_output_stream_write_all_async (st->stdin_stream, stdin_data, strlen (stdin_data),
+                                     G_PRIORITY_DEFAULT, NULL, on_stdin_written,
+                                     g_object_ref (st->stdin_stream));
   }
   st->token = g_rc_box_new0 (CancelToken);
   st->token->st = st;
