@@ -45,6 +45,11 @@ typedef struct {
   Stream out, err;
   GOutputStream *stdin_stream;
   GVariant *result;
+  /* What complete() needs of @result, read in one pass when it arrives
+   * (each g_variant_lookup walks the whole dictionary). */
+  gint32 exit_code;
+  guint64 duration_us;
+  gboolean timed_out, oom_killed;
   GError *error;
   gboolean ended; /* reply (unary) or ExecFinished (stream) arrived */
   gboolean have_exec_id;
@@ -134,6 +139,27 @@ on_committed (gpointer data)
   exec_state_free (st);
 }
 
+static void
+take_result (ExecState *st, GVariant *result)
+{
+  GVariantIter it;
+  const char *key;
+  GVariant *v;
+  st->result = g_variant_ref (result);
+  g_variant_iter_init (&it, result);
+  while (g_variant_iter_next (&it, "{&sv}", &key, &v)) {
+    if (strcmp (key, "exit_code") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
+      st->exit_code = g_variant_get_int32 (v);
+    else if (strcmp (key, "duration_us") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+      st->duration_us = g_variant_get_uint64 (v);
+    else if (strcmp (key, "timed_out") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+      st->timed_out = g_variant_get_boolean (v);
+    else if (strcmp (key, "oom_killed") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+      st->oom_killed = g_variant_get_boolean (v);
+    g_variant_unref (v);
+  }
+}
+
 /* Output complete and the end known: history, commit, then the answer. */
 static void
 complete (ExecState *st)
@@ -141,14 +167,9 @@ complete (ExecState *st)
   if (st->completing)
     return;
   st->completing = TRUE;
-  gint64 duration = 0;
-  gboolean timed_out = FALSE, oom = FALSE;
+  gint64 duration = (gint64)st->duration_us;
+  gboolean timed_out = st->timed_out, oom = st->oom_killed;
   if (st->result) {
-    guint64 us = 0;
-    g_variant_lookup (st->result, "duration_us", "t", &us);
-    g_variant_lookup (st->result, "timed_out", "b", &timed_out);
-    g_variant_lookup (st->result, "oom_killed", "b", &oom);
-    duration = (gint64)us;
     if (timed_out && st->error == NULL)
       st->error =
           g_error_new (AF_ERROR, AF_ERROR_DEADLINE_EXCEEDED,
@@ -161,7 +182,7 @@ complete (ExecState *st)
     .what = st->session_id ? "session.exec" : "sandbox.exec",
     .session_id = st->session_id,
     .command = st->command,
-    .exit_code = st->result ? result_int (st->result, "exit_code") : -1,
+    .exit_code = st->result ? st->exit_code : -1,
     .duration_us = duration,
     .result = st->cancelled        ? "cancelled"
               : st->result == NULL ? "failed"
@@ -315,8 +336,10 @@ on_reply (GObject *source, GAsyncResult *res, gpointer data)
 {
   ExecState *st = data;
   g_autoptr (GVariant) v = finish_call (st, source, res);
-  if (v != NULL)
-    g_variant_get (v, "(@a{sv})", &st->result);
+  if (v != NULL) {
+    g_autoptr (GVariant) r = g_variant_get_child_value (v, 0);
+    take_result (st, r);
+  }
   st->ended = TRUE;
   pump (st);
 }
@@ -328,7 +351,7 @@ on_stream_finished (GVariant *result, const char *error_name, const char *error_
   ExecState *st = data;
   st->ended = TRUE;
   if (result)
-    st->result = g_variant_ref (result);
+    take_result (st, result);
   if (error_name && error_name[0]) {
     g_autoptr (GError) remote = g_dbus_error_new_for_dbus_error (error_name, error_message);
     g_dbus_error_strip_remote_error (remote);
@@ -390,6 +413,9 @@ build_request (ExecState *st, const char *command, size_t n_env,
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (&b, "{sv}", "command", g_variant_new_string (command));
   g_variant_builder_add (&b, "{sv}", "timeout_ms", g_variant_new_uint64 (st->timeout_ms));
+  /* The lifeline is the last handle run() passes: [stdin,] stdout,
+   * stderr, lifeline. */
+  g_variant_builder_add (&b, "{sv}", "lifeline", g_variant_new_handle (st->session_id ? 2 : 3));
   if (!st->streaming) {
     /* A unary answer must fit in one message: both streams together. */
     gint64 max = afd_sandboxes_get_settings (st->rpc->sandboxes)->max_message_size;
@@ -437,25 +463,6 @@ on_stdin_written (GObject *source, GAsyncResult *res, gpointer data)
   g_output_stream_close (stream, NULL, NULL);
 }
 
-/* @dict with @key = handle @idx added. */
-static GVariant *
-with_handle (GVariant *dict, const char *key, gint32 idx)
-{
-  GVariantBuilder b;
-  GVariantIter it;
-  const char *k;
-  GVariant *v;
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
-  g_variant_iter_init (&it, dict);
-  while (g_variant_iter_next (&it, "{&sv}", &k, &v)) {
-    g_variant_builder_add (&b, "{sv}", k, v);
-    g_variant_unref (v);
-  }
-  g_variant_builder_add (&b, "{sv}", key, g_variant_new_handle (idx));
-  return g_variant_ref_sink (g_variant_builder_end (&b));
-}
-
-/* Common to the four command calls: checks, pipes, the D-Bus call. */
 static void
 close_all (int *fds, int n)
 {
@@ -505,11 +512,9 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
   }
   /* The lifeline: af-exec holds the read end for as long as the command
    * runs; we close the write end when the client goes away. */
-  gint life_idx = n;
   theirs[n++] = life[0];
   st->lifeline = life[1];
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new_from_array (theirs, n);
-  g_autoptr (GVariant) request = with_handle (tail, "lifeline", life_idx);
   if (!afd_sandbox_exec_begin (st->sb, error)) {
     if (in_w >= 0)
       close (in_w);
@@ -517,9 +522,9 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
   }
   GVariant *params;
   if (st->session_id)
-    params = g_variant_new ("(s@a{sv}hh)", st->session_id, request, 0, 1);
+    params = g_variant_new ("(s@a{sv}hh)", st->session_id, tail, 0, 1);
   else
-    params = g_variant_new ("(@a{sv}hhh)", request, 0, 1, 2);
+    params = g_variant_new ("(@a{sv}hhh)", tail, 0, 1, 2);
   if (in_w >= 0) {
     /* stdin goes in the background: a command that never reads it must
      * not block the server, and the request string lives with the call. */
