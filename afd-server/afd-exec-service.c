@@ -104,15 +104,6 @@ exec_state_free (ExecState *st)
   g_free (st);
 }
 
-static gint32
-result_int (GVariant *r, const char *key)
-{
-  gint32 v = 0;
-  if (r)
-    g_variant_lookup (r, key, "i", &v);
-  return v;
-}
-
 static void
 on_committed (gpointer data)
 {
@@ -124,15 +115,14 @@ on_committed (gpointer data)
   } else {
     Sandbox__V1__ExecResult out = SANDBOX__V1__EXEC_RESULT__INIT;
     Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
-    guint64 us = 0;
-    g_variant_lookup (st->result, "duration_us", "t", &us);
+    guint64 us = st->duration_us;
     d.seconds = (gint64)(us / G_USEC_PER_SEC);
     d.nanos = (gint32)(us % G_USEC_PER_SEC) * 1000;
     /* string fields: af-exec output need not be UTF-8; protobuf-c sends
      * the bytes as they are. */
     out.stdout = st->out.buf->str;
     out.stderr = st->err.buf->str;
-    out.exit_code = result_int (st->result, "exit_code");
+    out.exit_code = st->exit_code;
     out.duration = &d;
     afd_rpc_finish (st->call, &out.base, NULL, st->started);
   }
