@@ -23,8 +23,9 @@ static const AfConfigKey schema[] = {
   { "server", "log_level", AF_CONFIG_STRING, "message", 0, 0,
     "error, warning, message, info or debug (one line per RPC)" },
   { "server", "sync", AF_CONFIG_BOOL, "true", 0, 0,
-    "fsync each upload and database commit before answering (false: faster, but a power "
-    "loss may lose the last acknowledged changes; a crash of afd-server alone never does)" },
+    "fsync each upload and each change of codebase content before answering (false: "
+    "faster, but a power loss may lose the last acknowledged changes; a crash of afd-server "
+    "alone never does). Sandbox, session and event rows never wait for the disk" },
   { "server", "max_message_size", AF_CONFIG_SIZE, "4M", 64 * 1024, GiB,
     "Largest gRPC message accepted or sent" },
   { "codebase", "max_file_size", AF_CONFIG_SIZE, "1G", 0, 1LL << 40,

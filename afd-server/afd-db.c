@@ -10,6 +10,8 @@ struct _AfdDb {
   char *path;
   GHashTable *stmts; /* static SQL text (by address) -> sqlite3_stmt*, owned */
   int version;
+  gboolean durable_full; /* server.sync: durable commits wait for the disk */
+  int sync_now;          /* PRAGMA synchronous in force: 0 unknown, 1 NORMAL, 2 FULL */
 };
 
 sqlite3 *
@@ -102,23 +104,57 @@ afd_db_step_done (AfdDb *db, sqlite3_stmt *stmt, GError **error)
   return TRUE;
 }
 
+/* One cached statement that returns no rows: no parse per call. */
+static gboolean
+run_cached (AfdDb *db, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = afd_db_prepare (db, sql, error);
+  return stmt != NULL && afd_db_step_done (db, stmt, error);
+}
+
+/* The pragma is read by the commit, so it is set before BEGIN; and only
+ * when it changes (most transactions in a row are of one kind). */
+static gboolean
+apply_sync (AfdDb *db, gboolean full, GError **error)
+{
+  int want = full ? 2 : 1;
+  if (db->sync_now == want)
+    return TRUE;
+  if (!run_cached (db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", error))
+    return FALSE;
+  db->sync_now = want;
+  return TRUE;
+}
+
 gboolean
 afd_db_set_sync (AfdDb *db, gboolean full, GError **error)
 {
-  return afd_db_exec (db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-                      error);
+  db->durable_full = full;
+  return apply_sync (db, full, error);
 }
 
 gboolean
 afd_db_begin (AfdDb *db, GError **error)
 {
-  return afd_db_exec (db, "BEGIN IMMEDIATE", error);
+  return apply_sync (db, db->durable_full, error) && run_cached (db, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+afd_db_begin_light (AfdDb *db, GError **error)
+{
+  return afd_db_light (db, error) && run_cached (db, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+afd_db_light (AfdDb *db, GError **error)
+{
+  return apply_sync (db, FALSE, error);
 }
 
 gboolean
 afd_db_commit (AfdDb *db, GError **error)
 {
-  return afd_db_exec (db, "COMMIT", error);
+  return run_cached (db, "COMMIT", error);
 }
 
 void
@@ -245,8 +281,7 @@ afd_db_open_at_version (const char *path, int target_version, GError **error)
   if (!check_pragma (db, "PRAGMA quick_check", error))
     return NULL;
 
-  if (!afd_db_exec (db, "PRAGMA journal_mode = WAL", error) ||
-      !afd_db_exec (db, "PRAGMA synchronous = FULL", error) ||
+  if (!afd_db_exec (db, "PRAGMA journal_mode = WAL", error) || !afd_db_set_sync (db, TRUE, error) ||
       !afd_db_exec (db, "PRAGMA foreign_keys = ON", error) ||
       !afd_db_exec (db, "PRAGMA trusted_schema = OFF", error))
     return NULL;

@@ -54,13 +54,24 @@ gboolean afd_db_step_done (AfdDb *db, sqlite3_stmt *stmt, GError **error);
 /* One statement, no bindings, no rows (DDL, pragmas). */
 gboolean afd_db_exec (AfdDb *db, const char *sql, GError **error);
 
-/* PRAGMA synchronous: FULL (a commit is on disk when it returns, the
- * default) or NORMAL (WAL: durable at the next checkpoint; a power loss may
- * undo the last commits, a process crash never does). */
+/* Two kinds of write (docs/benchmarks.md, afd-server README):
+ * - durable: codebase content and its rows (uploads, deletions, commits of
+ *   a delta, migrations). PRAGMA synchronous as afd_db_set_sync says: FULL
+ *   (on disk when the commit returns; the default) or NORMAL.
+ * - light: sandbox, session and event rows. Always synchronous = NORMAL:
+ *   in WAL mode the database stays consistent after any crash; a process
+ *   crash (kill -9) loses nothing, a power loss or kernel crash may undo
+ *   the last light commits since the last durable commit or checkpoint
+ *   (none of them can survive a reboot anyway: no helper does).
+ * A durable commit syncs the WAL and so every light commit before it. */
 gboolean afd_db_set_sync (AfdDb *db, gboolean full, GError **error);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Rollback never fails visibly. */
+/* BEGIN IMMEDIATE (durable / light) / COMMIT / ROLLBACK. Rollback never
+ * fails visibly. */
 gboolean afd_db_begin (AfdDb *db, GError **error);
+gboolean afd_db_begin_light (AfdDb *db, GError **error);
+/* Light mode for the autocommit statements that follow (an event row). */
+gboolean afd_db_light (AfdDb *db, GError **error);
 gboolean afd_db_commit (AfdDb *db, GError **error);
 void afd_db_rollback (AfdDb *db);
 

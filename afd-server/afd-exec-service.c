@@ -45,6 +45,11 @@ typedef struct {
   Stream out, err;
   GOutputStream *stdin_stream;
   GVariant *result;
+  /* What complete() needs of @result, read in one pass when it arrives
+   * (each g_variant_lookup walks the whole dictionary). */
+  gint32 exit_code;
+  guint64 duration_us;
+  gboolean timed_out, oom_killed;
   GError *error;
   gboolean ended; /* reply (unary) or ExecFinished (stream) arrived */
   gboolean have_exec_id;
@@ -99,15 +104,6 @@ exec_state_free (ExecState *st)
   g_free (st);
 }
 
-static gint32
-result_int (GVariant *r, const char *key)
-{
-  gint32 v = 0;
-  if (r)
-    g_variant_lookup (r, key, "i", &v);
-  return v;
-}
-
 static void
 on_committed (gpointer data)
 {
@@ -119,19 +115,39 @@ on_committed (gpointer data)
   } else {
     Sandbox__V1__ExecResult out = SANDBOX__V1__EXEC_RESULT__INIT;
     Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
-    guint64 us = 0;
-    g_variant_lookup (st->result, "duration_us", "t", &us);
+    guint64 us = st->duration_us;
     d.seconds = (gint64)(us / G_USEC_PER_SEC);
     d.nanos = (gint32)(us % G_USEC_PER_SEC) * 1000;
     /* string fields: af-exec output need not be UTF-8; protobuf-c sends
      * the bytes as they are. */
     out.stdout = st->out.buf->str;
     out.stderr = st->err.buf->str;
-    out.exit_code = result_int (st->result, "exit_code");
+    out.exit_code = st->exit_code;
     out.duration = &d;
     afd_rpc_finish (st->call, &out.base, NULL, st->started);
   }
   exec_state_free (st);
+}
+
+static void
+take_result (ExecState *st, GVariant *result)
+{
+  GVariantIter it;
+  const char *key;
+  GVariant *v;
+  st->result = g_variant_ref (result);
+  g_variant_iter_init (&it, result);
+  while (g_variant_iter_next (&it, "{&sv}", &key, &v)) {
+    if (strcmp (key, "exit_code") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
+      st->exit_code = g_variant_get_int32 (v);
+    else if (strcmp (key, "duration_us") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+      st->duration_us = g_variant_get_uint64 (v);
+    else if (strcmp (key, "timed_out") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+      st->timed_out = g_variant_get_boolean (v);
+    else if (strcmp (key, "oom_killed") == 0 && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+      st->oom_killed = g_variant_get_boolean (v);
+    g_variant_unref (v);
+  }
 }
 
 /* Output complete and the end known: history, commit, then the answer. */
@@ -141,14 +157,9 @@ complete (ExecState *st)
   if (st->completing)
     return;
   st->completing = TRUE;
-  gint64 duration = 0;
-  gboolean timed_out = FALSE, oom = FALSE;
+  gint64 duration = (gint64)st->duration_us;
+  gboolean timed_out = st->timed_out, oom = st->oom_killed;
   if (st->result) {
-    guint64 us = 0;
-    g_variant_lookup (st->result, "duration_us", "t", &us);
-    g_variant_lookup (st->result, "timed_out", "b", &timed_out);
-    g_variant_lookup (st->result, "oom_killed", "b", &oom);
-    duration = (gint64)us;
     if (timed_out && st->error == NULL)
       st->error =
           g_error_new (AF_ERROR, AF_ERROR_DEADLINE_EXCEEDED,
@@ -161,7 +172,7 @@ complete (ExecState *st)
     .what = st->session_id ? "session.exec" : "sandbox.exec",
     .session_id = st->session_id,
     .command = st->command,
-    .exit_code = st->result ? result_int (st->result, "exit_code") : -1,
+    .exit_code = st->result ? st->exit_code : -1,
     .duration_us = duration,
     .result = st->cancelled        ? "cancelled"
               : st->result == NULL ? "failed"
@@ -315,8 +326,10 @@ on_reply (GObject *source, GAsyncResult *res, gpointer data)
 {
   ExecState *st = data;
   g_autoptr (GVariant) v = finish_call (st, source, res);
-  if (v != NULL)
-    g_variant_get (v, "(@a{sv})", &st->result);
+  if (v != NULL) {
+    g_autoptr (GVariant) r = g_variant_get_child_value (v, 0);
+    take_result (st, r);
+  }
   st->ended = TRUE;
   pump (st);
 }
@@ -328,7 +341,7 @@ on_stream_finished (GVariant *result, const char *error_name, const char *error_
   ExecState *st = data;
   st->ended = TRUE;
   if (result)
-    st->result = g_variant_ref (result);
+    take_result (st, result);
   if (error_name && error_name[0]) {
     g_autoptr (GError) remote = g_dbus_error_new_for_dbus_error (error_name, error_message);
     g_dbus_error_strip_remote_error (remote);
@@ -352,18 +365,18 @@ on_stream_reply (GObject *source, GAsyncResult *res, gpointer data)
   afd_sandbox_watch_stream (st->sb, st->exec_id, on_stream_finished, st);
 }
 
-static gboolean
-open_output (ExecState *st, Stream *s, GUnixFDList *fds, GError **error)
+/* A pipe for one output stream: our end, non-blocking, in @s; the
+ * command's end returned (-1 on failure). */
+static int
+open_output (ExecState *st, Stream *s, GError **error)
 {
   int p[2];
   if (!g_unix_open_pipe (p, FD_CLOEXEC, error))
-    return FALSE;
+    return -1;
   s->fd = p[0];
-  g_unix_set_fd_nonblocking (p[0], TRUE, NULL);
-  gint idx = g_unix_fd_list_append (fds, p[1], error);
-  close (p[1]); /* the list holds its own copy */
+  fcntl (p[0], F_SETFL, O_NONBLOCK); /* a new pipe end has no other status flag */
   s->buf = st->streaming ? NULL : g_string_new (NULL);
-  return idx >= 0;
+  return p[1];
 }
 
 static guint
@@ -390,6 +403,9 @@ build_request (ExecState *st, const char *command, size_t n_env,
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (&b, "{sv}", "command", g_variant_new_string (command));
   g_variant_builder_add (&b, "{sv}", "timeout_ms", g_variant_new_uint64 (st->timeout_ms));
+  /* The lifeline is the last handle run() passes: [stdin,] stdout,
+   * stderr, lifeline. */
+  g_variant_builder_add (&b, "{sv}", "lifeline", g_variant_new_handle (st->session_id ? 2 : 3));
   if (!st->streaming) {
     /* A unary answer must fit in one message: both streams together. */
     gint64 max = afd_sandboxes_get_settings (st->rpc->sandboxes)->max_message_size;
@@ -437,22 +453,12 @@ on_stdin_written (GObject *source, GAsyncResult *res, gpointer data)
   g_output_stream_close (stream, NULL, NULL);
 }
 
-/* @dict with @key = handle @idx added. */
-static GVariant *
-with_handle (GVariant *dict, const char *key, gint32 idx)
+static void
+close_all (int *fds, int n)
 {
-  GVariantBuilder b;
-  GVariantIter it;
-  const char *k;
-  GVariant *v;
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
-  g_variant_iter_init (&it, dict);
-  while (g_variant_iter_next (&it, "{&sv}", &k, &v)) {
-    g_variant_builder_add (&b, "{sv}", k, v);
-    g_variant_unref (v);
-  }
-  g_variant_builder_add (&b, "{sv}", key, g_variant_new_handle (idx));
-  return g_variant_ref_sink (g_variant_builder_end (&b));
+  for (int i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
 }
 
 /* Common to the four command calls: checks, pipes, the D-Bus call. */
@@ -460,33 +466,45 @@ static void
 run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin_data,
      GError **error)
 {
-  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
   g_autoptr (GVariant) tail = g_variant_ref_sink (params_tail);
   GDBusConnection *conn = afd_sandbox_exec_conn (st->sb, error);
   if (conn == NULL)
     return;
+  /* The command's ends, in handle order: [stdin,] stdout, stderr,
+   * lifeline. The fd list takes them as they are (no copies). */
+  int theirs[4] = { -1, -1, -1, -1 }, n = 0;
   int in_w = -1;
   if (st->session_id == NULL) {
-    int p[2];
-    if (!g_unix_open_pipe (p, FD_CLOEXEC, error))
-      return;
-    g_unix_fd_list_append (fds, p[0], NULL);
-    close (p[0]);
-    in_w = p[1];
+    if (stdin_data && stdin_data[0]) {
+      int p[2];
+      if (!g_unix_open_pipe (p, FD_CLOEXEC, error))
+        return;
+      theirs[n++] = p[0];
+      in_w = p[1];
+    } else {
+      /* No input: end of file at once, without a pipe to feed. */
+      theirs[n] = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (theirs[n++] < 0) {
+        g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot open /dev/null: %s",
+                     g_strerror (errno));
+        return;
+      }
+    }
   }
   int life[2] = { -1, -1 };
-  if (!open_output (st, &st->out, fds, error) || !open_output (st, &st->err, fds, error) ||
+  if ((theirs[n++] = open_output (st, &st->out, error)) < 0 ||
+      (theirs[n++] = open_output (st, &st->err, error)) < 0 ||
       !g_unix_open_pipe (life, FD_CLOEXEC, error)) {
+    close_all (theirs, n);
     if (in_w >= 0)
       close (in_w);
     return;
   }
   /* The lifeline: af-exec holds the read end for as long as the command
    * runs; we close the write end when the client goes away. */
-  gint life_idx = g_unix_fd_list_append (fds, life[0], NULL);
-  close (life[0]);
+  theirs[n++] = life[0];
   st->lifeline = life[1];
-  g_autoptr (GVariant) request = with_handle (tail, "lifeline", life_idx);
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new_from_array (theirs, n);
   if (!afd_sandbox_exec_begin (st->sb, error)) {
     if (in_w >= 0)
       close (in_w);
@@ -494,20 +512,17 @@ run (ExecState *st, const char *method, GVariant *params_tail, const char *stdin
   }
   GVariant *params;
   if (st->session_id)
-    params = g_variant_new ("(s@a{sv}hh)", st->session_id, request, 0, 1);
+    params = g_variant_new ("(s@a{sv}hh)", st->session_id, tail, 0, 1);
   else
-    params = g_variant_new ("(@a{sv}hhh)", request, 0, 1, 2);
+    params = g_variant_new ("(@a{sv}hhh)", tail, 0, 1, 2);
   if (in_w >= 0) {
     /* stdin goes in the background: a command that never reads it must
      * not block the server, and the request string lives with the call. */
     g_unix_set_fd_nonblocking (in_w, TRUE, NULL);
     st->stdin_stream = g_unix_output_stream_new (in_w, TRUE);
-    if (stdin_data && stdin_data[0])
-      g_output_stream_write_all_async (st->stdin_stream, stdin_data, strlen (stdin_data),
-                                       G_PRIORITY_DEFAULT, NULL, on_stdin_written,
-                                       g_object_ref (st->stdin_stream));
-    else
-      g_output_stream_close (st->stdin_stream, NULL, NULL);
+    g_output_stream_write_all_async (st->stdin_stream, stdin_data, strlen (stdin_data),
+                                     G_PRIORITY_DEFAULT, NULL, on_stdin_written,
+                                     g_object_ref (st->stdin_stream));
   }
   st->token = g_rc_box_new0 (CancelToken);
   st->token->st = st;

@@ -277,17 +277,30 @@ afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const AfdExecReco
 {
   if (sb->n_execs > 0)
     sb->n_execs--;
+  /* @rec and @caller belong to @data: what the event needs is copied
+   * before @done may free them. */
+  g_autofree char *detail = NULL, *actor = NULL, *session_id = NULL;
+  g_autoptr (AfdSandbox) keep = afd_sandbox_ref (sb);
+  const char *what = rec->what; /* a static string */
   if (sb->owner) {
     /* The command last: it may hold spaces and '=' (kept to 1 KiB). */
-    g_autofree char *detail = g_strdup_printf ("exit=%d duration_ms=%.3f result=%s command=%.1024s",
-                                               rec->exit_code, (double)rec->duration_us / 1000.0,
-                                               rec->result, rec->command ? rec->command : "");
-    afd_sandboxes_exec_event (sb->owner, caller, rec->what, sb->row->id, rec->session_id, detail);
+    detail = g_strdup_printf ("exit=%d duration_ms=%.3f result=%s command=%.1024s", rec->exit_code,
+                              (double)rec->duration_us / 1000.0, rec->result,
+                              rec->command ? rec->command : "");
+    actor = afd_sandboxes_actor (caller);
+    session_id = g_strdup (rec->session_id);
   }
   if (sb->row->commit_mode != AFD_COMMIT_AFTER_EACH || sb->helpers == NULL || delta_is_clean (sb)) {
+    /* Nothing to commit: the answer first, then the history row. Both
+     * run in this one main-loop callback, so no later call (ListEvents)
+     * can miss the row; the client just does not wait for the write. */
     ((void (*) (gpointer))done) (data);
+    if (sb->owner)
+      afd_sandboxes_event_as (sb->owner, actor, what, sb->row->id, session_id, detail);
     return;
   }
+  if (sb->owner)
+    afd_sandboxes_event_as (sb->owner, actor, what, sb->row->id, session_id, detail);
   ExecEnd *e = g_new0 (ExecEnd, 1);
   e->done = done;
   e->data = data;
@@ -330,7 +343,7 @@ afd_sandboxes_update_rules (AfdSandboxes *self, const AfdCaller *caller, const c
   g_array_append_vals (arr, rules, (guint)n_rules);
   g_autofree char *actor = afd_caller_actor (caller);
   g_autofree char *detail = g_strdup_printf ("rules=%zu", n_rules);
-  if (!afd_db_begin (self->db, &error) ||
+  if (!afd_db_begin_light (self->db, &error) ||
       !afd_rows_sandbox_replace_rules (self->db, id, arr, &error) ||
       !afd_rows_event_append (self->db, actor, "sandbox.rules", sb->row->codebase_id, id, detail,
                               &error) ||

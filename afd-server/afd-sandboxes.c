@@ -180,29 +180,26 @@ afd_sandboxes_event (AfdSandboxes *self, const AfdCaller *caller, const char *ac
                      const char *sandbox_id, const char *session_id, const char *detail)
 {
   g_autofree char *actor = afd_sandboxes_actor (caller);
-  g_autoptr (GError) error = NULL;
-  AfdSandbox *sb = g_hash_table_lookup (self->live, sandbox_id);
-  if (!afd_rows_event_append_session (self->db, actor, action, sb ? sb->row->codebase_id : NULL,
-                                      sandbox_id, session_id, detail, &error))
-    g_warning ("event %s of %s not recorded: %s", action, sandbox_id, error->message);
+  afd_sandboxes_event_as (self, actor, action, sandbox_id, session_id, detail);
 }
 
 void
-afd_sandboxes_exec_event (AfdSandboxes *self, const AfdCaller *caller, const char *action,
-                          const char *sandbox_id, const char *session_id, const char *detail)
+afd_sandboxes_event_as (AfdSandboxes *self, const char *actor, const char *action,
+                        const char *sandbox_id, const char *session_id, const char *detail)
 {
   g_autoptr (GError) error = NULL;
-  gboolean relaxed = self->settings->sync && afd_db_set_sync (self->db, FALSE, &error);
-  afd_sandboxes_event (self, caller, action, sandbox_id, session_id, detail);
-  if (relaxed && !afd_db_set_sync (self->db, TRUE, &error))
-    g_warning ("database: %s", error->message);
+  AfdSandbox *sb = g_hash_table_lookup (self->live, sandbox_id);
+  if (!afd_db_light (self->db, &error) ||
+      !afd_rows_event_append_session (self->db, actor, action, sb ? sb->row->codebase_id : NULL,
+                                      sandbox_id, session_id, detail, &error))
+    g_warning ("event %s of %s not recorded: %s", action, sandbox_id, error->message);
 }
 
 gboolean
 afd_sandboxes_save_state (AfdSandboxes *self, AfdSandbox *sb, const char *actor, const char *action,
                           const char *detail, GError **error)
 {
-  if (!afd_db_begin (self->db, error))
+  if (!afd_db_begin_light (self->db, error))
     return FALSE;
   if (!afd_rows_sandbox_update_state (self->db, sb->row, error) ||
       (sb->row->status != AFD_SB_RUNNING &&
@@ -383,7 +380,7 @@ afd_sandboxes_create (AfdSandboxes *self, const AfdCaller *caller, const AfdSand
   g_autofree char *actor = afd_caller_actor (caller);
   g_autofree char *detail = g_strdup_printf ("rules=%u runtime=%s", row->rules->len,
                                              runtime == AFD_RUNTIME_DOCKER ? "docker" : "bwrap");
-  if (!afd_db_begin (self->db, error))
+  if (!afd_db_begin_light (self->db, error))
     return NULL;
   if (!afd_rows_sandbox_insert (self->db, row, error) ||
       !afd_rows_event_append (self->db, actor, "sandbox.create", cb->id, row->id, detail, error) ||
@@ -853,7 +850,7 @@ remove_sandbox (Op *op)
   g_autoptr (GError) error = NULL;
   g_autofree char *mnt = afd_sandbox_dir (self, sb->row->id, "mounts");
   afd_force_unmount (mnt);
-  if (!afd_db_begin (self->db, &error) ||
+  if (!afd_db_begin_light (self->db, &error) ||
       !afd_rows_sandbox_delete (self->db, sb->row->id, &error) ||
       !afd_rows_event_append (self->db, op->actor, "sandbox.destroy", sb->row->codebase_id,
                               sb->row->id, "", &error) ||

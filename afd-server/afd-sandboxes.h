@@ -142,14 +142,14 @@ gboolean afd_sandboxes_session_destroy (AfdSandboxes *self, const AfdCaller *cal
 AfdSandbox *afd_sandboxes_session_lookup (AfdSandboxes *self, const AfdCaller *caller,
                                           const char *id, GError **error);
 
-/* Append a history event (its own transaction). */
+/* Append a history event (its own light transaction, afd-db.h: a crash
+ * of the server keeps it; only a power loss may lose the last few), so the
+ * history costs a command no disk flush. */
 void afd_sandboxes_event (AfdSandboxes *self, const AfdCaller *caller, const char *action,
                           const char *sandbox_id, const char *session_id, const char *detail);
-/* The same for a command's end, which changes no row: written without
- * waiting for fsync (a crash of the server keeps it; only a power loss may
- * lose the last few), so the history costs a command no disk flush. */
-void afd_sandboxes_exec_event (AfdSandboxes *self, const AfdCaller *caller, const char *action,
-                               const char *sandbox_id, const char *session_id, const char *detail);
+/* The same with the actor already named (afd_sandboxes_actor). */
+void afd_sandboxes_event_as (AfdSandboxes *self, const char *actor, const char *action,
+                             const char *sandbox_id, const char *session_id, const char *detail);
 
 const AfdSettings *afd_sandboxes_get_settings (AfdSandboxes *self);
 

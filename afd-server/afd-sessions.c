@@ -43,7 +43,8 @@ on_created (GObject *source, GAsyncResult *res, gpointer data)
     row->shell = g_strdup (op->shell);
     row->created_us = afd_db_now_us ();
     g_autofree char *detail = g_strdup_printf ("session=%s shell=%s", op->id, op->shell);
-    if (!afd_db_begin (self->db, &error) || !afd_rows_session_insert (self->db, row, &error) ||
+    if (!afd_db_begin_light (self->db, &error) ||
+        !afd_rows_session_insert (self->db, row, &error) ||
         !afd_rows_event_append (self->db, op->actor, "session.create", sb->row->codebase_id,
                                 sb->row->id, detail, &error) ||
         !afd_db_commit (self->db, &error)) {
@@ -182,7 +183,7 @@ afd_sandboxes_session_destroy (AfdSandboxes *self, const AfdCaller *caller, cons
   }
   g_autofree char *actor = afd_caller_actor (caller);
   g_autofree char *detail = g_strdup_printf ("session=%s", id);
-  if (!afd_db_begin (self->db, error) ||
+  if (!afd_db_begin_light (self->db, error) ||
       !afd_rows_session_close (self->db, row->sandbox_id, id, afd_db_now_us (), error) ||
       !afd_rows_event_append (self->db, actor, "session.destroy", sb->row->codebase_id, sb->row->id,
                               detail, error) ||

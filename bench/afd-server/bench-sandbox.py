@@ -90,6 +90,7 @@ def main():
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
         # Create + start.
         starts, ids, failed = [], [], 0
+        own0, _ = cpu_ms(d.proc.pid)
         for _ in range(a.starts):
             t0 = time.perf_counter()
             sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(codebase_id=cb.id, permissions=rules))
@@ -101,8 +102,10 @@ def main():
                 print("start failed:", e.details())
                 continue
             starts.append((time.perf_counter() - t0) * 1000)
+        own1, _ = cpu_ms(d.proc.pid)
         print(f"create+start: p50 {pct(starts, 50):.1f} ms  p99 {pct(starts, 99):.1f} ms "
-              f"({len(starts)} sandboxes, {failed} failed to start)")
+              f"({len(starts)} sandboxes, {failed} failed to start; afd-server CPU "
+              f"{(own1 - own0) / a.starts:.1f} ms each)")
 
         # Memory per running sandbox: our processes (af-fuse, af-exec and
         # the sandbox's bwrap + init) while idle.
@@ -134,6 +137,7 @@ def main():
         for _ in range(10):
             s.Exec(req)
         ex, bare = [], []
+        own0, _ = cpu_ms(d.proc.pid)
         for i in range(a.rounds):
             t0 = time.perf_counter()
             s.Exec(req)
@@ -142,6 +146,7 @@ def main():
                 t0 = time.perf_counter()
                 subprocess.run(bw, check=True)
                 bare.append((time.perf_counter() - t0) * 1000)
+        own1, _ = cpu_ms(d.proc.pid)
         print(f"exec true via gRPC: p50 {pct(ex, 50):.2f} ms  p99 {pct(ex, 99):.2f} ms; "
               f"bare bwrap true: p50 {pct(bare, 50):.2f} ms  p99 {pct(bare, 99):.2f} ms; "
               f"ratio p50 {pct(ex, 50) / pct(bare, 50):.2f}")
@@ -159,7 +164,8 @@ def main():
                   if e.action == "sandbox.exec"][-len(ex):]
         print(f"  of which inside the sandbox (spawn to exit): p50 {pct(inside, 50):.2f} ms; "
               f"server + D-Bus + gRPC: p50 {pct(ex, 50) - pct(inside, 50):.2f} ms "
-              f"(load average {os.getloadavg()[0]:.1f})")
+              f"(load average {os.getloadavg()[0]:.1f}); afd-server CPU per exec "
+              f"{(own1 - own0) / a.rounds:.2f} ms")
 
         # Cycles: create, start, exec, destroy, one after another.
         cyc, hangs, cfail = [], 0, 0

@@ -107,6 +107,50 @@ test_statement_reuse (Fixture *f, gconstpointer data)
   sqlite3_reset (b);
 }
 
+/* Durable transactions (codebase content) follow server.sync; light ones
+ * (sandbox, session and event rows) never wait for the disk; each begin
+ * sets its own mode, whatever ran before. 2 = FULL, 1 = NORMAL. */
+static void
+test_sync_modes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfdDb) db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 2);
+
+  g_assert_true (afd_db_begin_light (db, &error));
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 1);
+  g_assert_true (afd_db_exec (db, "CREATE TABLE t (x)", &error));
+  g_assert_true (afd_db_commit (db, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (afd_db_begin (db, &error));
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 2);
+  g_assert_true (afd_db_exec (db, "INSERT INTO t VALUES (1)", &error));
+  g_assert_true (afd_db_commit (db, &error));
+
+  g_assert_true (afd_db_light (db, &error));
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 1);
+  g_assert_true (afd_db_exec (db, "INSERT INTO t VALUES (2)", &error));
+  g_assert_true (afd_db_begin (db, &error));
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 2);
+  afd_db_rollback (db);
+
+  /* server.sync = false: durable ones are NORMAL too. */
+  g_assert_true (afd_db_set_sync (db, FALSE, &error));
+  g_assert_true (afd_db_begin (db, &error));
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 1);
+  g_assert_true (afd_db_commit (db, &error));
+  g_assert_true (afd_db_set_sync (db, TRUE, &error));
+  g_assert_true (afd_db_begin_light (db, &error));
+  g_assert_true (afd_db_commit (db, &error));
+  g_assert_true (afd_db_begin (db, &error));
+  g_assert_cmpint (query_int (db, "PRAGMA synchronous"), ==, 2);
+  g_assert_true (afd_db_commit (db, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (db, "SELECT count(*) FROM t"), ==, 2);
+}
+
 static void
 test_refuses_garbage (Fixture *f, gconstpointer data)
 {
@@ -317,6 +361,7 @@ main (int argc, char **argv)
 #define ADD(name, fn) g_test_add (name, Fixture, NULL, setup, fn, teardown)
   ADD ("/afd-db/fresh", test_fresh);
   ADD ("/afd-db/statement-reuse", test_statement_reuse);
+  ADD ("/afd-db/sync-modes", test_sync_modes);
   ADD ("/afd-db/refuses-garbage", test_refuses_garbage);
   ADD ("/afd-db/refuses-corrupt-page", test_refuses_corrupt_page);
   ADD ("/afd-db/refuses-newer", test_refuses_newer);

@@ -314,6 +314,40 @@ class Lifecycle(Base):
         r = self.exec(sb.id, "env")
         self.assertNotIn("AF_PROTO_PYTHON_DIR", r.stdout)
 
+    def test_every_write_committed(self):
+        """The commit after a command is skipped only when the delta is
+        empty: many quick write-then-exec rounds, each checked from
+        outside at once, with no-op commands, deletions and session
+        commands in between; and each command's history row is there as
+        soon as its answer is (the answer no longer waits for the row)."""
+        cb_id = self.codebase()
+        sb = self.sandbox(cb_id)
+        sess = self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
+        for i in range(40):
+            r = self.exec(sb.id, f"echo {i} > /workspace/out/n.txt")
+            self.assertEqual(r.exit_code, 0, r.stderr)
+            self.assertEqual(download(self.c, cb_id, "out/n.txt"), f"{i}\n".encode())
+            self.assertEqual(self.exec(sb.id, "true").exit_code, 0)
+            if i % 5 == 0:
+                r = self.exec(sb.id, "rm /workspace/out/n.txt")
+                self.assertEqual(r.exit_code, 0, r.stderr)
+                self.assertCode(C.NOT_FOUND, download, self.c, cb_id, "out/n.txt")
+            if i % 7 == 0:
+                r = self.s.SessionExec(sb_pb.SessionExecRequest(
+                    session_id=sess.id, command=f"echo s{i} >> /workspace/out/s.txt"))
+                self.assertEqual(r.exit_code, 0, r.stderr)
+                self.assertTrue(download(self.c, cb_id, "out/s.txt").endswith(
+                    f"s{i}\n".encode()))
+            if i % 10 == 0:
+                events = self.s.ListEvents(sb_pb.ListEventsRequest(
+                    sandbox_id=sb.id, page_size=1000)).events
+                last = [e for e in events if e.action == "sandbox.exec"][-1]
+                self.assertIn("command=rm /workspace/out/n.txt" if i % 5 == 0
+                              else "command=true", last.detail)
+        # No input: the command reads end of file at once.
+        r = self.exec(sb.id, "cat; echo done")
+        self.assertEqual((r.exit_code, r.stdout), (0, "done\n"))
+
     def test_exec_stream_order(self):
         cb_id = self.codebase()
         sb = self.sandbox(cb_id)
