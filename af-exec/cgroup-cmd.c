@@ -1,7 +1,9 @@
 /* cgroup-cmd.c — one command's cgroup: made below the sandbox's, joined
  * by the command through a passed fd, killed as a whole, watched until
- * empty, removed. Must never: block waiting for emptiness (it is an event,
- * cgroup.events `populated 0`), or touch a cgroup it did not make. */
+ * empty, removed. Must never: wait for emptiness on the main loop other
+ * than as an event (cgroup.events `populated 0`, or v1 pidfds — see
+ * cgroup-wait.c), or touch a cgroup it did not make. Only a removal of a
+ * cgroup not yet seen empty blocks, bounded, on that same event. */
 #define _GNU_SOURCE
 #include "cgroup-private.h"
 
@@ -23,6 +25,7 @@ af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
 
   cmd->cg = cg;
   cmd->events_fd = -1;
+  cmd->v1_watch_fd = -1;
   if (cg->mode == AF_CGROUP_MODE_NONE)
     return g_steal_pointer (&cmd);
 
@@ -112,18 +115,22 @@ af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
     g_autoptr (GArray) left = af_cgroup_none_session_pids (cmd);
     return left->len == 0;
   }
-  if (cmd->events_fd >= 0) {
-    char buf[256];
-    ssize_t n = pread (cmd->events_fd, buf, sizeof buf - 1, 0);
-    if (n > 0) {
-      buf[n] = '\0';
-      return strstr (buf, "populated 0") != NULL;
-    }
-  }
+  if (cmd->events_fd >= 0)
+    return af_cgroup_events_say_empty (cmd->events_fd);
   {
     g_autofree char *text = af_cgroup_read_file (cmd->dir, "cgroup.procs");
     return text == NULL || text[0] == '\0';
   }
+}
+
+static void watch_v1 (AfCgroupCmd *cmd);
+
+static void
+emptied (AfCgroupCmd *cmd)
+{
+  cmd->watch = 0;
+  cmd->empty = TRUE;
+  cmd->func (cmd->data);
 }
 
 static gboolean
@@ -133,15 +140,41 @@ on_events (gint fd, GIOCondition cond, gpointer user_data)
 
   if (!af_cgroup_cmd_is_empty (cmd))
     return G_SOURCE_CONTINUE;
-  cmd->watch = 0;
-  cmd->func (cmd->data);
+  emptied (cmd);
   return G_SOURCE_REMOVE;
 }
 
+/* v1: the process we watched exited; watch the next one left, if any. */
 static gboolean
-on_v1_tick (gpointer user_data)
+on_v1_exit (gint fd, GIOCondition cond, gpointer user_data)
 {
-  return on_events (-1, 0, user_data);
+  AfCgroupCmd *cmd = user_data;
+
+  close (cmd->v1_watch_fd);
+  cmd->v1_watch_fd = -1;
+  cmd->watch = 0;
+  watch_v1 (cmd);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+watch_v1 (AfCgroupCmd *cmd)
+{
+  gboolean empty = FALSE;
+
+  cmd->v1_watch_fd = af_cgroup_v1_watch_fd (cmd->dir, &empty);
+  if (cmd->v1_watch_fd >= 0) {
+    g_autoptr (GSource) src = g_unix_fd_source_new (cmd->v1_watch_fd, G_IO_IN | G_IO_ERR);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_v1_exit, cmd, NULL);
+    cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
+  } else if (empty) {
+    emptied (cmd);
+  } else {
+    /* No pidfd on this kernel: nothing to wait on, and the tree was
+     * SIGKILLed; give up waiting rather than spin (cmd_free then waits
+     * for the last exit, bounded, before its rmdir). */
+    emptied (cmd);
+  }
 }
 
 void
@@ -151,22 +184,25 @@ af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
 
   cmd->func = func;
   cmd->data = data;
-  if (cmd->events_fd >= 0) {
-    /* kernfs signals a change of cgroup.events as POLLPRI. */
-    src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
-    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
-  } else {
-    /* v1 has no emptiness event (only release_agent, which is global). */
-    src = g_timeout_source_new (1);
-    g_source_set_callback (src, on_v1_tick, cmd, NULL);
+  if (cmd->dir == NULL || cmd->events_fd < 0) {
+    if (cmd->dir == NULL) {
+      if (af_cgroup_cmd_is_empty (cmd))
+        emptied (cmd);
+      return; /* callers without cgroups never wait (see exec.c) */
+    }
+    watch_v1 (cmd);
+    return;
   }
-  cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
-  /* It may have emptied before the watch existed. */
+  /* Often empty already when the init reports the exit: no source then.
+   * Reading cgroup.events arms POLLPRI for any later change. */
   if (af_cgroup_cmd_is_empty (cmd)) {
-    g_source_destroy (src);
-    cmd->watch = 0;
-    func (data);
+    emptied (cmd);
+    return;
   }
+  /* kernfs signals a change of cgroup.events as POLLPRI. */
+  src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
+  g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
+  cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
 }
 
 gint64
@@ -189,14 +225,21 @@ af_cgroup_cmd_free (AfCgroupCmd *cmd)
   for (int i = 0; i < cmd->n_fds; i++)
     if (cmd->fds[i] >= 0)
       close (cmd->fds[i]);
-  if (cmd->events_fd >= 0)
-    close (cmd->events_fd);
+  if (cmd->v1_watch_fd >= 0)
+    close (cmd->v1_watch_fd);
   if (cmd->dir) {
-    af_cgroup_cmd_kill (cmd);
-    for (int tries = 0; tries < 100 && rmdir (cmd->dir) < 0 && errno == EBUSY; tries++)
-      g_usleep (1000);
+    /* Seen empty (the usual end): the rmdir just works. Otherwise kill
+     * what is left and wait, on the kernel's event, for the last exit;
+     * past the deadline the directory stays for the sweep at the next
+     * start under this name (a process stuck in the kernel). */
+    if (!cmd->empty)
+      af_cgroup_cmd_kill (cmd);
+    af_cgroup_rmdir_when_empty (cmd->dir, cmd->events_fd,
+                                g_get_monotonic_time () + AF_CGROUP_RMDIR_WAIT_US);
     g_free (cmd->dir);
   }
+  if (cmd->events_fd >= 0)
+    close (cmd->events_fd);
   g_free (cmd);
 }
 

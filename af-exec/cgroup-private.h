@@ -6,6 +6,10 @@
 
 #define CG_ROOT "/sys/fs/cgroup"
 
+/* How long a removal waits for killed processes to finish exiting (one
+ * blocked in the kernel, e.g. on a stalled FUSE mount, can take a while). */
+#define AF_CGROUP_RMDIR_WAIT_US (2 * G_USEC_PER_SEC)
+
 struct _AfCgroup {
   AfCgroupMode mode;
   char *track;      /* sandbox dir in the tracking tree (v2/unified, or v1 pids) */
@@ -30,7 +34,9 @@ struct _AfCgroupCmd {
   char *dir;
   int fds[3];
   int n_fds;
-  int events_fd; /* v2 cgroup.events, -1 in v1 */
+  int events_fd;   /* v2 cgroup.events, -1 in v1 */
+  int v1_watch_fd; /* v1: pidfd of a process still in it, -1 when none */
+  gboolean empty;  /* seen empty after the command ended: no kill needed */
   guint watch;
   GSourceFunc func;
   gpointer data;
@@ -45,6 +51,17 @@ int af_cgroup_open_procs (const char *dir, GError **error);
 guint af_cgroup_signal_procs (const char *dir, int sig);
 /* SIGKILL everything in @dir (v2 cgroup.kill, else kill until empty). */
 void af_cgroup_kill_dir (AfCgroup *cg, const char *dir);
+
+/* cgroup-wait.c: emptiness as an event (v2 cgroup.events, v1 pidfds). */
+gboolean af_cgroup_events_say_empty (int events_fd);
+/* v1: a pidfd of a process still in @dir, or -1 with *@empty saying why. */
+int af_cgroup_v1_watch_fd (const char *dir, gboolean *empty);
+/* Block until @dir is empty or @deadline_us (monotonic) passes; TRUE when
+ * empty. @events_fd: its open cgroup.events, or -1 to open it (v1: none). */
+gboolean af_cgroup_wait_empty (const char *dir, int events_fd, gint64 deadline_us);
+/* rmdir @dir, waiting (until @deadline_us) for the last exiting process
+ * when the kernel says EBUSY. TRUE when it is gone. */
+gboolean af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gint64 deadline_us);
 
 /* cgroup-none.c: the command's session, where no cgroup exists. */
 GArray *af_cgroup_none_session_pids (AfCgroupCmd *cmd);

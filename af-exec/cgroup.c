@@ -613,12 +613,14 @@ af_cgroup_free (AfCgroup *cg)
   for (int i = 0; i < cg->n_shared_cmd_fds; i++)
     if (cg->shared_cmd_fds[i] >= 0)
       close (cg->shared_cmd_fds[i]);
-  /* rmdir fails with EBUSY while a killed process is still exiting; the
-   * caller frees the sandbox after its init is gone, so a retry is rare. */
-  for (guint i = cg->dirs ? cg->dirs->len : 0; i > 0; i--) {
-    const char *d = g_ptr_array_index (cg->dirs, i - 1);
-    for (int tries = 0; tries < 100 && rmdir (d) < 0 && errno == EBUSY; tries++)
-      g_usleep (1000);
+  /* rmdir fails with EBUSY while a killed process is still exiting: wait
+   * for the emptiness event of each directory (one shared deadline). A v1
+   * directory (no cgroup.events) is waited on through its processes'
+   * pidfds; the tracking tree emptied first, so those are gone already. */
+  {
+    gint64 deadline = g_get_monotonic_time () + AF_CGROUP_RMDIR_WAIT_US;
+    for (guint i = cg->dirs ? cg->dirs->len : 0; i > 0; i--)
+      af_cgroup_rmdir_when_empty (g_ptr_array_index (cg->dirs, i - 1), -1, deadline);
   }
   g_clear_pointer (&cg->dirs, g_ptr_array_unref);
   g_free (cg->track);

@@ -108,7 +108,10 @@ on_exited (gpointer data, int status)
     finish (ex);
     return;
   }
-  af_cgroup_cmd_kill (ex->cg);
+  /* Usually the main process was the last one: one read of
+   * cgroup.events then saves the kill. */
+  if (!af_cgroup_cmd_is_empty (ex->cg))
+    af_cgroup_cmd_kill (ex->cg);
   af_cgroup_cmd_when_empty (ex->cg, finish, ex);
 }
 
