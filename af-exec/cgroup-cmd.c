@@ -208,7 +208,7 @@ af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
 gint64
 af_cgroup_oom_kills (AfCgroup *cg)
 {
-  if (cg->mem_cmds == NULL)
+  if (cg->mem_cmds == NULL || !cg->oom_counted)
     return -1;
   if (cg->mode == AF_CGROUP_MODE_V2)
     return af_cgroup_read_keyed (cg->mem_cmds, "memory.events", "oom_kill");

@@ -24,6 +24,10 @@ struct _AfCgroup {
   /* Each join is a cgroup migration, which the kernel makes expensive, so
    * commands join the v1 `cmds` cgroups only when they carry a limit. */
   gboolean mem_limited, pids_limited;
+  /* Whether an OOM kill can be ours to report: a memory limit of ours, or
+   * an adopted container's. Without one the counter is never read, which
+   * keeps two file reads off every command. */
+  gboolean oom_counted;
   /* Without cgroups (cgroup-none.c): the sandbox's pid 1 and namespace. */
   int init_host_pid;
   guint64 pidns;

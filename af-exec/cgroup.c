@@ -267,6 +267,7 @@ apply_v2_limits (AfCgroup *cg, const AfLimits *l, GError **error)
   g_autofree char *cmds = g_build_filename (cg->track, "cmds", NULL);
 
   if (l->memory_bytes > 0) {
+    cg->oom_counted = TRUE;
     g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, l->memory_bytes);
     if (!write_file (cmds, "memory.max", buf, error))
       return FALSE;
@@ -368,6 +369,7 @@ setup_v1_controllers (AfCgroup *cg, const char *parent, const char *name, const 
         return FALSE;
   }
   cg->mem_limited = l->memory_bytes > 0;
+  cg->oom_counted = cg->mem_limited && cg->mem_cmds != NULL;
   cg->pids_limited = l->pids > 0;
   if (cg->mem_cmds && cg->mem_limited &&
       (cg->shared_cmd_fds[cg->n_shared_cmd_fds++] = af_cgroup_open_procs (cg->mem_cmds, error)) < 0)
@@ -559,6 +561,7 @@ af_cgroup_new_for_pid (int pid, GError **error)
   } else {
     cg->cmd_parent = g_strdup (cg->track);
     cg->mem_sb = g_strdup (cg->mem_cmds);
+    cg->oom_counted = cg->mem_cmds != NULL;
     if (cg->mode == AF_CGROUP_MODE_V2)
       cg->pids_sb = g_strdup (cg->track);
     else if (pids && v1_dir ("pids"))

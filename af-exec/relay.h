@@ -1,11 +1,10 @@
 /* relay.h — copy one output stream of a command to its consumer, capped.
  *
- * Owns: a (pooled) thread per stream that reads the command's pipe and writes to the
- * destination fd as bytes arrive (so a line reaches the consumer at once),
- * counting what it forwards; past the cap it keeps reading and drops, so
- * the command never blocks on a full pipe and af-exec's memory stays one
- * fixed buffer per stream. Must never: buffer more than that, or close the
- * destination (the owner does). */
+ * Owns: a (pooled) thread per stream, from its first byte on, that reads the command's pipe and
+ * writes to the destination fd as bytes arrive (so a line reaches the consumer at once), counting
+ * what it forwards; past the cap it keeps reading and drops, so the command never blocks on a full
+ * pipe and af-exec's memory stays one fixed buffer per stream. Must never: buffer more than that,
+ * or close the destination (the owner does). */
 #pragma once
 
 #include <glib.h>
@@ -15,7 +14,9 @@ G_BEGIN_DECLS
 typedef struct _AfRelay AfRelay;
 
 /* Takes @src (the read end). @dst is borrowed until af_relay_join. A @cap
- * of 0 means unlimited. */
+ * of 0 means unlimited. Until @src has data it is watched from the
+ * thread-default main context, so start, drain_and_stop and join are
+ * called from that context's thread. */
 AfRelay *af_relay_start (int src, int dst, gint64 cap);
 
 /* Stop at the first moment the source has nothing more to give right now

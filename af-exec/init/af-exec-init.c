@@ -132,11 +132,9 @@ child_main (void *data)
   int stage = AF_INIT_STAGE_CGROUP;
   int first_cg = 3 + ctx->has_status_fd;
 
-  /* The init blocks SIGCHLD for its signalfd; a blocked mask survives exec,
-   * and so would an ignored signal. */
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal (sig, SIG_DFL);
+  /* The init blocks SIGCHLD for its signalfd, and a blocked mask survives
+   * exec. (Dispositions need nothing here: main reset them once, and the
+   * init installs no handler.) */
   sigprocmask (SIG_SETMASK, &ctx->child_mask, NULL);
   setsid ();
 
@@ -376,6 +374,13 @@ main (int argc, char **argv)
   for (int i = 0; i < 3; i++)
     if (fcntl (i, F_GETFD) < 0 && open ("/dev/null", O_RDWR) != i)
       return 2;
+
+  /* An ignored signal stays ignored across exec: whatever ignores we were
+   * started with must not reach the commands. Reset once here, so each
+   * spawn needs no signal call but one sigprocmask. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
 
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
