@@ -17,8 +17,8 @@
 
 #include "af-error.h"
 
-AfCgroupCmd *
-af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
+static AfCgroupCmd *
+make_cmd (AfCgroup *cg, GError **error)
 {
   g_autoptr (AfCgroupCmd) cmd = g_new0 (AfCgroupCmd, 1);
   char name[32];
@@ -29,7 +29,9 @@ af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
   if (cg->mode == AF_CGROUP_MODE_NONE)
     return g_steal_pointer (&cmd);
 
-  g_snprintf (name, sizeof name, "c%" G_GUINT64_FORMAT, id);
+  /* Named by a counter of ours: a cgroup may be made before the command
+   * that will use it is known. */
+  g_snprintf (name, sizeof name, "c%" G_GUINT64_FORMAT, ++cg->n_made);
   cmd->dir = g_build_filename (cg->cmd_parent, name, NULL);
   if (mkdir (cmd->dir, 0755) < 0) {
     int saved = errno;
@@ -42,7 +44,7 @@ af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
   if ((cmd->fds[cmd->n_fds++] = af_cgroup_open_procs (cmd->dir, error)) < 0)
     return NULL;
   /* Hybrid: the v1 memory `cmds` cgroup too (the pids one in v1 mode is
-   * this very dir's parent chain, already joined by the c<id> write). */
+   * this very dir's parent chain, already joined by the c<N> write). */
   for (int i = 0; i < cg->n_shared_cmd_fds; i++) {
     cmd->fds[cmd->n_fds] = fcntl (cg->shared_cmd_fds[i], F_DUPFD_CLOEXEC, 3);
     if (cmd->fds[cmd->n_fds++] < 0) {
@@ -60,6 +62,59 @@ af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
     cmd->events_fd = open (events, O_RDONLY | O_CLOEXEC);
   }
   return g_steal_pointer (&cmd);
+}
+
+static gboolean
+on_prepare_spare (gpointer data)
+{
+  AfCgroup *cg = data;
+
+  cg->spare_idle = 0;
+  if (cg->spare == NULL && !cg->closing) {
+    cg->spare = make_cmd (cg, NULL); /* a failure shows at the next command */
+    if (cg->spare)
+      cg->spare->empty = TRUE; /* never held a process */
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Make the next command's cgroup (mkdir, open its files) while the loop
+ * is idle — usually while this command runs — so a command does not wait
+ * for it. Only below cgroups we created: an adopted one (a container's)
+ * is removed by its manager, which a child of ours would block. */
+static void
+schedule_spare (AfCgroup *cg)
+{
+  g_autoptr (GSource) src = NULL;
+
+  if (cg->spare || cg->spare_idle || cg->closing || cg->mode == AF_CGROUP_MODE_NONE ||
+      cg->dirs == NULL || cg->dirs->len == 0)
+    return;
+  src = g_idle_source_new ();
+  g_source_set_callback (src, on_prepare_spare, cg, NULL);
+  cg->spare_idle = g_source_attach (src, g_main_context_get_thread_default ());
+}
+
+AfCgroupCmd *
+af_cgroup_cmd_new (AfCgroup *cg, GError **error)
+{
+  AfCgroupCmd *cmd = g_steal_pointer (&cg->spare);
+
+  if (cmd)
+    cmd->empty = FALSE;
+  else
+    cmd = make_cmd (cg, error);
+  if (cmd)
+    schedule_spare (cg);
+  return cmd;
+}
+
+void
+af_cgroup_drop_spare (AfCgroup *cg)
+{
+  cg->closing = TRUE;
+  g_clear_handle_id (&cg->spare_idle, g_source_remove);
+  g_clear_pointer (&cg->spare, af_cgroup_cmd_free);
 }
 
 const int *
@@ -123,13 +178,13 @@ af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
   }
 }
 
-static void watch_v1 (AfCgroupCmd *cmd);
+static gboolean watch_v1 (AfCgroupCmd *cmd);
 
 static void
-emptied (AfCgroupCmd *cmd)
+emptied (AfCgroupCmd *cmd, gboolean seen_empty)
 {
   cmd->watch = 0;
-  cmd->empty = TRUE;
+  cmd->empty = seen_empty;
   cmd->func (cmd->data);
 }
 
@@ -140,7 +195,7 @@ on_events (gint fd, GIOCondition cond, gpointer user_data)
 
   if (!af_cgroup_cmd_is_empty (cmd))
     return G_SOURCE_CONTINUE;
-  emptied (cmd);
+  emptied (cmd, TRUE);
   return G_SOURCE_REMOVE;
 }
 
@@ -157,7 +212,8 @@ on_v1_exit (gint fd, GIOCondition cond, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
+/* TRUE when it called the owner's func (then @cmd may be gone). */
+static gboolean
 watch_v1 (AfCgroupCmd *cmd)
 {
   gboolean empty = FALSE;
@@ -167,42 +223,40 @@ watch_v1 (AfCgroupCmd *cmd)
     g_autoptr (GSource) src = g_unix_fd_source_new (cmd->v1_watch_fd, G_IO_IN | G_IO_ERR);
     g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_v1_exit, cmd, NULL);
     cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
-  } else if (empty) {
-    emptied (cmd);
-  } else {
-    /* No pidfd on this kernel: nothing to wait on, and the tree was
-     * SIGKILLed; give up waiting rather than spin (cmd_free then waits
-     * for the last exit, bounded, before its rmdir). */
-    emptied (cmd);
+    return FALSE;
   }
+  if (!empty) {
+    /* No pidfd on this kernel: nothing to wait on. Kill the tree and go
+     * on; not marked empty, so cmd_free kills again and waits, bounded,
+     * for the last exit before its rmdir. */
+    af_cgroup_cmd_kill (cmd);
+  }
+  emptied (cmd, empty);
+  return TRUE;
 }
 
-void
+gboolean
 af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
 {
   g_autoptr (GSource) src = NULL;
 
   cmd->func = func;
   cmd->data = data;
-  if (cmd->dir == NULL || cmd->events_fd < 0) {
-    if (cmd->dir == NULL) {
-      if (af_cgroup_cmd_is_empty (cmd))
-        emptied (cmd);
-      return; /* callers without cgroups never wait (see exec.c) */
-    }
-    watch_v1 (cmd);
-    return;
-  }
   /* Often empty already when the init reports the exit: no source then.
-   * Reading cgroup.events arms POLLPRI for any later change. */
+   * (Reading cgroup.events also arms POLLPRI for any later change.) */
   if (af_cgroup_cmd_is_empty (cmd)) {
-    emptied (cmd);
-    return;
+    emptied (cmd, TRUE);
+    return TRUE;
   }
+  if (cmd->dir == NULL)
+    return FALSE; /* callers without cgroups never wait (see exec.c) */
+  if (cmd->events_fd < 0)
+    return watch_v1 (cmd);
   /* kernfs signals a change of cgroup.events as POLLPRI. */
   src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
   g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
   cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
+  return FALSE;
 }
 
 gint64

@@ -13,7 +13,7 @@
 struct _AfCgroup {
   AfCgroupMode mode;
   char *track;      /* sandbox dir in the tracking tree (v2/unified, or v1 pids) */
-  char *cmd_parent; /* where c<id> dirs go */
+  char *cmd_parent; /* where c<N> dirs go */
   char *mem_cmds;   /* memory cgroup of the commands (NULL: none) */
   char *mem_sb, *pids_sb, *cpu_sb;
   GPtrArray *dirs; /* created, in creation order; removed in reverse */
@@ -28,6 +28,11 @@ struct _AfCgroup {
    * an adopted container's. Without one the counter is never read, which
    * keeps two file reads off every command. */
   gboolean oom_counted;
+  /* The next command's cgroup, made ahead on an idle callback. */
+  AfCgroupCmd *spare;
+  guint spare_idle;
+  gboolean closing; /* being freed: make no more */
+  guint64 n_made;   /* names c<N> */
   /* Without cgroups (cgroup-none.c): the sandbox's pid 1 and namespace. */
   int init_host_pid;
   guint64 pidns;
@@ -46,6 +51,9 @@ struct _AfCgroupCmd {
   gpointer data;
   int leader; /* without cgroups: host pid of the command's session leader */
 };
+
+/* Remove the prepared command cgroup and make no more (cgroup-cmd.c). */
+void af_cgroup_drop_spare (AfCgroup *cg);
 
 /* Small file helpers: one value per cgroup file. */
 char *af_cgroup_read_file (const char *dir, const char *file);

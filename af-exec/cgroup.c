@@ -608,6 +608,7 @@ af_cgroup_free (AfCgroup *cg)
 {
   if (cg == NULL)
     return;
+  af_cgroup_drop_spare (cg);
   if (cg->track)
     af_cgroup_kill_dir (cg, cg->track);
   for (int i = 0; i < cg->n_init_fds; i++)

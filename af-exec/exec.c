@@ -104,11 +104,11 @@ on_exited (gpointer data, int status)
     finish (ex);
     return;
   }
-  /* Usually the main process was the last one: one read of
-   * cgroup.events then saves the kill. */
-  if (!af_cgroup_cmd_is_empty (ex->cg))
+  /* Usually the main process was the last one: finished at once on one
+   * read of cgroup.events, no kill needed (@ex is gone then). Otherwise
+   * the watch is armed first, then the rest of the tree killed. */
+  if (!af_cgroup_cmd_when_empty (ex->cg, finish, ex))
     af_cgroup_cmd_kill (ex->cg);
-  af_cgroup_cmd_when_empty (ex->cg, finish, ex);
 }
 
 static void
@@ -208,7 +208,7 @@ af_sandbox_exec (AfSandbox *sb, const AfExecRequest *req, AfExecDone done, gpoin
   ex->id = af_sandbox_next_id (sb);
   ex->done = done;
   ex->data = data;
-  ex->cg = af_cgroup_cmd_new (af_sandbox_get_cgroup (sb), ex->id, error);
+  ex->cg = af_cgroup_cmd_new (af_sandbox_get_cgroup (sb), error);
   if (ex->cg == NULL) {
     g_free (ex);
     return FALSE;
