@@ -2,8 +2,11 @@
  *
  * Owns: starting each command af-exec asks for (one SPAWN message on the
  * inherited SOCK_SEQPACKET socket, stdio and cgroup fds passed with it),
- * reporting its wait status, and reaping every orphan (zombies count toward
- * pids.max). A command costs one vfork-style clone and an execve.
+ * finding its program the way /bin/sh would (PATH inside the sandbox,
+ * #!-less scripts, failures worded as dash words them when the command
+ * stands for `sh -c`), reporting its wait status, and reaping every orphan
+ * (zombies count toward pids.max). A command costs one vfork-style clone
+ * and an execve.
  *
  * Must never: link GLib or anything that starts threads (it clones with a
  * shared address space), allocate per request beyond its fixed tables, or
