@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ struct _AfRelay {
   gboolean truncated, dst_broken;
   /* Owner's thread only: the watch while no thread has the relay. */
   guint watch;
+  gboolean in_epoll;       /* in the default context's epoll set instead */
   gboolean handed;         /* a pool thread owns the reading */
   gboolean stop_requested; /* drain_and_stop came before any hand-off */
   GMutex lock;
@@ -153,6 +155,60 @@ on_source (gint fd, GIOCondition cond, gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* On the global default main context (where af-exec runs), the pipes not
+ * yet handed to a thread sit in one epoll set of ours, watched by a single
+ * GSource that lives as long as the process. Adding or removing a GLib fd
+ * source wakes the context and rebuilds its poll set; an epoll_ctl does
+ * neither. Other contexts get one GSource per relay. Only the default
+ * context's thread touches the set. */
+static int relay_epfd = -1;
+
+static gboolean
+on_epoll (gint fd, GIOCondition cond, gpointer data)
+{
+  struct epoll_event ev[16];
+  int n;
+
+  do
+    n = epoll_wait (relay_epfd, ev, G_N_ELEMENTS (ev), 0);
+  while (n < 0 && errno == EINTR);
+  for (int i = 0; i < n; i++) {
+    AfRelay *r = ev[i].data.ptr;
+    /* Once seen, out of the set: a thread reads it from now on, or (HUP
+     * alone: EOF, nothing to forward) join finishes it inline. */
+    epoll_ctl (relay_epfd, EPOLL_CTL_DEL, r->src, NULL);
+    r->in_epoll = FALSE;
+    if (ev[i].events & EPOLLIN)
+      hand_off (r);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watch_in_epoll (AfRelay *r)
+{
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = r };
+
+  GMainContext *ctx = g_main_context_get_thread_default (); /* NULL: the default */
+
+  if (ctx != NULL && ctx != g_main_context_default ())
+    return FALSE;
+  if (relay_epfd < 0) {
+    g_autoptr (GSource) src = NULL;
+    int epfd = epoll_create1 (EPOLL_CLOEXEC);
+    if (epfd < 0)
+      return FALSE;
+    relay_epfd = epfd;
+    src = g_unix_fd_source_new (epfd, G_IO_IN);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_epoll, NULL, NULL);
+    g_source_attach (src, g_main_context_default ());
+  }
+  if (epoll_ctl (relay_epfd, EPOLL_CTL_ADD, r->src, &ev) < 0)
+    return FALSE;
+  r->in_epoll = TRUE;
+  return TRUE;
+}
+
 AfRelay *
 af_relay_start (int src, int dst, gint64 cap)
 {
@@ -163,7 +219,7 @@ af_relay_start (int src, int dst, gint64 cap)
   r->stop_fd = -1;
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
-  {
+  if (!watch_in_epoll (r)) {
     g_autoptr (GSource) watch = g_unix_fd_source_new (src, G_IO_IN | G_IO_HUP | G_IO_ERR);
     g_source_set_callback (watch, (GSourceFunc)(void (*) (void))on_source, r, NULL);
     r->watch = g_source_attach (watch, g_main_context_get_thread_default ());
@@ -192,6 +248,10 @@ af_relay_join_keep_source (AfRelay *relay, gint64 *forwarded, gboolean *truncate
   if (!relay->handed) {
     /* No thread ever took it: finish here (drain, or read to EOF). */
     g_clear_handle_id (&relay->watch, g_source_remove);
+    if (relay->in_epoll) {
+      epoll_ctl (relay_epfd, EPOLL_CTL_DEL, relay->src, NULL);
+      relay->in_epoll = FALSE;
+    }
     relay_loop (relay, relay->stop_requested);
     relay->finished = TRUE;
   }
