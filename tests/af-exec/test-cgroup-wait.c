@@ -127,6 +127,94 @@ test_wait_v1 (void)
     g_test_skip ("no cgroup v1 pids hierarchy mounted");
 }
 
+static gboolean
+on_empty (gpointer data)
+{
+  (*(int *)data)++;
+  return G_SOURCE_REMOVE;
+}
+
+/* The asynchronous watch a command's end uses (cgroup-cmd.c), on a real
+ * cgroup: nothing is reported while a process lives; after its kill the
+ * callback comes from the main loop (v2: cgroup.events, v1: a pidfd), and
+ * the cgroup is removed with the command. */
+static void
+check_when_empty (AfCgroupMode mode, const char *parent)
+{
+  g_autofree char *name = g_strdup_printf ("af-exec-test-watch-%d", (int)getpid ());
+  g_autofree char *dir = g_build_filename (parent, name, NULL);
+  g_autoptr (GError) error = NULL;
+  AfCgroup cg = { 0 };
+  AfCgroupCmd *cmd;
+  char pid_text[32];
+  const int *fds;
+  int n_fds, fired = 0, status;
+  pid_t pid;
+  gint64 deadline;
+
+  if (geteuid () != 0 || access (parent, W_OK) != 0) {
+    g_test_skip ("needs root and a writable cgroup hierarchy");
+    return;
+  }
+  g_assert_cmpint (mkdir (dir, 0755), ==, 0);
+  cg.mode = mode;
+  cg.cmd_parent = dir; /* no `dirs`: nothing is made ahead */
+  cmd = af_cgroup_cmd_new (&cg, &error);
+  g_assert_no_error (error);
+  g_assert_true ((mode == AF_CGROUP_MODE_V1) == (cmd->events_fd < 0));
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    for (;;)
+      pause ();
+  }
+  fds = af_cgroup_cmd_fds (cmd, &n_fds);
+  g_snprintf (pid_text, sizeof pid_text, "%d", (int)pid);
+  g_assert_cmpint (write (fds[0], pid_text, strlen (pid_text)), ==, (gssize)strlen (pid_text));
+
+  g_assert_false (af_cgroup_cmd_is_empty (cmd));
+  g_assert_false (af_cgroup_cmd_when_empty (cmd, on_empty, &fired));
+  /* Nothing fires while it lives. */
+  deadline = g_get_monotonic_time () + 100 * 1000;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpint (fired, ==, 0);
+
+  af_cgroup_cmd_kill (cmd);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (fired == 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (fired, ==, 1);
+  g_assert_true (af_cgroup_cmd_is_empty (cmd));
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+
+  af_cgroup_cmd_free (cmd);
+  g_assert_cmpint (rmdir (dir), ==, 0); /* empty: the command's was removed */
+}
+
+static void
+test_when_empty_v2 (void)
+{
+  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_V2, CG_ROOT);
+  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_HYBRID, CG_ROOT "/unified");
+  else
+    g_test_skip ("no cgroup2 hierarchy mounted");
+}
+
+static void
+test_when_empty_v1 (void)
+{
+  if (is_fs (CG_ROOT "/pids", CGROUP_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_V1, CG_ROOT "/pids");
+  else
+    g_test_skip ("no cgroup v1 pids hierarchy mounted");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -134,5 +222,7 @@ main (int argc, char **argv)
   g_test_add_func ("/af-exec/cgroup-wait/v2-events", test_wait_v2);
   g_test_add_func ("/af-exec/cgroup-wait/v2-opens-events", test_wait_v2_opens_events);
   g_test_add_func ("/af-exec/cgroup-wait/v1-pidfd", test_wait_v1);
+  g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2", test_when_empty_v2);
+  g_test_add_func ("/af-exec/cgroup-wait/when-empty-v1", test_when_empty_v1);
   return g_test_run ();
 }
