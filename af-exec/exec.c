@@ -32,6 +32,7 @@ typedef struct {
   guint timeout;
   guint lifeline; /* watch on the caller's lifeline fd */
   gboolean exited;
+  int relays_busy; /* relays still forwarding after the end (finish) */
 } Exec;
 
 static void
@@ -45,19 +46,10 @@ exec_free (Exec *ex)
   g_free (ex);
 }
 
-static gboolean
-finish (gpointer data)
+/* The relays are done: nothing can block any more. Deliver the result. */
+static void
+complete (Exec *ex)
 {
-  Exec *ex = data;
-
-  /* The command's processes are gone (the cgroup is empty), so all they
-   * wrote is in the pipes. Drain and stop rather than wait for EOF: a
-   * process elsewhere (a session's job the command handed its stdout to
-   * over a socket) may still hold a write end, and must not block us. */
-  if (ex->out)
-    af_relay_drain_and_stop (ex->out);
-  if (ex->err)
-    af_relay_drain_and_stop (ex->err);
   if (ex->out)
     af_relay_join (ex->out, &ex->result.stdout_bytes, &ex->result.stdout_truncated);
   if (ex->err)
@@ -69,6 +61,40 @@ finish (gpointer data)
   }
   ex->done (ex->data, &ex->result, NULL);
   exec_free (ex);
+}
+
+static gboolean
+on_relay_finished (gpointer data)
+{
+  Exec *ex = data;
+  if (--ex->relays_busy == 0)
+    complete (ex);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+finish (gpointer data)
+{
+  Exec *ex = data;
+
+  /* The command's processes are gone (the cgroup is empty), so all they
+   * wrote is in the pipes. Drain and stop rather than wait for EOF: a
+   * process elsewhere (a session's job the command handed its stdout to
+   * over a socket) may still hold a write end, and must not block us.
+   * Neither may a consumer that reads slowly: the result waits for the
+   * relays in the main loop, other commands go on meanwhile. */
+  ex->relays_busy = 1; /* held until both are asked */
+  if (ex->out) {
+    af_relay_drain_and_stop (ex->out);
+    if (!af_relay_when_finished (ex->out, on_relay_finished, ex))
+      ex->relays_busy++;
+  }
+  if (ex->err) {
+    af_relay_drain_and_stop (ex->err);
+    if (!af_relay_when_finished (ex->err, on_relay_finished, ex))
+      ex->relays_busy++;
+  }
+  on_relay_finished (ex);
   return G_SOURCE_REMOVE;
 }
 
@@ -97,10 +123,6 @@ on_exited (gpointer data, int status)
     /* The tree is the command's session (cgroup-none.c): kill what is
      * left of it, take what the pipes hold, stop waiting for EOF. */
     af_cgroup_cmd_kill (ex->cg);
-    if (ex->out)
-      af_relay_drain_and_stop (ex->out);
-    if (ex->err)
-      af_relay_drain_and_stop (ex->err);
     finish (ex);
     return;
   }

@@ -35,6 +35,10 @@ struct _AfRelay {
   GMutex lock;
   GCond cond;
   gboolean finished; /* under lock: the pool's thread is done with us */
+  /* Under lock: af_relay_when_finished's callback, run on its context. */
+  GSourceFunc notify;
+  gpointer notify_data;
+  GMainContext *notify_ctx;
 };
 
 static void
@@ -105,11 +109,25 @@ relay_run (gpointer data, gpointer unused)
 {
   AfRelay *r = data;
 
+  GSourceFunc notify;
+  gpointer notify_data;
+  GMainContext *notify_ctx;
+
   relay_loop (r, FALSE);
   g_mutex_lock (&r->lock);
   r->finished = TRUE;
+  notify = r->notify;
+  notify_data = r->notify_data;
+  notify_ctx = g_steal_pointer (&r->notify_ctx);
   g_cond_signal (&r->cond);
   g_mutex_unlock (&r->lock);
+  /* The owner may free @r as soon as the lock is released: locals only. */
+  if (notify) {
+    g_autoptr (GSource) src = g_idle_source_new ();
+    g_source_set_callback (src, notify, notify_data, NULL);
+    g_source_attach (src, notify_ctx);
+    g_main_context_unref (notify_ctx);
+  }
 }
 
 static gpointer
@@ -227,17 +245,58 @@ af_relay_start (int src, int dst, gint64 cap)
   return r;
 }
 
+static void
+unwatch (AfRelay *relay)
+{
+  g_clear_handle_id (&relay->watch, g_source_remove);
+  if (relay->in_epoll) {
+    epoll_ctl (relay_epfd, EPOLL_CTL_DEL, relay->src, NULL);
+    relay->in_epoll = FALSE;
+  }
+}
+
+static void
+signal_stop (AfRelay *relay)
+{
+  guint64 one = 1;
+  if (write (relay->stop_fd, &one, sizeof one) < 0)
+    g_warn_if_reached ();
+}
+
 void
 af_relay_drain_and_stop (AfRelay *relay)
 {
-  guint64 one = 1;
+  relay->stop_requested = TRUE;
+  if (relay->handed)
+    signal_stop (relay);
+}
+
+gboolean
+af_relay_when_finished (AfRelay *relay, GSourceFunc func, gpointer data)
+{
+  gboolean done;
 
   if (!relay->handed) {
-    relay->stop_requested = TRUE;
-    return;
+    struct pollfd pfd = { relay->src, POLLIN, 0 };
+    /* Bytes that came since the last look go to a thread too: forwarding
+     * them here could block the main loop on a consumer that reads slowly,
+     * and with it every other command of the sandbox. */
+    if (poll (&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+      return TRUE; /* EOF or nothing: join reads it without blocking */
+    unwatch (relay);
+    hand_off (relay);
+    if (relay->stop_requested)
+      signal_stop (relay);
   }
-  if (write (relay->stop_fd, &one, sizeof one) < 0)
-    g_warn_if_reached ();
+  g_mutex_lock (&relay->lock);
+  done = relay->finished;
+  if (!done) {
+    relay->notify = func;
+    relay->notify_data = data;
+    relay->notify_ctx = g_main_context_ref_thread_default ();
+  }
+  g_mutex_unlock (&relay->lock);
+  return done;
 }
 
 int
@@ -247,11 +306,7 @@ af_relay_join_keep_source (AfRelay *relay, gint64 *forwarded, gboolean *truncate
 
   if (!relay->handed) {
     /* No thread ever took it: finish here (drain, or read to EOF). */
-    g_clear_handle_id (&relay->watch, g_source_remove);
-    if (relay->in_epoll) {
-      epoll_ctl (relay_epfd, EPOLL_CTL_DEL, relay->src, NULL);
-      relay->in_epoll = FALSE;
-    }
+    unwatch (relay);
     relay_loop (relay, relay->stop_requested);
     relay->finished = TRUE;
   }

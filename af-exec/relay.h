@@ -24,6 +24,12 @@ AfRelay *af_relay_start (int src, int dst, gint64 cap);
  * (sessions: the shell keeps its pipe open between commands). */
 void af_relay_drain_and_stop (AfRelay *relay);
 
+/* After drain_and_stop: call @func(@data) from the thread-default main
+ * context once the relay is done, so join will not block; or return TRUE
+ * at once when it is done already (then @func is not called). Never blocks:
+ * a consumer that reads slowly holds only its own command's result. */
+gboolean af_relay_when_finished (AfRelay *relay, GSourceFunc func, gpointer data);
+
 /* Wait for the thread (EOF, or drained after drain_and_stop); report. */
 void af_relay_join (AfRelay *relay, gint64 *forwarded, gboolean *truncated);
 

@@ -3,6 +3,7 @@
  * streaming latency, output caps, sessions (state, streams, exact codes,
  * forgery, timeouts, destroy), limits that leave the sandbox usable,
  * GetStats and Stop. */
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -556,6 +557,90 @@ test_shell_bypass (ExecFixture *fx, gconstpointer data)
   exec_service_stop (svc);
 }
 
+static void
+on_slow_reply (GObject *conn, GAsyncResult *res, gpointer data)
+{
+  GVariant **out = data;
+  g_autoptr (GError) error = NULL;
+  *out =
+      g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (conn), NULL, res, &error);
+  g_assert_no_error (error);
+}
+
+static GUnixFDList *
+fd_list3 (int in, int out, int err)
+{
+  GUnixFDList *fds = g_unix_fd_list_new ();
+  g_unix_fd_list_append (fds, in, NULL);
+  g_unix_fd_list_append (fds, out, NULL);
+  g_unix_fd_list_append (fds, err, NULL);
+  return fds;
+}
+
+/* A consumer that stops reading holds only its own command: a command that
+ * ended with ~100 KB its relay could not deliver yet (the consumer's pipe
+ * full) must not keep another command of the sandbox from running and
+ * answering; once the consumer reads, the first result arrives whole. */
+static void
+test_slow_consumer (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  int slow[2], devnull;
+  GVariant *first = NULL;
+  g_autoptr (GVariant) second = NULL, result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUnixFDList) fds1 = NULL, fds2 = NULL;
+  const char *argv_true[] = { "/bin/true", NULL };
+  gsize got = 0;
+  GVariantBuilder b;
+  SETUP ();
+
+  svc = exec_service_start (fx->workspace, NULL);
+  devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  g_assert_cmpint (devnull, >=, 0);
+  g_assert_true (g_unix_open_pipe (slow, FD_CLOEXEC, NULL));
+  fds1 = fd_list3 (devnull, slow[1], devnull);
+  close (slow[1]);
+  g_dbus_connection_call_with_unix_fd_list (
+      svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "Exec",
+      g_variant_new ("(@a{sv}hhh)", req_cmd ("head -c 100000 /dev/zero", 0), 0, 1, 2),
+      G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 120000, fds1, NULL, on_slow_reply,
+      &first);
+  /* Let the first command run and end (its bytes fill our unread pipe). */
+  g_usleep (G_USEC_PER_SEC);
+  g_main_context_iteration (NULL, FALSE);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "argv", g_variant_new_strv (argv_true, -1));
+  fds2 = fd_list3 (devnull, devnull, devnull);
+  second = g_dbus_connection_call_with_unix_fd_list_sync (
+      svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "Exec",
+      g_variant_new ("(a{sv}hhh)", &b, 0, 1, 2), G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
+      60000, fds2, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (second, "(@a{sv})", &result);
+  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
+  g_assert_null (first); /* still held by its consumer */
+
+  /* Now read: the first command's output arrives whole, then its result. */
+  while (got < 100000) {
+    char buf[65536];
+    gssize n = read (slow[0], buf, sizeof buf);
+    g_assert_cmpint (n, >, 0);
+    got += (gsize)n;
+  }
+  while (first == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_pointer (&result, g_variant_unref);
+  g_variant_get (first, "(@a{sv})", &result);
+  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
+  g_assert_cmpuint (exec_result_u64 (result, "stdout_bytes"), ==, 100000);
+  g_variant_unref (first);
+  close (slow[0]);
+  close (devnull);
+  exec_service_stop (svc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -565,6 +650,7 @@ main (int argc, char **argv)
               exec_fixture_teardown)
   ADD ("exec", test_exec);
   ADD ("shell-bypass", test_shell_bypass);
+  ADD ("slow-consumer", test_slow_consumer);
   ADD ("timeout", test_timeout);
   ADD ("output-cap", test_output_cap);
   ADD ("stream-latency", test_stream_latency);
