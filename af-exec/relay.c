@@ -32,6 +32,7 @@ struct _AfRelay {
   gboolean in_epoll;       /* in the default context's epoll set instead */
   gboolean handed;         /* a pool thread owns the reading */
   gboolean stop_requested; /* drain_and_stop came before any hand-off */
+  gboolean at_eof;         /* seen closed and empty: nothing left to read */
   GMutex lock;
   GCond cond;
   gboolean finished; /* under lock: the pool's thread is done with us */
@@ -281,8 +282,12 @@ af_relay_when_finished (AfRelay *relay, GSourceFunc func, gpointer data)
     /* Bytes that came since the last look go to a thread too: forwarding
      * them here could block the main loop on a consumer that reads slowly,
      * and with it every other command of the sandbox. */
-    if (poll (&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
-      return TRUE; /* EOF or nothing: join reads it without blocking */
+    if (poll (&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN)) {
+      /* EOF (HUP, no data: nothing left to read) or nothing right now:
+       * join finishes it without blocking. */
+      relay->at_eof = (pfd.revents & POLLHUP) != 0;
+      return TRUE;
+    }
     unwatch (relay);
     hand_off (relay);
     if (relay->stop_requested)
@@ -307,7 +312,8 @@ af_relay_join_keep_source (AfRelay *relay, gint64 *forwarded, gboolean *truncate
   if (!relay->handed) {
     /* No thread ever took it: finish here (drain, or read to EOF). */
     unwatch (relay);
-    relay_loop (relay, relay->stop_requested);
+    if (!relay->at_eof)
+      relay_loop (relay, relay->stop_requested);
     relay->finished = TRUE;
   }
   g_mutex_lock (&relay->lock);
