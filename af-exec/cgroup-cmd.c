@@ -1,7 +1,9 @@
 /* cgroup-cmd.c — one command's cgroup: made below the sandbox's, joined
  * by the command through a passed fd, killed as a whole, watched until
- * empty, removed. Must never: block waiting for emptiness (it is an event,
- * cgroup.events `populated 0`), or touch a cgroup it did not make. */
+ * empty, removed. Must never: wait for emptiness on the main loop other
+ * than as an event (cgroup.events `populated 0`, or v1 pidfds — see
+ * cgroup-wait.c), or touch a cgroup it did not make. Only a removal of a
+ * cgroup not yet seen empty blocks, bounded, on that same event. */
 #define _GNU_SOURCE
 #include "cgroup-private.h"
 
@@ -15,18 +17,21 @@
 
 #include "af-error.h"
 
-AfCgroupCmd *
-af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
+static AfCgroupCmd *
+make_cmd (AfCgroup *cg, GError **error)
 {
   g_autoptr (AfCgroupCmd) cmd = g_new0 (AfCgroupCmd, 1);
   char name[32];
 
   cmd->cg = cg;
   cmd->events_fd = -1;
+  cmd->v1_watch_fd = -1;
   if (cg->mode == AF_CGROUP_MODE_NONE)
     return g_steal_pointer (&cmd);
 
-  g_snprintf (name, sizeof name, "c%" G_GUINT64_FORMAT, id);
+  /* Named by a counter of ours: a cgroup may be made before the command
+   * that will use it is known. */
+  g_snprintf (name, sizeof name, "c%" G_GUINT64_FORMAT, ++cg->n_made);
   cmd->dir = g_build_filename (cg->cmd_parent, name, NULL);
   if (mkdir (cmd->dir, 0755) < 0) {
     int saved = errno;
@@ -39,7 +44,7 @@ af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
   if ((cmd->fds[cmd->n_fds++] = af_cgroup_open_procs (cmd->dir, error)) < 0)
     return NULL;
   /* Hybrid: the v1 memory `cmds` cgroup too (the pids one in v1 mode is
-   * this very dir's parent chain, already joined by the c<id> write). */
+   * this very dir's parent chain, already joined by the c<N> write). */
   for (int i = 0; i < cg->n_shared_cmd_fds; i++) {
     cmd->fds[cmd->n_fds] = fcntl (cg->shared_cmd_fds[i], F_DUPFD_CLOEXEC, 3);
     if (cmd->fds[cmd->n_fds++] < 0) {
@@ -57,6 +62,59 @@ af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error)
     cmd->events_fd = open (events, O_RDONLY | O_CLOEXEC);
   }
   return g_steal_pointer (&cmd);
+}
+
+static gboolean
+on_prepare_spare (gpointer data)
+{
+  AfCgroup *cg = data;
+
+  cg->spare_idle = 0;
+  if (cg->spare == NULL && !cg->closing) {
+    cg->spare = make_cmd (cg, NULL); /* a failure shows at the next command */
+    if (cg->spare)
+      cg->spare->empty = TRUE; /* never held a process */
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Make the next command's cgroup (mkdir, open its files) while the loop
+ * is idle — usually while this command runs — so a command does not wait
+ * for it. Only below cgroups we created: an adopted one (a container's)
+ * is removed by its manager, which a child of ours would block. */
+static void
+schedule_spare (AfCgroup *cg)
+{
+  g_autoptr (GSource) src = NULL;
+
+  if (cg->spare || cg->spare_idle || cg->closing || cg->mode == AF_CGROUP_MODE_NONE ||
+      cg->dirs == NULL || cg->dirs->len == 0)
+    return;
+  src = g_idle_source_new ();
+  g_source_set_callback (src, on_prepare_spare, cg, NULL);
+  cg->spare_idle = g_source_attach (src, g_main_context_get_thread_default ());
+}
+
+AfCgroupCmd *
+af_cgroup_cmd_new (AfCgroup *cg, GError **error)
+{
+  AfCgroupCmd *cmd = g_steal_pointer (&cg->spare);
+
+  if (cmd)
+    cmd->empty = FALSE;
+  else
+    cmd = make_cmd (cg, error);
+  if (cmd)
+    schedule_spare (cg);
+  return cmd;
+}
+
+void
+af_cgroup_drop_spare (AfCgroup *cg)
+{
+  cg->closing = TRUE;
+  g_clear_handle_id (&cg->spare_idle, g_source_remove);
+  g_clear_pointer (&cg->spare, af_cgroup_cmd_free);
 }
 
 const int *
@@ -112,18 +170,22 @@ af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
     g_autoptr (GArray) left = af_cgroup_none_session_pids (cmd);
     return left->len == 0;
   }
-  if (cmd->events_fd >= 0) {
-    char buf[256];
-    ssize_t n = pread (cmd->events_fd, buf, sizeof buf - 1, 0);
-    if (n > 0) {
-      buf[n] = '\0';
-      return strstr (buf, "populated 0") != NULL;
-    }
-  }
+  if (cmd->events_fd >= 0)
+    return af_cgroup_events_say_empty (cmd->events_fd);
   {
     g_autofree char *text = af_cgroup_read_file (cmd->dir, "cgroup.procs");
     return text == NULL || text[0] == '\0';
   }
+}
+
+static gboolean watch_v1 (AfCgroupCmd *cmd);
+
+static void
+emptied (AfCgroupCmd *cmd, gboolean seen_empty)
+{
+  cmd->watch = 0;
+  cmd->empty = seen_empty;
+  cmd->func (cmd->data);
 }
 
 static gboolean
@@ -133,46 +195,74 @@ on_events (gint fd, GIOCondition cond, gpointer user_data)
 
   if (!af_cgroup_cmd_is_empty (cmd))
     return G_SOURCE_CONTINUE;
-  cmd->watch = 0;
-  cmd->func (cmd->data);
+  emptied (cmd, TRUE);
   return G_SOURCE_REMOVE;
 }
 
+/* v1: the process we watched exited; watch the next one left, if any. */
 static gboolean
-on_v1_tick (gpointer user_data)
+on_v1_exit (gint fd, GIOCondition cond, gpointer user_data)
 {
-  return on_events (-1, 0, user_data);
+  AfCgroupCmd *cmd = user_data;
+
+  close (cmd->v1_watch_fd);
+  cmd->v1_watch_fd = -1;
+  cmd->watch = 0;
+  watch_v1 (cmd);
+  return G_SOURCE_REMOVE;
 }
 
-void
+/* TRUE when it called the owner's func (then @cmd may be gone). */
+static gboolean
+watch_v1 (AfCgroupCmd *cmd)
+{
+  gboolean empty = FALSE;
+
+  cmd->v1_watch_fd = af_cgroup_v1_watch_fd (cmd->dir, &empty);
+  if (cmd->v1_watch_fd >= 0) {
+    g_autoptr (GSource) src = g_unix_fd_source_new (cmd->v1_watch_fd, G_IO_IN | G_IO_ERR);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_v1_exit, cmd, NULL);
+    cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
+    return FALSE;
+  }
+  if (!empty) {
+    /* No pidfd on this kernel: nothing to wait on. Kill the tree and go
+     * on; not marked empty, so cmd_free kills again and waits, bounded,
+     * for the last exit before its rmdir. */
+    af_cgroup_cmd_kill (cmd);
+  }
+  emptied (cmd, empty);
+  return TRUE;
+}
+
+gboolean
 af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
 {
   g_autoptr (GSource) src = NULL;
 
   cmd->func = func;
   cmd->data = data;
-  if (cmd->events_fd >= 0) {
-    /* kernfs signals a change of cgroup.events as POLLPRI. */
-    src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
-    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
-  } else {
-    /* v1 has no emptiness event (only release_agent, which is global). */
-    src = g_timeout_source_new (1);
-    g_source_set_callback (src, on_v1_tick, cmd, NULL);
-  }
-  cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
-  /* It may have emptied before the watch existed. */
+  /* Often empty already when the init reports the exit: no source then.
+   * (Reading cgroup.events also arms POLLPRI for any later change.) */
   if (af_cgroup_cmd_is_empty (cmd)) {
-    g_source_destroy (src);
-    cmd->watch = 0;
-    func (data);
+    emptied (cmd, TRUE);
+    return TRUE;
   }
+  if (cmd->dir == NULL)
+    return FALSE; /* callers without cgroups never wait (see exec.c) */
+  if (cmd->events_fd < 0)
+    return watch_v1 (cmd);
+  /* kernfs signals a change of cgroup.events as POLLPRI. */
+  src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
+  g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
+  cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
+  return FALSE;
 }
 
 gint64
 af_cgroup_oom_kills (AfCgroup *cg)
 {
-  if (cg->mem_cmds == NULL)
+  if (cg->mem_cmds == NULL || !cg->oom_counted)
     return -1;
   if (cg->mode == AF_CGROUP_MODE_V2)
     return af_cgroup_read_keyed (cg->mem_cmds, "memory.events", "oom_kill");
@@ -189,14 +279,21 @@ af_cgroup_cmd_free (AfCgroupCmd *cmd)
   for (int i = 0; i < cmd->n_fds; i++)
     if (cmd->fds[i] >= 0)
       close (cmd->fds[i]);
-  if (cmd->events_fd >= 0)
-    close (cmd->events_fd);
+  if (cmd->v1_watch_fd >= 0)
+    close (cmd->v1_watch_fd);
   if (cmd->dir) {
-    af_cgroup_cmd_kill (cmd);
-    for (int tries = 0; tries < 100 && rmdir (cmd->dir) < 0 && errno == EBUSY; tries++)
-      g_usleep (1000);
+    /* Seen empty (the usual end): the rmdir just works. Otherwise kill
+     * what is left and wait, on the kernel's event, for the last exit;
+     * past the deadline the directory stays for the sweep at the next
+     * start under this name (a process stuck in the kernel). */
+    if (!cmd->empty)
+      af_cgroup_cmd_kill (cmd);
+    af_cgroup_rmdir_when_empty (cmd->dir, cmd->events_fd,
+                                g_get_monotonic_time () + AF_CGROUP_RMDIR_WAIT_US);
     g_free (cmd->dir);
   }
+  if (cmd->events_fd >= 0)
+    close (cmd->events_fd);
   g_free (cmd);
 }
 

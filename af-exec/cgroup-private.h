@@ -6,10 +6,14 @@
 
 #define CG_ROOT "/sys/fs/cgroup"
 
+/* How long a removal waits for killed processes to finish exiting (one
+ * blocked in the kernel, e.g. on a stalled FUSE mount, can take a while). */
+#define AF_CGROUP_RMDIR_WAIT_US (2 * G_USEC_PER_SEC)
+
 struct _AfCgroup {
   AfCgroupMode mode;
   char *track;      /* sandbox dir in the tracking tree (v2/unified, or v1 pids) */
-  char *cmd_parent; /* where c<id> dirs go */
+  char *cmd_parent; /* where c<N> dirs go */
   char *mem_cmds;   /* memory cgroup of the commands (NULL: none) */
   char *mem_sb, *pids_sb, *cpu_sb;
   GPtrArray *dirs; /* created, in creation order; removed in reverse */
@@ -20,6 +24,15 @@ struct _AfCgroup {
   /* Each join is a cgroup migration, which the kernel makes expensive, so
    * commands join the v1 `cmds` cgroups only when they carry a limit. */
   gboolean mem_limited, pids_limited;
+  /* Whether an OOM kill can be ours to report: a memory limit of ours, or
+   * an adopted container's. Without one the counter is never read, which
+   * keeps two file reads off every command. */
+  gboolean oom_counted;
+  /* The next command's cgroup, made ahead on an idle callback. */
+  AfCgroupCmd *spare;
+  guint spare_idle;
+  gboolean closing; /* being freed: make no more */
+  guint64 n_made;   /* names c<N> */
   /* Without cgroups (cgroup-none.c): the sandbox's pid 1 and namespace. */
   int init_host_pid;
   guint64 pidns;
@@ -30,12 +43,17 @@ struct _AfCgroupCmd {
   char *dir;
   int fds[3];
   int n_fds;
-  int events_fd; /* v2 cgroup.events, -1 in v1 */
+  int events_fd;   /* v2 cgroup.events, -1 in v1 */
+  int v1_watch_fd; /* v1: pidfd of a process still in it, -1 when none */
+  gboolean empty;  /* seen empty after the command ended: no kill needed */
   guint watch;
   GSourceFunc func;
   gpointer data;
   int leader; /* without cgroups: host pid of the command's session leader */
 };
+
+/* Remove the prepared command cgroup and make no more (cgroup-cmd.c). */
+void af_cgroup_drop_spare (AfCgroup *cg);
 
 /* Small file helpers: one value per cgroup file. */
 char *af_cgroup_read_file (const char *dir, const char *file);
@@ -45,6 +63,17 @@ int af_cgroup_open_procs (const char *dir, GError **error);
 guint af_cgroup_signal_procs (const char *dir, int sig);
 /* SIGKILL everything in @dir (v2 cgroup.kill, else kill until empty). */
 void af_cgroup_kill_dir (AfCgroup *cg, const char *dir);
+
+/* cgroup-wait.c: emptiness as an event (v2 cgroup.events, v1 pidfds). */
+gboolean af_cgroup_events_say_empty (int events_fd);
+/* v1: a pidfd of a process still in @dir, or -1 with *@empty saying why. */
+int af_cgroup_v1_watch_fd (const char *dir, gboolean *empty);
+/* Block until @dir is empty or @deadline_us (monotonic) passes; TRUE when
+ * empty. @events_fd: its open cgroup.events, or -1 to open it (v1: none). */
+gboolean af_cgroup_wait_empty (const char *dir, int events_fd, gint64 deadline_us);
+/* rmdir @dir, waiting (until @deadline_us) for the last exiting process
+ * when the kernel says EBUSY. TRUE when it is gone. */
+gboolean af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gint64 deadline_us);
 
 /* cgroup-none.c: the command's session, where no cgroup exists. */
 GArray *af_cgroup_none_session_pids (AfCgroupCmd *cmd);

@@ -267,6 +267,7 @@ apply_v2_limits (AfCgroup *cg, const AfLimits *l, GError **error)
   g_autofree char *cmds = g_build_filename (cg->track, "cmds", NULL);
 
   if (l->memory_bytes > 0) {
+    cg->oom_counted = TRUE;
     g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, l->memory_bytes);
     if (!write_file (cmds, "memory.max", buf, error))
       return FALSE;
@@ -368,6 +369,7 @@ setup_v1_controllers (AfCgroup *cg, const char *parent, const char *name, const 
         return FALSE;
   }
   cg->mem_limited = l->memory_bytes > 0;
+  cg->oom_counted = cg->mem_limited && cg->mem_cmds != NULL;
   cg->pids_limited = l->pids > 0;
   if (cg->mem_cmds && cg->mem_limited &&
       (cg->shared_cmd_fds[cg->n_shared_cmd_fds++] = af_cgroup_open_procs (cg->mem_cmds, error)) < 0)
@@ -559,6 +561,7 @@ af_cgroup_new_for_pid (int pid, GError **error)
   } else {
     cg->cmd_parent = g_strdup (cg->track);
     cg->mem_sb = g_strdup (cg->mem_cmds);
+    cg->oom_counted = cg->mem_cmds != NULL;
     if (cg->mode == AF_CGROUP_MODE_V2)
       cg->pids_sb = g_strdup (cg->track);
     else if (pids && v1_dir ("pids"))
@@ -605,6 +608,7 @@ af_cgroup_free (AfCgroup *cg)
 {
   if (cg == NULL)
     return;
+  af_cgroup_drop_spare (cg);
   if (cg->track)
     af_cgroup_kill_dir (cg, cg->track);
   for (int i = 0; i < cg->n_init_fds; i++)
@@ -613,12 +617,14 @@ af_cgroup_free (AfCgroup *cg)
   for (int i = 0; i < cg->n_shared_cmd_fds; i++)
     if (cg->shared_cmd_fds[i] >= 0)
       close (cg->shared_cmd_fds[i]);
-  /* rmdir fails with EBUSY while a killed process is still exiting; the
-   * caller frees the sandbox after its init is gone, so a retry is rare. */
-  for (guint i = cg->dirs ? cg->dirs->len : 0; i > 0; i--) {
-    const char *d = g_ptr_array_index (cg->dirs, i - 1);
-    for (int tries = 0; tries < 100 && rmdir (d) < 0 && errno == EBUSY; tries++)
-      g_usleep (1000);
+  /* rmdir fails with EBUSY while a killed process is still exiting: wait
+   * for the emptiness event of each directory (one shared deadline). A v1
+   * directory (no cgroup.events) is waited on through its processes'
+   * pidfds; the tracking tree emptied first, so those are gone already. */
+  {
+    gint64 deadline = g_get_monotonic_time () + AF_CGROUP_RMDIR_WAIT_US;
+    for (guint i = cg->dirs ? cg->dirs->len : 0; i > 0; i--)
+      af_cgroup_rmdir_when_empty (g_ptr_array_index (cg->dirs, i - 1), -1, deadline);
   }
   g_clear_pointer (&cg->dirs, g_ptr_array_unref);
   g_free (cg->track);

@@ -7,7 +7,8 @@
  * and removing all of it. Layout (v2 tracking tree):
  *
  *   <name>/init        the sandbox's bwrap + init (never OOM-killed first)
- *   <name>/c<id>       one per running command (joined through a passed fd)
+ *   <name>/c<N>        one per running command (joined through a passed fd),
+ *                      the next one made ahead while the loop is idle
  *
  * and, where the controllers live (v2: the same tree under <name>/cmds;
  * v1: memory/pids `<name>/cmds`), the memory and pids limits apply to the
@@ -54,7 +55,7 @@ typedef struct _AfCgroupCmd AfCgroupCmd;
 AfCgroup *af_cgroup_new (const char *parent, const char *name, const AfLimits *limits,
                          GError **error);
 /* Adopt the cgroups another manager made for @pid (a Docker container's
- * init): commands get c<id> cgroups below its tracking cgroup; limits stay
+ * init): commands get c<N> cgroups below its tracking cgroup; limits stay
  * the other manager's business. */
 AfCgroup *af_cgroup_new_for_pid (int pid, GError **error);
 
@@ -68,8 +69,9 @@ AfCgroupMode af_cgroup_get_mode (AfCgroup *cg);
  * write "0" into before it execs bwrap. Owned by @cg; closed by free. */
 const int *af_cgroup_init_fds (AfCgroup *cg, int *n_fds);
 
-/* A command's cgroup. Its fds go to the init with the command's stdio. */
-AfCgroupCmd *af_cgroup_cmd_new (AfCgroup *cg, guint64 id, GError **error);
+/* A command's cgroup (the one made ahead, when there is one). Its fds go
+ * to the init with the command's stdio. */
+AfCgroupCmd *af_cgroup_cmd_new (AfCgroup *cg, GError **error);
 const int *af_cgroup_cmd_fds (AfCgroupCmd *cmd, int *n_fds);
 /* Kill every process in the command's cgroup (SIGKILL; v2 cgroup.kill). */
 void af_cgroup_cmd_kill (AfCgroupCmd *cmd);
@@ -79,9 +81,10 @@ void af_cgroup_cmd_signal (AfCgroupCmd *cmd, int sig);
 GArray *af_cgroup_cmd_pids (AfCgroupCmd *cmd);
 /* TRUE once no process is left in it. */
 gboolean af_cgroup_cmd_is_empty (AfCgroupCmd *cmd);
-/* Call @func once the cgroup is empty (at once if it already is), from the
- * thread-default main context. */
-void af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data);
+/* Call @func once the cgroup is empty, from the thread-default main
+ * context; or at once, returning TRUE, if it is empty already (then @cmd
+ * may be gone: @func's owner usually frees it). FALSE: a watch waits. */
+gboolean af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data);
 /* Number of OOM kills so far in the commands' memory cgroup (-1 unknown). */
 gint64 af_cgroup_oom_kills (AfCgroup *cg);
 /* Remove the command's cgroup (kills what is left first). */

@@ -32,9 +32,7 @@ typedef struct {
   guint timeout;
   guint lifeline; /* watch on the caller's lifeline fd */
   gboolean exited;
-  gboolean shell_semantics;
-  int stderr_fd; /* borrowed, for a shell-style "not found" */
-  char *arg0;
+  int relays_busy; /* relays still forwarding after the end (finish) */
 } Exec;
 
 static void
@@ -45,23 +43,13 @@ exec_free (Exec *ex)
   if (ex->lifeline)
     g_source_remove (ex->lifeline);
   af_cgroup_cmd_free (ex->cg);
-  g_free (ex->arg0);
   g_free (ex);
 }
 
-static gboolean
-finish (gpointer data)
+/* The relays are done: nothing can block any more. Deliver the result. */
+static void
+complete (Exec *ex)
 {
-  Exec *ex = data;
-
-  /* The command's processes are gone (the cgroup is empty), so all they
-   * wrote is in the pipes. Drain and stop rather than wait for EOF: a
-   * process elsewhere (a session's job the command handed its stdout to
-   * over a socket) may still hold a write end, and must not block us. */
-  if (ex->out)
-    af_relay_drain_and_stop (ex->out);
-  if (ex->err)
-    af_relay_drain_and_stop (ex->err);
   if (ex->out)
     af_relay_join (ex->out, &ex->result.stdout_bytes, &ex->result.stdout_truncated);
   if (ex->err)
@@ -73,6 +61,40 @@ finish (gpointer data)
   }
   ex->done (ex->data, &ex->result, NULL);
   exec_free (ex);
+}
+
+static gboolean
+on_relay_finished (gpointer data)
+{
+  Exec *ex = data;
+  if (--ex->relays_busy == 0)
+    complete (ex);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+finish (gpointer data)
+{
+  Exec *ex = data;
+
+  /* The command's processes are gone (the cgroup is empty), so all they
+   * wrote is in the pipes. Drain and stop rather than wait for EOF: a
+   * process elsewhere (a session's job the command handed its stdout to
+   * over a socket) may still hold a write end, and must not block us.
+   * Neither may a consumer that reads slowly: the result waits for the
+   * relays in the main loop, other commands go on meanwhile. */
+  ex->relays_busy = 1; /* held until both are asked */
+  if (ex->out) {
+    af_relay_drain_and_stop (ex->out);
+    if (!af_relay_when_finished (ex->out, on_relay_finished, ex))
+      ex->relays_busy++;
+  }
+  if (ex->err) {
+    af_relay_drain_and_stop (ex->err);
+    if (!af_relay_when_finished (ex->err, on_relay_finished, ex))
+      ex->relays_busy++;
+  }
+  on_relay_finished (ex);
   return G_SOURCE_REMOVE;
 }
 
@@ -101,15 +123,14 @@ on_exited (gpointer data, int status)
     /* The tree is the command's session (cgroup-none.c): kill what is
      * left of it, take what the pipes hold, stop waiting for EOF. */
     af_cgroup_cmd_kill (ex->cg);
-    if (ex->out)
-      af_relay_drain_and_stop (ex->out);
-    if (ex->err)
-      af_relay_drain_and_stop (ex->err);
     finish (ex);
     return;
   }
-  af_cgroup_cmd_kill (ex->cg);
-  af_cgroup_cmd_when_empty (ex->cg, finish, ex);
+  /* Usually the main process was the last one: finished at once on one
+   * read of cgroup.events, no kill needed (@ex is gone then). Otherwise
+   * the watch is armed first, then the rest of the tree killed. */
+  if (!af_cgroup_cmd_when_empty (ex->cg, finish, ex))
+    af_cgroup_cmd_kill (ex->cg);
 }
 
 static void
@@ -130,20 +151,6 @@ on_spawned (gpointer data, int pid, const GError *error)
   if (ex->err)
     af_relay_join (ex->err, NULL, NULL);
   ex->out = ex->err = NULL;
-  if (ex->shell_semantics && (g_error_matches (error, AF_ERROR, AF_ERROR_NOT_FOUND) ||
-                              g_error_matches (error, AF_ERROR, AF_ERROR_PERMISSION_DENIED))) {
-    gboolean missing = g_error_matches (error, AF_ERROR, AF_ERROR_NOT_FOUND);
-    g_autofree char *msg =
-        g_strdup_printf ("sh: 1: %s: %s\n", ex->arg0, missing ? "not found" : "Permission denied");
-    /* A consumer that went away misses the message; the code says it. */
-    ex->result.stderr_bytes =
-        write (ex->stderr_fd, msg, strlen (msg)) < 0 ? 0 : (gint64)strlen (msg);
-    ex->result.exit_code = missing ? 127 : 126;
-    ex->result.duration_us = g_get_monotonic_time () - ex->start_us;
-    ex->done (ex->data, &ex->result, NULL);
-    exec_free (ex);
-    return;
-  }
   ex->done (ex->data, NULL, error);
   exec_free (ex);
 }
@@ -170,6 +177,15 @@ on_lifeline (gint fd, GIOCondition cond, gpointer data)
   ex->lifeline = 0;
   af_cgroup_cmd_kill (ex->cg);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+strv_has_prefix (char **strv, const char *prefix)
+{
+  for (char **s = strv; *s; s++)
+    if (g_str_has_prefix (*s, prefix))
+      return TRUE;
+  return FALSE;
 }
 
 gboolean
@@ -200,18 +216,22 @@ af_sandbox_exec (AfSandbox *sb, const AfExecRequest *req, AfExecDone done, gpoin
   envp = af_sandbox_build_env (req->env, error);
   if (envp == NULL)
     return FALSE;
+  if (req->shell_semantics && !strv_has_prefix (envp, "PWD=")) {
+    /* sh exports PWD to what it runs; a command run without it gets the
+     * same environment. */
+    guint n = g_strv_length (envp);
+    envp = g_renew (char *, envp, n + 2);
+    envp[n] = g_strconcat ("PWD=", cwd, NULL);
+    envp[n + 1] = NULL;
+  }
 
   ex = g_new0 (Exec, 1);
   ex->sb = sb;
   ex->id = af_sandbox_next_id (sb);
   ex->done = done;
   ex->data = data;
-  ex->shell_semantics = req->shell_semantics;
-  ex->stderr_fd = req->stderr_fd;
-  ex->arg0 = g_strdup (req->argv[0]);
-  ex->cg = af_cgroup_cmd_new (af_sandbox_get_cgroup (sb), ex->id, error);
+  ex->cg = af_cgroup_cmd_new (af_sandbox_get_cgroup (sb), error);
   if (ex->cg == NULL) {
-    g_free (ex->arg0);
     g_free (ex);
     return FALSE;
   }
@@ -234,6 +254,7 @@ af_sandbox_exec (AfSandbox *sb, const AfExecRequest *req, AfExecDone done, gpoin
   sr.stderr_fd = err[1];
   sr.status_fd = -1;
   sr.cgroup = ex->cg;
+  sr.shell_errors = req->shell_semantics;
   sr.spawned = on_spawned;
   sr.exited = on_exited;
   sr.data = ex;
@@ -262,35 +283,42 @@ is_plain_word_char (char c)
   return g_ascii_isalnum (c) || strchr ("_-./,:@%+=", c) != NULL;
 }
 
+/* Words sh treats itself as the first word of a command: reserved words
+ * and builtins of dash (Debian's /bin/sh), of bash (/bin/sh elsewhere) and
+ * of POSIX. A builtin can differ from the program of the same name (echo,
+ * printf, test, kill, pwd), so any of them goes to the shell. */
+static const char *const shell_words[] = {
+  "!",      "{",       "}",        "[",        "[[",        "]]",       ".",       ":",
+  "alias",  "bg",      "bind",     "break",    "builtin",   "caller",   "case",    "cd",
+  "chdir",  "command", "compgen",  "complete", "compopt",   "continue", "coproc",  "declare",
+  "dirs",   "disown",  "do",       "done",     "echo",      "elif",     "else",    "enable",
+  "esac",   "eval",    "exec",     "exit",     "export",    "false",    "fc",      "fg",
+  "fi",     "for",     "function", "getopts",  "hash",      "help",     "history", "if",
+  "in",     "jobs",    "kill",     "let",      "local",     "logout",   "mapfile", "popd",
+  "printf", "pushd",   "pwd",      "read",     "readarray", "readonly", "return",  "select",
+  "set",    "shift",   "shopt",    "source",   "suspend",   "test",     "then",    "time",
+  "times",  "trap",    "true",     "type",     "typeset",   "ulimit",   "umask",   "unalias",
+  "unset",  "until",   "wait",     "while",    NULL,
+};
+
 char **
 af_exec_shell_argv (const char *command)
 {
   gboolean plain = command[0] != '\0';
-  const char *first_end;
 
+  /* Only words of plain characters separated by spaces: no quoting,
+   * expansion, redirection, globbing, comment or operator of any kind. */
   for (const char *p = command; *p && plain; p++)
     plain = is_plain_word_char (*p) || *p == ' ';
-  /* An assignment first ("A=b cmd") or a builtin needs the shell. */
-  first_end = strchr (command, ' ');
-  if (plain) {
-    g_autofree char *first =
-        g_strndup (command, first_end ? (gsize)(first_end - command) : strlen (command));
-    static const char *const builtins[] = { "cd",    "export", "exit", "set",   "unset", "alias",
-                                            "read",  "eval",   "exec", "wait",  "trap",  "shift",
-                                            "umask", "ulimit", ".",    "source" };
-    if (strchr (first, '='))
-      plain = FALSE;
-    for (gsize i = 0; plain && i < G_N_ELEMENTS (builtins); i++)
-      if (g_str_equal (first, builtins[i]))
-        plain = FALSE;
-  }
   if (plain) {
     g_auto (GStrv) words = g_strsplit (command, " ", -1);
     g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
     for (char **w = words; *w; w++)
       if (**w)
         g_ptr_array_add (argv, g_strdup (*w));
-    if (argv->len > 0) {
+    /* Not an assignment ("A=b cmd"), nor a word sh handles itself. */
+    if (argv->len > 0 && strchr (argv->pdata[0], '=') == NULL &&
+        !g_strv_contains (shell_words, argv->pdata[0])) {
       g_ptr_array_add (argv, NULL);
       return (char **)g_ptr_array_free (g_steal_pointer (&argv), FALSE);
     }

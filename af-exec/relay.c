@@ -2,12 +2,20 @@
  * slow reader, and blocking there must not stall the main loop. Threads
  * come from a shared pool without a limit (a relay may block for a whole
  * command, so a bounded pool could starve): a command reuses the threads
- * of the last one instead of creating, and later unmapping, two stacks. */
+ * of the last one instead of creating, and later unmapping, two stacks.
+ *
+ * A stream only gets its thread once it has something to say: until then
+ * the caller's main context watches the pipe. Most commands print nothing
+ * on stderr and many nothing at all; for those no thread wakes, and the
+ * end (EOF, or what is left after drain_and_stop) is read in the caller's
+ * thread at join. The first chunk pays one hand-off, well inside the
+ * 20 ms a printed line may take to reach the consumer. */
 #define _GNU_SOURCE
 #include "relay.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -16,12 +24,22 @@
 #define RELAY_BUF (64 * 1024)
 
 struct _AfRelay {
-  int src, dst, stop_fd;
+  int src, dst, stop_fd; /* stop_fd: -1 until a thread owns the relay */
   gint64 cap, forwarded;
   gboolean truncated, dst_broken;
+  /* Owner's thread only: the watch while no thread has the relay. */
+  guint watch;
+  gboolean in_epoll;       /* in the default context's epoll set instead */
+  gboolean handed;         /* a pool thread owns the reading */
+  gboolean stop_requested; /* drain_and_stop came before any hand-off */
+  gboolean at_eof;         /* seen closed and empty: nothing left to read */
   GMutex lock;
   GCond cond;
   gboolean finished; /* under lock: the pool's thread is done with us */
+  /* Under lock: af_relay_when_finished's callback, run on its context. */
+  GSourceFunc notify;
+  gpointer notify_data;
+  GMainContext *notify_ctx;
 };
 
 static void
@@ -47,42 +65,70 @@ forward (AfRelay *r, const char *buf, gssize n)
   r->forwarded += keep;
 }
 
+/* Read @r->src until EOF — or, once @draining, until it has nothing more
+ * right now — forwarding as it goes. On a thread (a stop_fd exists), a
+ * write to stop_fd turns draining on. Every read follows a poll that saw
+ * the pipe readable, so the fd's blocking mode never matters (a session's
+ * pipe is shared by its commands) and no fcntl is needed. */
 static void
-relay_run (gpointer data, gpointer unused)
+relay_loop (AfRelay *r, gboolean draining)
 {
-  AfRelay *r = data;
   char *buf = g_malloc (RELAY_BUF);
-  gboolean draining = FALSE;
+  gboolean threaded = r->stop_fd >= 0;
 
   for (;;) {
+    struct pollfd pfd[2] = { { r->src, POLLIN, 0 }, { r->stop_fd, POLLIN, 0 } };
+    gboolean watch_stop = threaded && !draining;
+    int rc = poll (pfd, watch_stop ? 2 : 1, draining ? 0 : -1);
     gssize n;
 
-    if (!draining) {
-      struct pollfd pfd[2] = { { r->src, POLLIN, 0 }, { r->stop_fd, POLLIN, 0 } };
-      if (poll (pfd, 2, -1) < 0) {
-        if (errno == EINTR)
-          continue;
-        break;
-      }
-      if (pfd[1].revents & POLLIN) {
-        draining = TRUE; /* take what is there, then stop */
-        g_unix_set_fd_nonblocking (r->src, TRUE, NULL);
-      }
-      if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && !draining)
+    if (rc < 0) {
+      if (errno == EINTR)
         continue;
+      break;
     }
+    if (watch_stop && (pfd[1].revents & POLLIN)) {
+      draining = TRUE; /* take what is there, then stop */
+      continue;
+    }
+    if (rc == 0)
+      break; /* drained: nothing more right now */
+    if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+      continue;
     n = read (r->src, buf, RELAY_BUF);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      break; /* EOF, or drained (EAGAIN) */
+      break; /* EOF */
     forward (r, buf, n);
   }
   g_free (buf);
+}
+
+static void
+relay_run (gpointer data, gpointer unused)
+{
+  AfRelay *r = data;
+
+  GSourceFunc notify;
+  gpointer notify_data;
+  GMainContext *notify_ctx;
+
+  relay_loop (r, FALSE);
   g_mutex_lock (&r->lock);
   r->finished = TRUE;
+  notify = r->notify;
+  notify_data = r->notify_data;
+  notify_ctx = g_steal_pointer (&r->notify_ctx);
   g_cond_signal (&r->cond);
   g_mutex_unlock (&r->lock);
+  /* The owner may free @r as soon as the lock is released: locals only. */
+  if (notify) {
+    g_autoptr (GSource) src = g_idle_source_new ();
+    g_source_set_callback (src, notify, notify_data, NULL);
+    g_source_attach (src, notify_ctx);
+    g_main_context_unref (notify_ctx);
+  }
 }
 
 static gpointer
@@ -104,29 +150,158 @@ relay_pool (void)
   return pool;
 }
 
+static void
+hand_off (AfRelay *r)
+{
+  r->handed = TRUE;
+  r->stop_fd = eventfd (0, EFD_CLOEXEC);
+  if (!g_thread_pool_push (relay_pool (), r, NULL))
+    g_thread_unref (g_thread_new ("af-relay", relay_thread, r));
+}
+
+static gboolean
+on_source (gint fd, GIOCondition cond, gpointer data)
+{
+  AfRelay *r = data;
+
+  /* HUP alone is EOF with nothing to forward: join finishes it inline. */
+  if (!(cond & G_IO_IN) && (cond & G_IO_HUP)) {
+    r->watch = 0;
+    return G_SOURCE_REMOVE;
+  }
+  r->watch = 0;
+  hand_off (r);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the global default main context (where af-exec runs), the pipes not
+ * yet handed to a thread sit in one epoll set of ours, watched by a single
+ * GSource that lives as long as the process. Adding or removing a GLib fd
+ * source wakes the context and rebuilds its poll set; an epoll_ctl does
+ * neither. Other contexts get one GSource per relay. Only the default
+ * context's thread touches the set. */
+static int relay_epfd = -1;
+
+static gboolean
+on_epoll (gint fd, GIOCondition cond, gpointer data)
+{
+  struct epoll_event ev[16];
+  int n;
+
+  do
+    n = epoll_wait (relay_epfd, ev, G_N_ELEMENTS (ev), 0);
+  while (n < 0 && errno == EINTR);
+  for (int i = 0; i < n; i++) {
+    AfRelay *r = ev[i].data.ptr;
+    /* Once seen, out of the set: a thread reads it from now on, or (HUP
+     * alone: EOF, nothing to forward) join finishes it inline. */
+    epoll_ctl (relay_epfd, EPOLL_CTL_DEL, r->src, NULL);
+    r->in_epoll = FALSE;
+    if (ev[i].events & EPOLLIN)
+      hand_off (r);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watch_in_epoll (AfRelay *r)
+{
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = r };
+
+  GMainContext *ctx = g_main_context_get_thread_default (); /* NULL: the default */
+
+  if (ctx != NULL && ctx != g_main_context_default ())
+    return FALSE;
+  if (relay_epfd < 0) {
+    g_autoptr (GSource) src = NULL;
+    int epfd = epoll_create1 (EPOLL_CLOEXEC);
+    if (epfd < 0)
+      return FALSE;
+    relay_epfd = epfd;
+    src = g_unix_fd_source_new (epfd, G_IO_IN);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_epoll, NULL, NULL);
+    g_source_attach (src, g_main_context_default ());
+  }
+  if (epoll_ctl (relay_epfd, EPOLL_CTL_ADD, r->src, &ev) < 0)
+    return FALSE;
+  r->in_epoll = TRUE;
+  return TRUE;
+}
+
 AfRelay *
 af_relay_start (int src, int dst, gint64 cap)
 {
   AfRelay *r = g_new0 (AfRelay, 1);
-  /* A session's pipe comes back non-blocking from its last drain. */
-  g_unix_set_fd_nonblocking (src, FALSE, NULL);
   r->src = src;
   r->dst = dst;
   r->cap = cap;
-  r->stop_fd = eventfd (0, EFD_CLOEXEC);
+  r->stop_fd = -1;
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
-  if (!g_thread_pool_push (relay_pool (), r, NULL))
-    g_thread_unref (g_thread_new ("af-relay", relay_thread, r));
+  if (!watch_in_epoll (r)) {
+    g_autoptr (GSource) watch = g_unix_fd_source_new (src, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback (watch, (GSourceFunc)(void (*) (void))on_source, r, NULL);
+    r->watch = g_source_attach (watch, g_main_context_get_thread_default ());
+  }
   return r;
+}
+
+static void
+unwatch (AfRelay *relay)
+{
+  g_clear_handle_id (&relay->watch, g_source_remove);
+  if (relay->in_epoll) {
+    epoll_ctl (relay_epfd, EPOLL_CTL_DEL, relay->src, NULL);
+    relay->in_epoll = FALSE;
+  }
+}
+
+static void
+signal_stop (AfRelay *relay)
+{
+  guint64 one = 1;
+  if (write (relay->stop_fd, &one, sizeof one) < 0)
+    g_warn_if_reached ();
 }
 
 void
 af_relay_drain_and_stop (AfRelay *relay)
 {
-  guint64 one = 1;
-  if (write (relay->stop_fd, &one, sizeof one) < 0)
-    g_warn_if_reached ();
+  relay->stop_requested = TRUE;
+  if (relay->handed)
+    signal_stop (relay);
+}
+
+gboolean
+af_relay_when_finished (AfRelay *relay, GSourceFunc func, gpointer data)
+{
+  gboolean done;
+
+  if (!relay->handed) {
+    struct pollfd pfd = { relay->src, POLLIN, 0 };
+    /* Bytes that came since the last look go to a thread too: forwarding
+     * them here could block the main loop on a consumer that reads slowly,
+     * and with it every other command of the sandbox. */
+    if (poll (&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN)) {
+      /* EOF (HUP, no data: nothing left to read) or nothing right now:
+       * join finishes it without blocking. */
+      relay->at_eof = (pfd.revents & POLLHUP) != 0;
+      return TRUE;
+    }
+    unwatch (relay);
+    hand_off (relay);
+    if (relay->stop_requested)
+      signal_stop (relay);
+  }
+  g_mutex_lock (&relay->lock);
+  done = relay->finished;
+  if (!done) {
+    relay->notify = func;
+    relay->notify_data = data;
+    relay->notify_ctx = g_main_context_ref_thread_default ();
+  }
+  g_mutex_unlock (&relay->lock);
+  return done;
 }
 
 int
@@ -134,6 +309,13 @@ af_relay_join_keep_source (AfRelay *relay, gint64 *forwarded, gboolean *truncate
 {
   int src;
 
+  if (!relay->handed) {
+    /* No thread ever took it: finish here (drain, or read to EOF). */
+    unwatch (relay);
+    if (!relay->at_eof)
+      relay_loop (relay, relay->stop_requested);
+    relay->finished = TRUE;
+  }
   g_mutex_lock (&relay->lock);
   while (!relay->finished)
     g_cond_wait (&relay->cond, &relay->lock);
@@ -145,7 +327,8 @@ af_relay_join_keep_source (AfRelay *relay, gint64 *forwarded, gboolean *truncate
   if (truncated)
     *truncated = relay->truncated;
   src = relay->src;
-  close (relay->stop_fd);
+  if (relay->stop_fd >= 0)
+    close (relay->stop_fd);
   g_free (relay);
   return src;
 }

@@ -54,6 +54,9 @@ typedef struct {
   int stdin_fd, stdout_fd, stderr_fd; /* borrowed; duplicated into the sandbox */
   int status_fd;                      /* -1, or placed at fd 3 (sessions) */
   AfCgroupCmd *cgroup;                /* may be NULL */
+  /* A command string run without its shell: the init reports a failed
+   * lookup or exec as that shell would (AF_INIT_SPAWN_SHELL_ERRORS). */
+  gboolean shell_errors;
   AfSpawnedFunc spawned;
   AfExitedFunc exited;
   gpointer data;

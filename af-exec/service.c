@@ -10,6 +10,7 @@
 #include "service.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #define EXEC1_PATH "/org/agentfense/Exec1"
 #define EXEC1_VERSION 1
 #define MAX_RUNNING 256
+#define IDLE_TRIM_SECS 2
 
 typedef struct {
   AfConfig *config;
@@ -39,6 +41,7 @@ typedef struct {
   guint64 n_run;
   guint64 next_stream_id;
   gboolean stopping;
+  guint trim; /* pending give-back of freed heap, once idle */
   const char *sb_id;
 } Service;
 
@@ -95,6 +98,20 @@ result_to_variant (const AfExecResult *r, gboolean session, gboolean restarted)
   return g_variant_builder_end (&b);
 }
 
+/* An idle sandbox's supervisor stays resident for the sandbox's life:
+ * give the heap pages freed by the start (the seccomp compile, bwrap's
+ * arguments) and by a burst of commands back to the kernel. Once per
+ * idle period, never while a command runs. */
+static gboolean
+on_idle_trim (gpointer data)
+{
+  Service *svc = data;
+  svc->trim = 0;
+  if (svc->n_running == 0)
+    malloc_trim (0);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 maybe_finish_stop (Service *svc)
 {
@@ -138,6 +155,8 @@ complete (Call *c, GVariant *result, const GError *error)
   }
   svc->n_running--;
   call_free (c);
+  if (svc->n_running == 0 && svc->trim == 0 && !svc->stopping)
+    svc->trim = g_timeout_add_seconds (IDLE_TRIM_SECS, on_idle_trim, svc);
   maybe_finish_stop (svc);
 }
 
@@ -660,8 +679,10 @@ af_exec_serve (AfConfig *config, const char *address)
   term = g_unix_signal_add (SIGTERM, on_term, &svc);
   intr = g_unix_signal_add (SIGINT, on_term, &svc);
 
+  malloc_trim (0); /* what the start freed */
   if (!svc.stopping || svc.n_running > 0 || af_sandbox_is_alive (svc.sb))
     g_main_loop_run (svc.loop);
+  g_clear_handle_id (&svc.trim, g_source_remove);
 
   g_source_remove (term);
   g_source_remove (intr);

@@ -305,7 +305,7 @@ start_shell (AfSession *s, GError **error)
   guint64 id = af_sandbox_next_id (s->sb);
   gboolean ok = FALSE;
 
-  s->cg = af_cgroup_cmd_new (af_sandbox_get_cgroup (s->sb), id, error);
+  s->cg = af_cgroup_cmd_new (af_sandbox_get_cgroup (s->sb), error);
   if (s->cg == NULL)
     return FALSE;
   if (!g_unix_open_pipe (ctl, FD_CLOEXEC, error) || !g_unix_open_pipe (out, FD_CLOEXEC, error) ||

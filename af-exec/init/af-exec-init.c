@@ -2,8 +2,11 @@
  *
  * Owns: starting each command af-exec asks for (one SPAWN message on the
  * inherited SOCK_SEQPACKET socket, stdio and cgroup fds passed with it),
- * reporting its wait status, and reaping every orphan (zombies count toward
- * pids.max). A command costs one vfork-style clone and an execve.
+ * finding its program the way /bin/sh would (PATH inside the sandbox,
+ * #!-less scripts, failures worded as dash words them when the command
+ * stands for `sh -c`), reporting its wait status, and reaping every orphan
+ * (zombies count toward pids.max). A command costs one vfork-style clone
+ * and an execve.
  *
  * Must never: link GLib or anything that starts threads (it clones with a
  * shared address space), allocate per request beyond its fixed tables, or
@@ -24,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +51,7 @@ typedef struct {
   int n_fds;
   int n_cgroup_fds;
   int has_status_fd;
+  int shell_errors;
   sigset_t child_mask;
   volatile int error;
   volatile int stage;
@@ -54,7 +59,9 @@ typedef struct {
 
 static _Alignas(16) char child_stack[128 * 1024];
 static char msg_buf[AF_INIT_MAX_MSG];
-static char *argv_buf[AF_INIT_MAX_MSG / 2 + 1];
+/* argv starts at argv_buf[1]: slot 0 takes "/bin/sh" when a file without
+ * a #! line is run as a script (ENOEXEC), as execvp and sh both do. */
+static char *argv_buf[AF_INIT_MAX_MSG / 2 + 2];
 static char *env_buf[AF_INIT_MAX_MSG / 2 + 1];
 
 static int
@@ -82,24 +89,48 @@ reply_spawned (int sock, uint64_t id, pid_t pid, int error, int stage)
     _exit (0);
 }
 
-/* Search PATH (from the request's environment) the way execvp does, without
- * allocating: this runs in the clone child on a borrowed stack. */
+#define PATH_BSHELL "/bin/sh"
+
+/* execve, and a file the kernel cannot run (no #! line) as a script of
+ * /bin/sh, with $0 = its path. @argv has a free slot before it. */
 static void
+try_exec (const char *file, char **argv, char **envp)
+{
+  char *arg0 = argv[0];
+
+  execve (file, argv, envp);
+  if (errno != ENOEXEC)
+    return;
+  argv[-1] = (char *)PATH_BSHELL;
+  argv[0] = (char *)file;
+  execve (PATH_BSHELL, argv - 1, envp);
+  argv[0] = arg0;
+  errno = ENOEXEC;
+}
+
+/* Run argv[0] the way /bin/sh (dash) runs a simple command: a name with a
+ * slash as is, else each PATH entry in turn (from the request's PATH, or
+ * dash's default), going on past entries that exist but cannot run — the
+ * error remembered is the last one other than "no such file". Returns the
+ * exit status sh would give; errno is the error to report. No allocation:
+ * this runs in the clone child on a borrowed stack. */
+static int
 exec_search (char **argv, char **envp)
 {
-  const char *path = "/usr/local/bin:/usr/bin:/bin";
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   const char *name = argv[0];
   size_t name_len = strlen (name);
-  int saw_eacces = 0;
+  int e = ENOENT;
   char buf[4096];
 
   if (strchr (name, '/')) {
-    execve (name, argv, envp);
-    return;
+    try_exec (name, argv, envp);
+    e = errno;
+    return (e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG) ? 127 : 126;
   }
-  for (char **e = envp; *e; e++)
-    if (strncmp (*e, "PATH=", 5) == 0)
-      path = *e + 5;
+  for (char **v = envp; *v; v++)
+    if (strncmp (*v, "PATH=", 5) == 0)
+      path = *v + 5;
 
   for (const char *p = path;; p++) {
     const char *end = strchrnul (p, ':');
@@ -112,17 +143,70 @@ exec_search (char **argv, char **envp)
         buf[dir_len] = '/';
         memcpy (buf + dir_len + 1, name, name_len + 1);
       }
-      execve (buf, argv, envp);
-      if (errno == EACCES)
-        saw_eacces = 1;
-      else if (errno != ENOENT && errno != ENOTDIR)
-        return;
+      try_exec (buf, argv, envp);
+      if (errno != ENOENT && errno != ENOTDIR)
+        e = errno;
+    } else {
+      e = ENAMETOOLONG;
     }
     if (*end == '\0')
       break;
     p = end;
   }
-  errno = saw_eacces ? EACCES : ENOENT;
+  errno = e;
+  /* A lookup that found nothing runnable: 127 whatever the reason. */
+  return 127;
+}
+
+/* dash's words for an exec error. The init is built with musl, whose
+ * strerror texts differ from glibc's (the shell's), so the ones an exec
+ * can give are spelled out here. */
+static const char *
+exec_errmsg (int e)
+{
+  switch (e) {
+  case ENOENT:
+  case ENOTDIR:
+    return "not found";
+  case EACCES:
+    return "Permission denied";
+  case ELOOP:
+    return "Too many levels of symbolic links";
+  case ENAMETOOLONG:
+    return "File name too long";
+  case ENOEXEC:
+    return "Exec format error";
+  case E2BIG:
+    return "Argument list too long";
+  case ENOMEM:
+    return "Cannot allocate memory";
+  case ETXTBSY:
+    return "Text file busy";
+  case EPERM:
+    return "Operation not permitted";
+  case EIO:
+    return "Input/output error";
+  default:
+    return strerror (e);
+  }
+}
+
+/* "/bin/sh: 1: NAME: MESSAGE\n" on stderr, as `/bin/sh -c NAME` prints it. */
+static void
+shell_error (const char *name, int e)
+{
+  static const char prefix[] = PATH_BSHELL ": 1: ";
+  const char *msg = exec_errmsg (e);
+  struct iovec iov[5] = {
+    { (void *)prefix, sizeof prefix - 1 },
+    { (void *)name, strlen (name) },
+    { (void *)": ", 2 },
+    { (void *)msg, strlen (msg) },
+    { (void *)"\n", 1 },
+  };
+  if (writev (2, iov, 5) < 0) {
+    /* Nobody reads stderr: the exit status still says it. */
+  }
 }
 
 static int
@@ -132,11 +216,9 @@ child_main (void *data)
   int stage = AF_INIT_STAGE_CGROUP;
   int first_cg = 3 + ctx->has_status_fd;
 
-  /* The init blocks SIGCHLD for its signalfd; a blocked mask survives exec,
-   * and so would an ignored signal. */
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal (sig, SIG_DFL);
+  /* The init blocks SIGCHLD for its signalfd, and a blocked mask survives
+   * exec. (Dispositions need nothing here: main reset them once, and the
+   * init installs no handler.) */
   sigprocmask (SIG_SETMASK, &ctx->child_mask, NULL);
   setsid ();
 
@@ -166,7 +248,14 @@ child_main (void *data)
     goto fail;
 
   stage = AF_INIT_STAGE_EXEC;
-  exec_search (ctx->argv, ctx->envp);
+  {
+    int code = exec_search (ctx->argv, ctx->envp);
+    if (ctx->shell_errors) {
+      /* Like sh: a started command that says why and exits. */
+      shell_error (ctx->argv[0], errno);
+      _exit (code);
+    }
+  }
 
 fail:
   ctx->error = errno;
@@ -220,14 +309,14 @@ handle_spawn (int sock, size_t len, int *fds, int n_fds)
     if (i == 0)
       ctx.cwd = p;
     else if (i <= req.n_argv)
-      argv_buf[i - 1] = p;
+      argv_buf[i] = p;
     else
       env_buf[i - 1 - req.n_argv] = p;
     p = nul + 1;
   }
-  argv_buf[req.n_argv] = NULL;
+  argv_buf[req.n_argv + 1] = NULL;
   env_buf[req.n_env] = NULL;
-  ctx.argv = argv_buf;
+  ctx.argv = argv_buf + 1;
   ctx.envp = env_buf;
 
   if (n_children >= AF_INIT_MAX_CHILDREN) {
@@ -240,6 +329,7 @@ handle_spawn (int sock, size_t len, int *fds, int n_fds)
   ctx.n_fds = n_fds;
   ctx.n_cgroup_fds = (int)req.n_cgroup_fds;
   ctx.has_status_fd = (req.flags & AF_INIT_SPAWN_STATUS_FD) ? 1 : 0;
+  ctx.shell_errors = (req.flags & AF_INIT_SPAWN_SHELL_ERRORS) ? 1 : 0;
   sigemptyset (&ctx.child_mask);
 
   pid =
@@ -376,6 +466,13 @@ main (int argc, char **argv)
   for (int i = 0; i < 3; i++)
     if (fcntl (i, F_GETFD) < 0 && open ("/dev/null", O_RDWR) != i)
       return 2;
+
+  /* An ignored signal stays ignored across exec: whatever ignores we were
+   * started with must not reach the commands. Reset once here, so each
+   * spawn needs no signal call but one sigprocmask. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
 
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);

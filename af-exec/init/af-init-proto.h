@@ -30,6 +30,11 @@ enum {
 enum {
   /* fd[3] is a status fd placed at fd 3 in the child (sessions). */
   AF_INIT_SPAWN_STATUS_FD = 1u << 0,
+  /* The command stands for `/bin/sh -c COMMAND` run without the shell: a
+   * failed lookup or exec is reported as that shell would (its message on
+   * the command's stderr, exit 127 or 126) — a started command that
+   * exits — instead of a SPAWNED error. */
+  AF_INIT_SPAWN_SHELL_ERRORS = 1u << 1,
 };
 
 typedef struct {

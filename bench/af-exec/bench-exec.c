@@ -25,6 +25,7 @@
 #include <glib/gstdio.h>
 
 #include "af-dbus-peer.h"
+#include "cgroup-private.h"
 #include "options.h"
 #include "sandbox.h"
 
@@ -56,6 +57,7 @@ make_sandbox (AfConfig *config, const char *name, GError **error)
 typedef struct {
   gboolean done;
   int code;
+  const char *const *argv; /* NULL: /bin/true */
   int *counter;
   AfSandbox *sb;
   int devnull;
@@ -70,7 +72,7 @@ start_true (Run *run)
   static const char *const argv[] = { "/bin/true", NULL };
   AfExecRequest req = { 0 };
   g_autoptr (GError) error = NULL;
-  req.argv = argv;
+  req.argv = run->argv ? run->argv : argv;
   req.stdin_fd = run->devnull;
   req.stdout_fd = run->devnull;
   req.stderr_fd = run->devnull;
@@ -94,17 +96,24 @@ on_done (gpointer data, const AfExecResult *r, const GError *error)
 }
 
 static double
-warm_true (AfSandbox *sb, int devnull)
+warm_argv (AfSandbox *sb, int devnull, const char *const *argv)
 {
   Run run = { 0 };
   gint64 t0 = g_get_monotonic_time ();
   run.sb = sb;
   run.devnull = devnull;
+  run.argv = argv;
   start_true (&run);
   while (!run.done)
     g_main_context_iteration (NULL, TRUE);
   g_assert (run.code == 0);
   return (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+static double
+warm_true (AfSandbox *sb, int devnull)
+{
+  return warm_argv (sb, devnull, NULL);
 }
 
 /* The floor: a bare host posix_spawn of /bin/true, no sandbox at all. */
@@ -433,12 +442,59 @@ bare_rate (void)
 }
 
 /* PARTS is a comma-separated list of latency,start,rss,service,throughput (all when
- * absent), so one part can be re-measured alone. */
+ * absent), so one part can be re-measured alone. Parts only named, never
+ * run by default: warm and bare (N commands of one kind alone, for
+ * `perf stat -e instructions` — counts survive a loaded machine — and
+ * strace), and ls (`ls /` run directly vs through `/bin/sh -c`). */
 static gboolean
 want (const char *parts, const char *part)
 {
   g_auto (GStrv) list = parts ? g_strsplit (parts, ",", -1) : NULL;
   return parts == NULL || g_strv_contains ((const char *const *)list, part);
+}
+
+static gboolean
+named (const char *parts, const char *part)
+{
+  return parts != NULL && want (parts, part);
+}
+
+/* CPU time (ns) of this process, all threads. */
+static gint64
+self_cpu_ns (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+/* CPU time (ns) of the sandbox's bwrap and init (its `init` cgroup), from
+ * /proc/PID/schedstat; the commands run in their own cgroups. */
+static gint64
+init_cpu_ns (AfSandbox *sb)
+{
+  AfCgroup *cg = af_sandbox_get_cgroup (sb);
+  g_autofree char *dir = cg->track ? g_build_filename (cg->track, "init", NULL) : NULL;
+  g_autofree char *text = dir ? af_cgroup_read_file (dir, "cgroup.procs") : NULL;
+  g_auto (GStrv) pids = text ? g_strsplit (text, "\n", -1) : NULL;
+  gint64 total = 0;
+
+  for (char **p = pids; p && *p; p++) {
+    g_autofree char *path = g_strdup_printf ("/proc/%s/schedstat", *p);
+    g_autofree char *st = NULL;
+    if (**p && g_file_get_contents (path, &st, NULL, NULL))
+      total += g_ascii_strtoll (st, NULL, 10);
+  }
+  return total;
+}
+
+static void
+print_alone (const char *what, double *v, int n, gint64 t0)
+{
+  double total = (g_get_monotonic_time () - t0) / 1000.0;
+  printf ("%s, %d runs alone: p50 %.3f ms p99 %.3f ms, %.3f ms per command\n", what, n,
+          pct (v, n, 0.5), pct (v, n, 0.99), total / n);
 }
 
 int
@@ -493,6 +549,52 @@ main (int argc, char **argv)
               n, w50, w99, f50, f99, w50 / f50);
       printf ("      bare host posix_spawn of /bin/true p50 %.2f ms | ratio warm / bare p50 %.2f\n",
               pct (bare_lat, n, 0.5), w50 / pct (bare_lat, n, 0.5));
+    }
+    af_sandbox_free (sb);
+  }
+
+  if (named (parts, "warm")) {
+    sb = make_sandbox (config, "bench-warm", &error);
+    g_assert_no_error (error);
+    warm_true (sb, devnull);
+    {
+      gint64 self0 = self_cpu_ns (), init0 = init_cpu_ns (sb);
+      t0 = g_get_monotonic_time ();
+      for (int i = 0; i < n; i++)
+        warm[i] = warm_true (sb, devnull);
+      print_alone ("warm sandbox /bin/true", warm, n, t0);
+      printf ("      CPU per command: supervisor (this process) %.0f us, sandbox init %.0f us\n",
+              (self_cpu_ns () - self0) / 1000.0 / n, (init_cpu_ns (sb) - init0) / 1000.0 / n);
+    }
+    af_sandbox_free (sb);
+  }
+  if (named (parts, "bare")) {
+    gint64 self0 = self_cpu_ns ();
+    t0 = g_get_monotonic_time ();
+    for (int i = 0; i < n; i++)
+      bare_lat[i] = bare_true ();
+    print_alone ("bare host posix_spawn /bin/true", bare_lat, n, t0);
+    printf ("      CPU per command in the spawning process: %.0f us\n",
+            (self_cpu_ns () - self0) / 1000.0 / n);
+  }
+  if (named (parts, "ls")) {
+    /* The same `ls /` as the service runs a command string: directly
+     * (af_exec_shell_argv finds no shell syntax) and through the shell. */
+    g_auto (GStrv) direct = af_exec_shell_argv ("ls /");
+    const char *const via_sh[] = { "/bin/sh", "-c", "ls /", NULL };
+    g_assert_cmpstr (direct[0], ==, "ls");
+    sb = make_sandbox (config, "bench-ls", &error);
+    g_assert_no_error (error);
+    for (int i = 0; i < 10; i++)
+      warm_argv (sb, devnull, (const char *const *)direct);
+    for (int i = 0; i < n; i++) {
+      warm[i] = warm_argv (sb, devnull, (const char *const *)direct);
+      fresh[i] = warm_argv (sb, devnull, via_sh);
+    }
+    {
+      double d50 = pct (warm, n, 0.5), s50 = pct (fresh, n, 0.5);
+      printf ("`ls /`, %d runs: direct p50 %.2f ms | /bin/sh -c p50 %.2f ms | ratio %.2f\n", n, d50,
+              s50, d50 / s50);
     }
     af_sandbox_free (sb);
   }

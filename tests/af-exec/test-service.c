@@ -3,6 +3,7 @@
  * streaming latency, output caps, sessions (state, streams, exact codes,
  * forgery, timeouts, destroy), limits that leave the sandbox usable,
  * GetStats and Stop. */
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "exec-client.h"
 #include "exec-testlib.h"
+#include "sandbox.h"
 
 #define SETUP()                                                                                    \
   if (!exec_test_require_root () || !exec_test_require_sandbox ())                                 \
@@ -415,6 +417,230 @@ test_peer_gone (ExecFixture *fx, gconstpointer data)
   g_free (svc);
 }
 
+/* A command string of plain words runs without /bin/sh; what it gives
+ * must be what `/bin/sh -c` gives inside the same sandbox: exit code,
+ * stdout and stderr byte for byte (the environment as a set: sh lists it
+ * in its own order). The reference is the real shell, run as argv. */
+typedef struct {
+  const char *command;
+  const char *path; /* PATH for both runs, NULL = the sandbox's */
+  const char *workdir;
+  const char *input;
+  gboolean env_as_set;
+} ShellCase;
+
+static GVariant *
+req_shell_case (const ShellCase *c, gboolean via_sh)
+{
+  GVariantBuilder b, env;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (via_sh) {
+    const char *argv[] = { "/bin/sh", "-c", c->command, NULL };
+    g_variant_builder_add (&b, "{sv}", "argv", g_variant_new_strv (argv, -1));
+  } else {
+    g_variant_builder_add (&b, "{sv}", "command", g_variant_new_string (c->command));
+  }
+  g_variant_builder_init (&env, G_VARIANT_TYPE ("a{ss}"));
+  if (c->path)
+    g_variant_builder_add (&env, "{ss}", "PATH", c->path);
+  g_variant_builder_add (&b, "{sv}", "env", g_variant_builder_end (&env));
+  if (c->workdir)
+    g_variant_builder_add (&b, "{sv}", "workdir", g_variant_new_string (c->workdir));
+  return g_variant_builder_end (&b);
+}
+
+static int
+str_ptr_cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+static char *
+sorted_lines (const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  qsort (lines, g_strv_length (lines), sizeof (char *), str_ptr_cmp);
+  return g_strjoinv ("\n", lines);
+}
+
+static void
+test_shell_bypass (ExecFixture *fx, gconstpointer data)
+{
+  static const ShellCase cases[] = {
+    { "ls /workspace/adir" },
+    { "ls -d /workspace/adir /nonexistent" },
+    { "no-such-program --x" },
+    { "./noexec" },
+    { "./adir" },
+    { "/workspace/adir/missing" },
+    { "./noexec/x" },
+    { "./loop" },
+    { "./noshebang a b" },
+    { "noshebang a", "/workspace" },
+    { "tool x", "/workspace/bin1:/workspace/bin2" },
+    { "tool", "/workspace/bin1" },
+    { "tool y", "/workspace/bin3:/workspace/bin2" },
+    { "tool", "/workspace/bin3" },
+    { "tool", "/nonexistent:/workspace/noexec" },
+    { "cat", NULL, NULL, "from stdin\n" },
+    { "env", NULL, NULL, NULL, TRUE },
+    { "env", NULL, "/tmp", NULL, TRUE },
+    { "env", "/usr/bin:/bin:/workspace", "/workspace/adir", NULL, TRUE },
+  };
+  ExecService *svc;
+  g_autofree char *adir = NULL, *bin1 = NULL, *bin2 = NULL, *bin3 = NULL, *p = NULL;
+  SETUP ();
+  if (g_strcmp0 (g_getenv ("AF_EXEC_TEST_RUNTIME"), "docker") == 0) {
+    /* The init words a failed lookup as dash does (the bwrap sandbox's
+     * /bin/sh, bound from the host); an image's shell may be another. */
+    g_test_skip ("the shell-error wording follows dash; images bring their own /bin/sh");
+    return;
+  }
+
+  adir = g_build_filename (fx->workspace, "adir", NULL);
+  g_assert_cmpint (g_mkdir (adir, 0755), ==, 0);
+  p = g_build_filename (fx->workspace, "noexec", NULL);
+  g_assert_true (g_file_set_contents (p, "echo never\n", -1, NULL));
+  g_assert_cmpint (chmod (p, 0644), ==, 0);
+  g_free (p);
+  p = g_build_filename (fx->workspace, "noshebang", NULL);
+  g_assert_true (g_file_set_contents (p, "echo script-ran \"$0\" \"$@\"\n", -1, NULL));
+  g_assert_cmpint (chmod (p, 0755), ==, 0);
+  g_free (p);
+  p = g_build_filename (fx->workspace, "loop", NULL);
+  g_assert_cmpint (symlink ("loop", p), ==, 0);
+  bin1 = g_build_filename (fx->workspace, "bin1", NULL);
+  bin2 = g_build_filename (fx->workspace, "bin2", NULL);
+  bin3 = g_build_filename (fx->workspace, "bin3", NULL);
+  g_assert_cmpint (g_mkdir (bin1, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (bin2, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (bin3, 0755), ==, 0);
+  g_free (p);
+  p = g_build_filename (bin1, "tool", NULL);
+  g_assert_true (g_file_set_contents (p, "#!/bin/sh\necho bin1\n", -1, NULL));
+  g_assert_cmpint (chmod (p, 0644), ==, 0);
+  g_free (p);
+  p = g_build_filename (bin2, "tool", NULL);
+  g_assert_true (g_file_set_contents (p, "#!/bin/sh\necho bin2 \"$@\"\n", -1, NULL));
+  g_assert_cmpint (chmod (p, 0755), ==, 0);
+  g_free (p);
+  p = g_build_filename (bin3, "tool", NULL);
+  g_assert_cmpint (g_mkdir (p, 0755), ==, 0);
+
+  svc = exec_service_start (fx->workspace, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const ShellCase *c = &cases[i];
+    g_auto (GStrv) argv = af_exec_shell_argv (c->command);
+    ExecOutcome direct = { 0 }, sh = { 0 };
+
+    /* Every case is one the bypass takes. */
+    g_assert_cmpstr (argv[0], !=, "/bin/sh");
+    exec_service_exec (svc, req_shell_case (c, FALSE), c->input, &direct);
+    exec_service_exec (svc, req_shell_case (c, TRUE), c->input, &sh);
+    g_assert_no_error (direct.error);
+    g_assert_no_error (sh.error);
+    g_test_message ("%s: exit %d, stderr \"%s\"", c->command,
+                    exec_result_int (sh.result, "exit_code"), sh.err->str);
+    g_assert_cmpint (exec_result_int (direct.result, "exit_code"), ==,
+                     exec_result_int (sh.result, "exit_code"));
+    g_assert_cmpstr (direct.err->str, ==, sh.err->str);
+    if (c->env_as_set) {
+      g_autofree char *a = sorted_lines (direct.out->str), *b = sorted_lines (sh.out->str);
+      g_assert_cmpstr (a, ==, b);
+      g_assert_nonnull (strstr (a, "PWD=/"));
+    } else {
+      g_assert_cmpstr (direct.out->str, ==, sh.out->str);
+    }
+    exec_outcome_clear (&direct);
+    exec_outcome_clear (&sh);
+  }
+  exec_service_stop (svc);
+}
+
+static void
+on_slow_reply (GObject *conn, GAsyncResult *res, gpointer data)
+{
+  GVariant **out = data;
+  g_autoptr (GError) error = NULL;
+  *out =
+      g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (conn), NULL, res, &error);
+  g_assert_no_error (error);
+}
+
+static GUnixFDList *
+fd_list3 (int in, int out, int err)
+{
+  GUnixFDList *fds = g_unix_fd_list_new ();
+  g_unix_fd_list_append (fds, in, NULL);
+  g_unix_fd_list_append (fds, out, NULL);
+  g_unix_fd_list_append (fds, err, NULL);
+  return fds;
+}
+
+/* A consumer that stops reading holds only its own command: a command that
+ * ended with ~100 KB its relay could not deliver yet (the consumer's pipe
+ * full) must not keep another command of the sandbox from running and
+ * answering; once the consumer reads, the first result arrives whole. */
+static void
+test_slow_consumer (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  int slow[2], devnull;
+  GVariant *first = NULL;
+  g_autoptr (GVariant) second = NULL, result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUnixFDList) fds1 = NULL, fds2 = NULL;
+  const char *argv_true[] = { "/bin/true", NULL };
+  gsize got = 0;
+  GVariantBuilder b;
+  SETUP ();
+
+  svc = exec_service_start (fx->workspace, NULL);
+  devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  g_assert_cmpint (devnull, >=, 0);
+  g_assert_true (g_unix_open_pipe (slow, FD_CLOEXEC, NULL));
+  fds1 = fd_list3 (devnull, slow[1], devnull);
+  close (slow[1]);
+  g_dbus_connection_call_with_unix_fd_list (
+      svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "Exec",
+      g_variant_new ("(@a{sv}hhh)", req_cmd ("head -c 100000 /dev/zero", 0), 0, 1, 2),
+      G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 120000, fds1, NULL, on_slow_reply,
+      &first);
+  /* Let the first command run and end (its bytes fill our unread pipe). */
+  g_usleep (G_USEC_PER_SEC);
+  g_main_context_iteration (NULL, FALSE);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "argv", g_variant_new_strv (argv_true, -1));
+  fds2 = fd_list3 (devnull, devnull, devnull);
+  second = g_dbus_connection_call_with_unix_fd_list_sync (
+      svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "Exec",
+      g_variant_new ("(a{sv}hhh)", &b, 0, 1, 2), G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
+      60000, fds2, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (second, "(@a{sv})", &result);
+  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
+  g_assert_null (first); /* still held by its consumer */
+
+  /* Now read: the first command's output arrives whole, then its result. */
+  while (got < 100000) {
+    char buf[65536];
+    gssize n = read (slow[0], buf, sizeof buf);
+    g_assert_cmpint (n, >, 0);
+    got += (gsize)n;
+  }
+  while (first == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_pointer (&result, g_variant_unref);
+  g_variant_get (first, "(@a{sv})", &result);
+  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
+  g_assert_cmpuint (exec_result_u64 (result, "stdout_bytes"), ==, 100000);
+  g_variant_unref (first);
+  close (slow[0]);
+  close (devnull);
+  exec_service_stop (svc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -423,6 +649,8 @@ main (int argc, char **argv)
   g_test_add ("/af-exec/service/" path, ExecFixture, NULL, exec_fixture_setup, fn,                 \
               exec_fixture_teardown)
   ADD ("exec", test_exec);
+  ADD ("shell-bypass", test_shell_bypass);
+  ADD ("slow-consumer", test_slow_consumer);
   ADD ("timeout", test_timeout);
   ADD ("output-cap", test_output_cap);
   ADD ("stream-latency", test_stream_latency);

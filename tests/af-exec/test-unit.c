@@ -23,7 +23,16 @@ static void
 test_shell_argv (void)
 {
   assert_argv ("ls -la /tmp", (const char *const[]){ "ls", "-la", "/tmp", NULL });
-  assert_argv ("true", (const char *const[]){ "true", NULL });
+  assert_argv ("true", (const char *const[]){ "/bin/sh", "-c", "true", NULL });
+  assert_argv ("echo a", (const char *const[]){ "/bin/sh", "-c", "echo a", NULL });
+  assert_argv ("test -f x", (const char *const[]){ "/bin/sh", "-c", "test -f x", NULL });
+  assert_argv ("if", (const char *const[]){ "/bin/sh", "-c", "if", NULL });
+  assert_argv ("  ls   -l  ", (const char *const[]){ "ls", "-l", NULL });
+  assert_argv ("env A=b", (const char *const[]){ "env", "A=b", NULL });
+  assert_argv ("ls\t-l", (const char *const[]){ "/bin/sh", "-c", "ls\t-l", NULL });
+  assert_argv ("ls # c", (const char *const[]){ "/bin/sh", "-c", "ls # c", NULL });
+  assert_argv ("ls >f", (const char *const[]){ "/bin/sh", "-c", "ls >f", NULL });
+  assert_argv ("   ", (const char *const[]){ "/bin/sh", "-c", "   ", NULL });
   assert_argv ("echo $HOME", (const char *const[]){ "/bin/sh", "-c", "echo $HOME", NULL });
   assert_argv ("cd /tmp", (const char *const[]){ "/bin/sh", "-c", "cd /tmp", NULL });
   assert_argv ("A=b env", (const char *const[]){ "/bin/sh", "-c", "A=b env", NULL });

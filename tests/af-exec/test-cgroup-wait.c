@@ -1,0 +1,228 @@
+/* test-cgroup-wait.c — waiting for a cgroup to empty, on real cgroups: the
+ * v2 event (cgroup.events, in the unified tree of a hybrid host) and the v1
+ * one (pidfds of the processes listed), its deadline, and an rmdir racing a
+ * killed process's exit. Needs root and writable cgroups; skips otherwise. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <linux/magic.h>
+
+#include "cgroup-private.h"
+
+static gboolean
+is_fs (const char *path, long magic)
+{
+  struct statfs st;
+  return statfs (path, &st) == 0 && (long)st.f_type == magic;
+}
+
+/* A fresh cgroup below @root holding one process of ours (sleeping). */
+static char *
+make_cgroup_with_child (const char *root, pid_t *ret_pid)
+{
+  g_autofree char *name = g_strdup_printf ("af-exec-test-wait-%d", (int)getpid ());
+  char *dir = g_build_filename (root, name, NULL);
+  g_autofree char *procs = g_build_filename (dir, "cgroup.procs", NULL);
+  g_autofree char *pid_text = NULL;
+  pid_t pid;
+  int fd;
+
+  g_assert_cmpint (mkdir (dir, 0755), ==, 0);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    /* Never outlive the test, even one that aborts on an assertion. */
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    for (;;)
+      pause ();
+  }
+  *ret_pid = pid;
+  pid_text = g_strdup_printf ("%d", (int)pid);
+  fd = open (procs, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, pid_text, strlen (pid_text)), ==, (gssize)strlen (pid_text));
+  close (fd);
+  return dir;
+}
+
+static void
+check_wait (const char *root, gboolean with_events)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *events = NULL;
+  int events_fd = -1;
+  pid_t pid;
+  gint64 t0;
+  int status;
+
+  if (geteuid () != 0 || access (root, W_OK) != 0) {
+    g_test_skip ("needs root and a writable cgroup hierarchy");
+    return;
+  }
+  dir = make_cgroup_with_child (root, &pid);
+  if (with_events) {
+    events = g_build_filename (dir, "cgroup.events", NULL);
+    events_fd = open (events, O_RDONLY | O_CLOEXEC);
+    g_assert_cmpint (events_fd, >=, 0);
+  }
+
+  /* A live process: the wait ends at its deadline, not before. */
+  t0 = g_get_monotonic_time ();
+  g_assert_false (af_cgroup_wait_empty (dir, events_fd, t0 + 100 * 1000));
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 95 * 1000);
+  g_assert_cmpint (rmdir (dir), ==, -1);
+  g_assert_cmpint (errno, ==, EBUSY);
+
+  /* Killed and not yet reaped: a zombie is out of its cgroup, so the wait
+   * ends on the kernel's event, long before the deadline; and the rmdir
+   * racing the exit succeeds. */
+  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+  t0 = g_get_monotonic_time ();
+  g_assert_true (af_cgroup_rmdir_when_empty (dir, events_fd, t0 + 5 * G_USEC_PER_SEC));
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 4 * G_USEC_PER_SEC);
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  if (events_fd >= 0)
+    close (events_fd);
+}
+
+static void
+test_wait_v2 (void)
+{
+  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
+    check_wait (CG_ROOT, TRUE);
+  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+    check_wait (CG_ROOT "/unified", TRUE);
+  else
+    g_test_skip ("no cgroup2 hierarchy mounted");
+}
+
+static void
+test_wait_v2_opens_events (void)
+{
+  /* The same with no open cgroup.events: the helper opens it itself. */
+  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
+    check_wait (CG_ROOT, FALSE);
+  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+    check_wait (CG_ROOT "/unified", FALSE);
+  else
+    g_test_skip ("no cgroup2 hierarchy mounted");
+}
+
+static void
+test_wait_v1 (void)
+{
+  if (is_fs (CG_ROOT "/pids", CGROUP_SUPER_MAGIC))
+    check_wait (CG_ROOT "/pids", FALSE);
+  else
+    g_test_skip ("no cgroup v1 pids hierarchy mounted");
+}
+
+static gboolean
+on_empty (gpointer data)
+{
+  (*(int *)data)++;
+  return G_SOURCE_REMOVE;
+}
+
+/* The asynchronous watch a command's end uses (cgroup-cmd.c), on a real
+ * cgroup: nothing is reported while a process lives; after its kill the
+ * callback comes from the main loop (v2: cgroup.events, v1: a pidfd), and
+ * the cgroup is removed with the command. */
+static void
+check_when_empty (AfCgroupMode mode, const char *parent)
+{
+  g_autofree char *name = g_strdup_printf ("af-exec-test-watch-%d", (int)getpid ());
+  g_autofree char *dir = g_build_filename (parent, name, NULL);
+  g_autoptr (GError) error = NULL;
+  AfCgroup cg = { 0 };
+  AfCgroupCmd *cmd;
+  char pid_text[32];
+  const int *fds;
+  int n_fds, fired = 0, status;
+  pid_t pid;
+  gint64 deadline;
+
+  if (geteuid () != 0 || access (parent, W_OK) != 0) {
+    g_test_skip ("needs root and a writable cgroup hierarchy");
+    return;
+  }
+  g_assert_cmpint (mkdir (dir, 0755), ==, 0);
+  cg.mode = mode;
+  cg.cmd_parent = dir; /* no `dirs`: nothing is made ahead */
+  cmd = af_cgroup_cmd_new (&cg, &error);
+  g_assert_no_error (error);
+  g_assert_true ((mode == AF_CGROUP_MODE_V1) == (cmd->events_fd < 0));
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    for (;;)
+      pause ();
+  }
+  fds = af_cgroup_cmd_fds (cmd, &n_fds);
+  g_snprintf (pid_text, sizeof pid_text, "%d", (int)pid);
+  g_assert_cmpint (write (fds[0], pid_text, strlen (pid_text)), ==, (gssize)strlen (pid_text));
+
+  g_assert_false (af_cgroup_cmd_is_empty (cmd));
+  g_assert_false (af_cgroup_cmd_when_empty (cmd, on_empty, &fired));
+  /* Nothing fires while it lives. */
+  deadline = g_get_monotonic_time () + 100 * 1000;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpint (fired, ==, 0);
+
+  af_cgroup_cmd_kill (cmd);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (fired == 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (fired, ==, 1);
+  g_assert_true (af_cgroup_cmd_is_empty (cmd));
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+
+  af_cgroup_cmd_free (cmd);
+  g_assert_cmpint (rmdir (dir), ==, 0); /* empty: the command's was removed */
+}
+
+static void
+test_when_empty_v2 (void)
+{
+  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_V2, CG_ROOT);
+  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_HYBRID, CG_ROOT "/unified");
+  else
+    g_test_skip ("no cgroup2 hierarchy mounted");
+}
+
+static void
+test_when_empty_v1 (void)
+{
+  if (is_fs (CG_ROOT "/pids", CGROUP_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_V1, CG_ROOT "/pids");
+  else
+    g_test_skip ("no cgroup v1 pids hierarchy mounted");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/af-exec/cgroup-wait/v2-events", test_wait_v2);
+  g_test_add_func ("/af-exec/cgroup-wait/v2-opens-events", test_wait_v2_opens_events);
+  g_test_add_func ("/af-exec/cgroup-wait/v1-pidfd", test_wait_v1);
+  g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2", test_when_empty_v2);
+  g_test_add_func ("/af-exec/cgroup-wait/when-empty-v1", test_when_empty_v1);
+  return g_test_run ();
+}
