@@ -101,6 +101,31 @@ round_trip (AfClient *client)
   return NULL;
 }
 
+/* `agentfense --endpoint ENDPOINT [OPTION [VALUE]] codebase ls`; the exit
+ * status. */
+static int
+run_cli (const char *endpoint, const char *option, const char *value, const char *more)
+{
+  g_autoptr (GError) error = NULL;
+  const char *argv[10] = { AGENTFENSE_CLI, "--endpoint", endpoint };
+  gsize n = 3;
+  for (const char *const *a = (const char *const[]){ option, value, more, NULL }; *a != NULL; a++)
+    argv[n++] = *a;
+  argv[n++] = "codebase";
+  argv[n++] = "ls";
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_unsetenv (launcher, "AGENTFENSE_CA_FILE");
+  g_autoptr (GSubprocess) proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("agentfense %s %s: %s", option ? option : "", value ? value : "", err);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  return g_subprocess_get_exit_status (proc);
+}
+
 static void
 test_tls (void)
 {
@@ -139,6 +164,16 @@ test_tls (void)
   g_assert_no_error (error);
   g_autoptr (GError) plain_error = round_trip (plain);
   g_assert_error (plain_error, AF_SDK_ERROR, AF_SDK_ERROR_CONNECTION);
+
+  /* The tool: --ca-file implies --secure; --secure alone trusts only the
+   * system's CAs, which did not issue this certificate (exit 3:
+   * connection). */
+  int cli_status = run_cli (endpoint, "--ca-file", ca, NULL);
+  g_assert_cmpint (cli_status, ==, 0);
+  cli_status = run_cli (endpoint, "--secure", NULL, NULL);
+  g_assert_cmpint (cli_status, ==, 3);
+  cli_status = run_cli (endpoint, NULL, NULL, NULL);
+  g_assert_cmpint (cli_status, ==, 3);
 
   /* The unix socket of the same server stays plain. */
   g_autoptr (AfClient) local = af_client_new (server->endpoint, FALSE, &error);
