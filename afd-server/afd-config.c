@@ -2,6 +2,8 @@
  * Never logs; never touches the disk except to read the token file. */
 #include "afd-config.h"
 
+#include "af-grpc-tls.h"
+
 #include <gio/gio.h>
 #include <string.h>
 
@@ -20,6 +22,13 @@ static const AfConfigKey schema[] = {
     "Bearer token TCP clients must send (prefer auth_token_file)" },
   { "server", "auth_token_file", AF_CONFIG_PATH, "", 0, 0,
     "File holding the bearer token TCP clients must send" },
+  { "server", "tls_cert", AF_CONFIG_PATH, "", 0, 0,
+    "PEM certificate chain of the TCP listener; with tls_key, TCP speaks TLS only "
+    "(the unix socket stays plain)" },
+  { "server", "tls_key", AF_CONFIG_PATH, "", 0, 0, "PEM private key (unencrypted) of tls_cert" },
+  { "server", "tls_client_ca", AF_CONFIG_PATH, "", 0, 0,
+    "PEM CA certificates; when set, TCP clients must present a certificate they issued "
+    "(mutual TLS)" },
   { "server", "log_level", AF_CONFIG_STRING, "message", 0, 0,
     "error, warning, message, info or debug (one line per RPC)" },
   { "server", "sync", AF_CONFIG_BOOL, "true", 0, 0,
@@ -83,6 +92,12 @@ afd_settings_free (AfdSettings *s)
   g_free (s->socket_path);
   g_free (s->listen);
   g_free (s->auth_token);
+  g_free (s->tls_cert_file);
+  g_free (s->tls_cert_pem);
+  if (s->tls_key_pem != NULL)
+    memset (s->tls_key_pem, 0, strlen (s->tls_key_pem)); /* no key left in freed memory */
+  g_free (s->tls_key_pem);
+  g_free (s->tls_client_ca_pem);
   g_free (s->fuse_helper);
   g_free (s->exec_helper);
   g_free (s->default_image);
@@ -131,6 +146,61 @@ read_token_file (const char *path, GError **error)
   return g_strstrip (g_steal_pointer (&text));
 }
 
+/* Reads and checks the PEM file of key @key (empty: *@out stays NULL);
+ * errors name the key and the file. */
+static gboolean
+read_tls_file (AfConfig *config, const char *key, gboolean certificates, char **out, GError **error)
+{
+  const char *path = af_config_get_string (config, "server", key);
+  if (*path == '\0')
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *pem = af_grpc_tls_read_pem (path, &local);
+  if (pem != NULL && certificates)
+    af_grpc_tls_check_certificates (pem, NULL, &local);
+  else if (pem != NULL)
+    af_grpc_tls_check_key (pem, NULL, &local);
+  if (local != NULL) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s (%s): %s", key, path,
+                 local->message);
+    return FALSE;
+  }
+  *out = g_steal_pointer (&pem);
+  return TRUE;
+}
+
+static gboolean
+resolve_tls (AfConfig *config, AfdSettings *s, GError **error)
+{
+  const char *cert = af_config_get_string (config, "server", "tls_cert");
+  const char *key = af_config_get_string (config, "server", "tls_key");
+  if ((*cert == '\0') != (*key == '\0')) {
+    g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                         "tls_cert and tls_key go together: set both for TLS, or neither");
+    return FALSE;
+  }
+  const char *ca = af_config_get_string (config, "server", "tls_client_ca");
+  if (*cert == '\0' && *ca != '\0') {
+    g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                         "tls_client_ca needs TLS: set tls_cert and tls_key too");
+    return FALSE;
+  }
+  if (!read_tls_file (config, "tls_cert", TRUE, &s->tls_cert_pem, error) ||
+      !read_tls_file (config, "tls_key", FALSE, &s->tls_key_pem, error) ||
+      !read_tls_file (config, "tls_client_ca", TRUE, &s->tls_client_ca_pem, error))
+    return FALSE;
+  if (s->tls_cert_pem == NULL)
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  if (!af_grpc_tls_check_key (s->tls_key_pem, s->tls_cert_pem, &local)) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "tls_key (%s) and tls_cert (%s): %s",
+                 key, cert, local->message);
+    return FALSE;
+  }
+  s->tls_cert_file = g_strdup (cert);
+  return TRUE;
+}
+
 AfdSettings *
 afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
 {
@@ -171,6 +241,9 @@ afd_settings_resolve (AfConfig *config, const AfDirsEnv *env, GError **error)
   }
   if (s->auth_token != NULL && *s->auth_token == '\0')
     g_clear_pointer (&s->auth_token, g_free);
+
+  if (!resolve_tls (config, s, error))
+    return NULL;
 
   s->allow_remote = af_config_get_bool (config, "server", "allow_remote");
   s->sync = af_config_get_bool (config, "server", "sync");

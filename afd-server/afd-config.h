@@ -23,6 +23,12 @@ typedef struct {
   gboolean allow_remote;
   gboolean sync;    /* fsync uploads and commits before answering */
   char *auth_token; /* NULL when none is configured */
+  /* TLS of the TCP listener, PEM text read and checked at start-up; all
+   * NULL when TCP is plain. */
+  char *tls_cert_file; /* the path, for the log */
+  char *tls_cert_pem;
+  char *tls_key_pem;
+  char *tls_client_ca_pem; /* NULL: no client certificates */
   AfLogLevel log_level;
   gint64 max_file_size;
   gint64 codebase_quota;

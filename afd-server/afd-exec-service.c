@@ -104,10 +104,41 @@ exec_state_free (ExecState *st)
   g_free (st);
 }
 
+/* A stream's messages carry only output: the command's end travels in the
+ * trailing metadata of the status, which clients that do not look for it
+ * never see (docs/api.md, "Exit status of streamed commands"). */
+static void
+add_exit_trailers (ExecState *st)
+{
+  if (st->result == NULL || st->cancelled)
+    return;
+  gint32 sig = 0;
+  gboolean out_cut = FALSE, err_cut = FALSE;
+  g_variant_lookup (st->result, "signal", "i", &sig);
+  g_variant_lookup (st->result, "stdout_truncated", "b", &out_cut);
+  g_variant_lookup (st->result, "stderr_truncated", "b", &err_cut);
+  char value[32];
+  g_snprintf (value, sizeof value, "%d", st->exit_code);
+  af_grpc_call_add_trailing_metadata (st->call, "agentfense-exit-code", value);
+  if (sig > 0) {
+    g_snprintf (value, sizeof value, "%d", sig);
+    af_grpc_call_add_trailing_metadata (st->call, "agentfense-signal", value);
+  }
+  g_snprintf (value, sizeof value, "%" G_GUINT64_FORMAT, st->duration_us);
+  af_grpc_call_add_trailing_metadata (st->call, "agentfense-duration-us", value);
+  af_grpc_call_add_trailing_metadata (st->call, "agentfense-truncated",
+                                      out_cut && err_cut ? "stdout,stderr"
+                                      : out_cut          ? "stdout"
+                                      : err_cut          ? "stderr"
+                                                         : "none");
+}
+
 static void
 on_committed (gpointer data)
 {
   ExecState *st = data;
+  if (st->streaming)
+    add_exit_trailers (st);
   if (st->error) {
     afd_rpc_finish (st->call, NULL, st->error, st->started);
   } else if (st->streaming) {

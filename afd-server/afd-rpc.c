@@ -18,6 +18,12 @@ afd_rpc_new (const AfdSettings *settings, AfdCodebases *codebases, GError **erro
   rpc->server = af_grpc_server_new (&options, error);
   if (rpc->server == NULL)
     return NULL;
+  if (settings->tls_cert_pem != NULL) {
+    AfGrpcServerTls tls = { settings->tls_cert_pem, settings->tls_key_pem,
+                            settings->tls_client_ca_pem };
+    if (!af_grpc_server_set_tls (rpc->server, &tls, error))
+      return NULL;
+  }
   gsize n = 0;
   const AfGrpcMethod *methods = afd_codebase_service_methods (&n);
   if (!af_grpc_server_add_methods (rpc->server, methods, n, rpc, error))

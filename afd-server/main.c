@@ -291,9 +291,16 @@ main (int argc, char **argv)
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &d);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &d);
 
-  g_autofree char *tcp = d.settings->listen ? g_strdup_printf (" and tcp:%s (port %d)",
-                                                               d.settings->listen, d.rpc->tcp_port)
-                                            : g_strdup ("");
+  g_autofree char *tls = d.settings->tls_cert_pem == NULL
+                             ? g_strdup ("")
+                             : g_strdup_printf (", TLS with %s%s", d.settings->tls_cert_file,
+                                                d.settings->tls_client_ca_pem != NULL
+                                                    ? ", client certificates required"
+                                                    : "");
+  g_autofree char *tcp =
+      d.settings->listen
+          ? g_strdup_printf (" and tcp:%s (port %d%s)", d.settings->listen, d.rpc->tcp_port, tls)
+          : g_strdup ("");
   g_message ("version %s serving%s%s%s, state in %s", AF_VERSION,
              d.settings->socket_path ? " on unix:" : "",
              d.settings->socket_path ? d.settings->socket_path : "", tcp, d.settings->state_dir);

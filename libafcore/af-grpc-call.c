@@ -49,6 +49,7 @@ struct _AfGrpcCall {
   gboolean status_sent;
   grpc_status_code status;
   char *details;
+  GArray *trailing; /* grpc_metadata with owned slices; NULL: none */
 
   GQueue send_queue; /* SendItem*, not yet in a batch */
   SendItem *in_flight;
@@ -112,6 +113,14 @@ af_grpc_call_unref (AfGrpcCall *self)
   g_object_unref (self->cancellable);
   g_free (self->peer_address);
   g_free (self->details);
+  if (self->trailing != NULL) {
+    for (guint i = 0; i < self->trailing->len; i++) {
+      grpc_metadata *md = &g_array_index (self->trailing, grpc_metadata, i);
+      grpc_slice_unref (md->key);
+      grpc_slice_unref (md->value);
+    }
+    g_array_unref (self->trailing);
+  }
   g_free (self->path);
   g_free (self);
   af_grpc_server_call_gone (server);
@@ -219,6 +228,10 @@ call_pump_send (AfGrpcCall *self)
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = self->status;
     ops[n].data.send_status_from_server.status_details = &details;
+    if (self->trailing != NULL) {
+      ops[n].data.send_status_from_server.trailing_metadata_count = self->trailing->len;
+      ops[n].data.send_status_from_server.trailing_metadata = (grpc_metadata *)self->trailing->data;
+    }
     n++;
     self->status_sent = TRUE;
   }
@@ -421,6 +434,24 @@ af_grpc_call_set_send_ready_func (AfGrpcCall *self, AfGrpcCallFunc func, gpointe
 {
   self->send_ready_func = func;
   self->send_ready_data = user_data;
+}
+
+void
+af_grpc_call_add_trailing_metadata (AfGrpcCall *self, const char *key, const char *value)
+{
+  g_return_if_fail (!self->finished);
+  g_return_if_fail (key != NULL && value != NULL);
+
+  if (self->dead)
+    return;
+  if (self->trailing == NULL)
+    self->trailing = g_array_new (FALSE, TRUE, sizeof (grpc_metadata));
+  /* The slices stay ours until the call is freed: grpc reads them when the
+   * status batch starts and keeps no pointer past its completion. */
+  grpc_metadata md = { 0 };
+  md.key = grpc_slice_from_copied_string (key);
+  md.value = grpc_slice_from_copied_string (value);
+  g_array_append_val (self->trailing, md);
 }
 
 void

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "af-error.h"
+#include "af-grpc-tls.h"
 #include "af-grpc-wire.h"
 
 struct _AfGrpcChannel {
@@ -50,6 +51,32 @@ struct _AfGrpcClientStream {
   char tag_start, tag_status, tag_op;
 };
 
+static gboolean
+check_tls (const AfGrpcChannelOptions *o, GError **error)
+{
+  if ((o->tls_cert_chain_pem == NULL) != (o->tls_private_key_pem == NULL)) {
+    g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                         "a client certificate needs its private key, and a key its certificate");
+    return FALSE;
+  }
+  if (o->tls_root_certs_pem != NULL &&
+      !af_grpc_tls_check_certificates (o->tls_root_certs_pem, NULL, error)) {
+    g_prefix_error (error, "CA certificates: ");
+    return FALSE;
+  }
+  if (o->tls_cert_chain_pem != NULL) {
+    if (!af_grpc_tls_check_certificates (o->tls_cert_chain_pem, NULL, error)) {
+      g_prefix_error (error, "client certificate: ");
+      return FALSE;
+    }
+    if (!af_grpc_tls_check_key (o->tls_private_key_pem, o->tls_cert_chain_pem, error)) {
+      g_prefix_error (error, "client key: ");
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 AfGrpcChannel *
 af_grpc_channel_new (const char *endpoint, const AfGrpcChannelOptions *options, GError **error)
 {
@@ -65,6 +92,8 @@ af_grpc_channel_new (const char *endpoint, const AfGrpcChannelOptions *options, 
                          "max message size is larger than 2 GiB");
     return NULL;
   }
+  if (options != NULL && options->tls && !check_tls (options, error))
+    return NULL;
   af_grpc_runtime_ref ();
   AfGrpcChannel *self = g_new0 (AfGrpcChannel, 1);
   self->ref_count = 1;
@@ -81,9 +110,25 @@ af_grpc_channel_new (const char *endpoint, const AfGrpcChannelOptions *options, 
      * all idempotent. Calls fail fast when nothing listens (no
      * wait_for_ready). */
     { GRPC_ARG_INTEGER, GRPC_ARG_ENABLE_RETRIES, { .integer = 0 } },
+    /* Only read when set: tests reach a server by address while its
+     * certificate names a host. */
+    { GRPC_ARG_STRING, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, { .string = NULL } },
   };
-  grpc_channel_args channel_args = { G_N_ELEMENTS (args), args };
-  grpc_channel_credentials *creds = grpc_insecure_credentials_create ();
+  grpc_channel_args channel_args = { G_N_ELEMENTS (args) - 1, args };
+  grpc_channel_credentials *creds;
+  if (options != NULL && options->tls) {
+    grpc_ssl_pem_key_cert_pair pair = { options->tls_private_key_pem, options->tls_cert_chain_pem };
+    /* NULL roots: grpc's default roots. The PEM text is copied. */
+    creds = grpc_ssl_credentials_create_ex (options->tls_root_certs_pem,
+                                            options->tls_cert_chain_pem != NULL ? &pair : NULL,
+                                            NULL, NULL);
+    if (options->tls_server_name != NULL) {
+      args[G_N_ELEMENTS (args) - 1].value.string = (char *)options->tls_server_name;
+      channel_args.num_args = G_N_ELEMENTS (args);
+    }
+  } else {
+    creds = grpc_insecure_credentials_create ();
+  }
   self->channel = grpc_channel_create (endpoint, creds, &channel_args);
   grpc_channel_credentials_release (creds);
   return self;
@@ -269,6 +314,23 @@ stream_wait_status (AfGrpcClientStream *s, GError **error)
   }
   g_propagate_error (error, g_steal_pointer (&status_error));
   return FALSE;
+}
+
+char *
+af_grpc_client_stream_dup_trailing_metadata (AfGrpcClientStream *s, const char *key)
+{
+  gsize key_len = strlen (key);
+
+  if (s->status_pending)
+    return NULL;
+  for (size_t i = 0; i < s->trailing_md.count; i++) {
+    const grpc_metadata *md = &s->trailing_md.metadata[i];
+    if (GRPC_SLICE_LENGTH (md->key) == key_len &&
+        memcmp (GRPC_SLICE_START_PTR (md->key), key, key_len) == 0)
+      return g_strndup ((const char *)GRPC_SLICE_START_PTR (md->value),
+                        GRPC_SLICE_LENGTH (md->value));
+  }
+  return NULL;
 }
 
 void

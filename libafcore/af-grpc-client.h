@@ -30,6 +30,19 @@ typedef struct _AfGrpcClientStream AfGrpcClientStream;
 typedef struct {
   /* Largest message sent or received in bytes (0: 4 MiB). */
   gsize max_message_size;
+  /* TLS (grpc's SSL credentials). Without @tls the channel is plain. */
+  gboolean tls;
+  /* PEM CAs the server's certificate must chain to; NULL: grpc's default
+   * roots ($GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, else the system's bundle,
+   * /etc/ssl/certs/ca-certificates.crt on Debian). */
+  const char *tls_root_certs_pem;
+  /* The client's certificate chain and key for mutual TLS: both or
+   * neither. */
+  const char *tls_cert_chain_pem;
+  const char *tls_private_key_pem;
+  /* Name to check the server certificate against instead of the
+   * endpoint's host (grpc.ssl_target_name_override); NULL: the host. */
+  const char *tls_server_name;
 } AfGrpcChannelOptions;
 
 typedef struct {
@@ -41,8 +54,10 @@ typedef struct {
 } AfGrpcCallOptions;
 
 /* @endpoint: "unix:/path", "unix-abstract:name", "host:port" or
- * "dns:host:port". Does not connect yet: a failure to connect is reported by
- * the first call. @options may be NULL. */
+ * "dns:host:port". Does not connect yet: a failure to connect (a TLS
+ * handshake that fails included) is reported by the first call as
+ * AF_ERROR_UNAVAILABLE. @options may be NULL. The TLS PEM text is checked
+ * here (AF_ERROR_INVALID_ARGUMENT) and copied. */
 AfGrpcChannel *af_grpc_channel_new (const char *endpoint, const AfGrpcChannelOptions *options,
                                     GError **error);
 AfGrpcChannel *af_grpc_channel_ref (AfGrpcChannel *channel);
@@ -94,6 +109,12 @@ gboolean af_grpc_client_stream_write (AfGrpcClientStream *stream, const Protobuf
                                       GError **error);
 gboolean af_grpc_client_stream_finish (AfGrpcClientStream *stream, ProtobufCMessage **out_response,
                                        GError **error);
+
+/* The first value of trailing metadata @key the server sent with the
+ * status (newly allocated), or NULL when absent or when the stream has not
+ * ended yet (af_grpc_client_stream_read returned NULL, or finish
+ * returned). */
+char *af_grpc_client_stream_dup_trailing_metadata (AfGrpcClientStream *stream, const char *key);
 
 /* Cancels the call (any thread); pending and later operations fail. */
 void af_grpc_client_stream_cancel (AfGrpcClientStream *stream);

@@ -196,6 +196,16 @@ af_grpc_fd_listener_new (AfGrpcServer *server, int fd, int *out_port, GError **e
                  "fd %d is not a listening unix or TCP stream socket", fd);
     return NULL;
   }
+  if (sa.ss_family != AF_UNIX && server->tls != NULL) {
+    /* grpc core serves a connection handed over as an fd only without
+     * TLS; serving this one plain would quietly drop the TLS asked for. */
+    close (fd);
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                 "fd %d is a TCP socket and TLS is configured: TLS is served only on TCP "
+                 "addresses the server binds itself (listen), not on adopted sockets",
+                 fd);
+    return NULL;
+  }
   /* We accept on the server context: the fd must never block it, and must
    * not leak into the helpers the server spawns. */
   if (fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK) < 0 ||

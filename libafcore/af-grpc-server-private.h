@@ -59,6 +59,8 @@ struct _AfGrpcServer {
   grpc_server *server;
   grpc_completion_queue *cq;
   grpc_server_credentials *insecure;
+  grpc_server_credentials *tls; /* NULL: TCP listeners are plain */
+  gboolean listening;           /* a listener was added: TLS can no longer change */
 
   GPtrArray *methods; /* AfGrpcMethodEntry*, owned */
   GHashTable *paths;  /* path → AfGrpcMethodEntry* */

@@ -17,6 +17,7 @@
 #include <grpc/support/alloc.h>
 
 #include "af-error.h"
+#include "af-grpc-tls.h"
 #include "af-grpc-wire.h"
 
 /* Requests kept armed per method: grpc queues further calls itself. */
@@ -273,6 +274,41 @@ af_grpc_server_add_methods (AfGrpcServer *self, const AfGrpcMethod *methods, gsi
 }
 
 gboolean
+af_grpc_server_set_tls (AfGrpcServer *self, const AfGrpcServerTls *tls, GError **error)
+{
+  g_return_val_if_fail (!self->listening && self->tls == NULL, FALSE);
+  g_return_val_if_fail (tls != NULL, FALSE);
+
+  if (!af_grpc_tls_check_certificates (tls->cert_chain_pem, NULL, error)) {
+    g_prefix_error (error, "certificate: ");
+    return FALSE;
+  }
+  if (!af_grpc_tls_check_key (tls->private_key_pem, tls->cert_chain_pem, error)) {
+    g_prefix_error (error, "private key: ");
+    return FALSE;
+  }
+  if (tls->client_ca_pem != NULL &&
+      !af_grpc_tls_check_certificates (tls->client_ca_pem, NULL, error)) {
+    g_prefix_error (error, "client CA: ");
+    return FALSE;
+  }
+  grpc_ssl_pem_key_cert_pair pair = { tls->private_key_pem, tls->cert_chain_pem };
+  /* Copied by grpc. With a client CA, a connection without a certificate
+   * that CA issued fails its handshake: mutual TLS. */
+  self->tls = grpc_ssl_server_credentials_create_ex (
+      tls->client_ca_pem, &pair, 1,
+      tls->client_ca_pem != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                 : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+      NULL);
+  if (self->tls == NULL) {
+    g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
+                         "certificate: grpc refused the TLS credentials");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
 af_grpc_server_listen_unix (AfGrpcServer *self, const char *path, guint mode, GError **error)
 {
   g_return_val_if_fail (!self->shutting_down, FALSE);
@@ -280,6 +316,7 @@ af_grpc_server_listen_unix (AfGrpcServer *self, const char *path, guint mode, GE
   AfGrpcUnixListener *listener = af_grpc_unix_listener_new (self, path, mode, error);
   if (listener == NULL)
     return FALSE;
+  self->listening = TRUE;
   g_ptr_array_add (self->listeners, listener);
   if (self->started)
     af_grpc_unix_listener_start (listener);
@@ -294,6 +331,7 @@ af_grpc_server_listen_fd (AfGrpcServer *self, int fd, int *out_port, GError **er
   AfGrpcUnixListener *listener = af_grpc_fd_listener_new (self, fd, out_port, error);
   if (listener == NULL)
     return FALSE;
+  self->listening = TRUE;
   g_ptr_array_add (self->listeners, listener);
   if (self->started)
     af_grpc_unix_listener_start (listener);
@@ -310,7 +348,9 @@ af_grpc_server_listen_tcp (AfGrpcServer *self, const char *host_port, int *out_p
                  "%s is not a TCP address (use af_grpc_server_listen_unix)", host_port);
     return FALSE;
   }
-  int port = grpc_server_add_http2_port (self->server, host_port, self->insecure);
+  self->listening = TRUE;
+  int port = grpc_server_add_http2_port (self->server, host_port,
+                                         self->tls != NULL ? self->tls : self->insecure);
   if (port == 0) {
     g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE,
                  "cannot listen on %s (address in use or invalid)", host_port);
@@ -476,6 +516,8 @@ af_grpc_server_free (AfGrpcServer *self)
   g_ptr_array_unref (self->listeners);
   g_hash_table_unref (self->peer_creds);
   grpc_server_credentials_release (self->insecure);
+  if (self->tls != NULL)
+    grpc_server_credentials_release (self->tls);
   g_source_destroy (self->source);
   g_source_unref (self->source);
   g_assert (self->events.length == 0);

@@ -108,8 +108,27 @@ gboolean af_grpc_server_listen_unix (AfGrpcServer *server, const char *path, gui
  * or after _start. */
 gboolean af_grpc_server_listen_fd (AfGrpcServer *server, int fd, int *out_port, GError **error);
 
+/* TLS of the TCP listeners (PEM text, copied). With @client_ca_pem, every
+ * client must present a certificate issued by one of those CAs (mutual
+ * TLS); without it none is asked for. */
+typedef struct {
+  const char *cert_chain_pem;  /* the server's certificate, then intermediates */
+  const char *private_key_pem; /* unencrypted */
+  const char *client_ca_pem;   /* NULL: no client certificates */
+} AfGrpcServerTls;
+
+/* From now on TCP listeners (af_grpc_server_listen_tcp) speak TLS only.
+ * Unix-socket listeners stay plain: the socket's file mode and SO_PEERCRED
+ * protect them. An adopted TCP socket (af_grpc_server_listen_fd) is then
+ * refused, because grpc core serves a connection it did not accept itself
+ * only without TLS. Call before any listen function. The PEM text is
+ * checked here: AF_ERROR_INVALID_ARGUMENT with a message starting with
+ * "certificate", "private key" or "client CA" says which part is wrong. */
+gboolean af_grpc_server_set_tls (AfGrpcServer *server, const AfGrpcServerTls *tls, GError **error);
+
 /* Listens on TCP @host_port ("127.0.0.1:9000"; port 0 picks a free one,
- * returned in @out_port). Only before af_grpc_server_start(). */
+ * returned in @out_port), with TLS once af_grpc_server_set_tls() was
+ * called. Only before af_grpc_server_start(). */
 gboolean af_grpc_server_listen_tcp (AfGrpcServer *server, const char *host_port, int *out_port,
                                     GError **error);
 
@@ -190,6 +209,12 @@ typedef void (*AfGrpcReceiveFunc) (AfGrpcCall *call, const ProtobufCMessage *mes
 void af_grpc_call_set_receive_func (AfGrpcCall *call, AfGrpcReceiveFunc func, gpointer user_data);
 void af_grpc_call_pause_receive (AfGrpcCall *call);
 void af_grpc_call_resume_receive (AfGrpcCall *call);
+
+/* Adds @key: @value to the trailing metadata sent with the call's status
+ * (both copied). Keys are lower-case ASCII ("agentfense-exit-code"), values
+ * printable ASCII. Before af_grpc_call_finish(); a call that is already
+ * over ignores it. */
+void af_grpc_call_add_trailing_metadata (AfGrpcCall *call, const char *key, const char *value);
 
 /* Ends the call: with @error non-NULL the status comes from
  * af_error_to_grpc_status(@error) and the details from its message;

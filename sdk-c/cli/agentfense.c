@@ -27,7 +27,7 @@ static const struct {
 static void
 print_help (FILE *out)
 {
-  fprintf (out, "Usage: agentfense [--endpoint ADDRESS] [--json] COMMAND [ARGS...]\n\n"
+  fprintf (out, "Usage: agentfense [--endpoint ADDRESS] [--secure] [--json] COMMAND [ARGS...]\n\n"
                 "Commands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
     fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
@@ -35,6 +35,11 @@ print_help (FILE *out)
                 "  --endpoint ADDRESS  Server address (unix:/path or host:port); default:\n"
                 "                      $AGENTFENSE_ENDPOINT, the local server's socket, or\n"
                 "                      localhost:9000\n"
+                "  --secure            Connect with TLS (TCP endpoints); trusts the system's\n"
+                "                      CAs, or $AGENTFENSE_CA_FILE\n"
+                "  --ca-file FILE      Trust the CA certificates in FILE (PEM; implies --secure)\n"
+                "  --cert FILE         Client certificate (PEM) for servers requiring one\n"
+                "  --key FILE          Private key of --cert (PEM)\n"
                 "  --json              Print JSON for scripts\n"
                 "  --version           Print the version and exit\n"
                 "  -h, --help          Print this help and exit\n\n"
@@ -64,11 +69,15 @@ main (int argc, char **argv)
     }
     if (strcmp (arg, "--") == 0)
       break;
-    if (strcmp (arg, "--endpoint") == 0) {
+    /* Global options with a value: skip the value too. */
+    if (strcmp (arg, "--endpoint") == 0 || strcmp (arg, "--ca-file") == 0 ||
+        strcmp (arg, "--cert") == 0 || strcmp (arg, "--key") == 0) {
       i++;
       continue;
     }
-    if (strcmp (arg, "--json") == 0 || g_str_has_prefix (arg, "--endpoint="))
+    if (strcmp (arg, "--json") == 0 || strcmp (arg, "--secure") == 0 ||
+        g_str_has_prefix (arg, "--endpoint=") || g_str_has_prefix (arg, "--ca-file=") ||
+        g_str_has_prefix (arg, "--cert=") || g_str_has_prefix (arg, "--key="))
       continue;
     if (arg[0] == '-') {
       g_printerr ("agentfense: unknown option %s\nTry 'agentfense --help'.\n", arg);
@@ -95,6 +104,9 @@ main (int argc, char **argv)
     g_ptr_array_add (args, NULL);
     int status = verbs[v].func (&cli, (int)args->len - 1, (char **)args->pdata);
     g_free (cli.endpoint);
+    g_free (cli.ca_file);
+    g_free (cli.cert_file);
+    g_free (cli.key_file);
     return status;
   }
   g_printerr ("agentfense: unknown command '%s'\nTry 'agentfense --help'.\n", argv[verb_index]);

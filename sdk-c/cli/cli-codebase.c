@@ -326,7 +326,7 @@ cli_codebase (CliContext *cli, int argc, char **argv)
   const char *sub = argc >= 2 ? argv[1] : "";
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (AfClient) client = af_client_new (cli->endpoint, FALSE, &error);
+  g_autoptr (AfClient) client = cli_client_new (cli, &error);
   if (client == NULL)
     return cli_fail (cli, error);
 

@@ -182,7 +182,11 @@ cli_life_run (CliContext *cli, const char *dir, AfSandboxOptions *options, gbool
   /* A closed stdout must end the stream with an error, not kill us before
    * the cleanup. */
   signal (SIGPIPE, SIG_IGN);
-  af_sandbox_options_set_endpoint (options, cli->endpoint, FALSE);
+  g_autoptr (GError) client_error = NULL;
+  g_autoptr (AfClient) client = cli_client_new (cli, &client_error);
+  if (client == NULL)
+    return cli_fail (cli, client_error);
+  af_sandbox_options_set_client (options, client);
 
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GCancellable) cancel = g_cancellable_new ();

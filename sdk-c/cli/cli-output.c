@@ -18,12 +18,27 @@ cli_global_options (CliContext *cli)
     { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, "Print JSON for scripts", NULL },
     { "endpoint", 0, 0, G_OPTION_ARG_STRING, &cli->endpoint,
       "Server address (unix:/path or host:port)", "ADDRESS" },
+    { "secure", 0, 0, G_OPTION_ARG_NONE, &cli->secure,
+      "Connect with TLS (TCP endpoints; trusts the system's CAs)", NULL },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &cli->ca_file,
+      "Trust the CA certificates of this PEM file (implies --secure)", "FILE" },
+    { "cert", 0, 0, G_OPTION_ARG_FILENAME, &cli->cert_file,
+      "Client certificate, PEM, for servers that require one (implies --secure)", "FILE" },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &cli->key_file, "Private key of --cert, PEM", "FILE" },
     { NULL },
   };
   GOptionGroup *group =
       g_option_group_new ("global", "Options of every command:", "Show global options", NULL, NULL);
   g_option_group_add_entries (group, entries);
   return group;
+}
+
+AfClient *
+cli_client_new (CliContext *cli, GError **error)
+{
+  if (cli->secure || cli->ca_file != NULL || cli->cert_file != NULL || cli->key_file != NULL)
+    return af_client_new_tls (cli->endpoint, cli->ca_file, cli->cert_file, cli->key_file, error);
+  return af_client_new (cli->endpoint, FALSE, error);
 }
 
 gboolean

@@ -32,6 +32,10 @@ typedef struct {
   const char *prog; /* "agentfense" */
   char *endpoint;   /* --endpoint (owned), or NULL for the default */
   gboolean json;    /* --json */
+  /* TLS: --secure, and --ca-file/--cert/--key (owned; each implies
+   * --secure). */
+  gboolean secure;
+  char *ca_file, *cert_file, *key_file;
   /* Set by run, sandbox exec and shell: the exit status belongs to the
    * command, so the tool's own failures become CLI_EXIT_COMMAND_TOOL
    * (timeouts CLI_EXIT_COMMAND_TIMEOUT) instead of the table above. */
@@ -52,6 +56,10 @@ int cli_shell (CliContext *cli, int argc, char **argv);
 /* The options every verb accepts (--json, --endpoint), to add to a verb's
  * GOptionContext. */
 GOptionGroup *cli_global_options (CliContext *cli);
+
+/* A client of --endpoint, with TLS when asked (--secure, --ca-file,
+ * --cert, --key; the AGENTFENSE_* variables fill in what is not given). */
+AfClient *cli_client_new (CliContext *cli, GError **error);
 
 /* Parses @argv with @entries plus the global options; on failure prints
  * the error and returns FALSE (exit CLI_EXIT_USAGE). @parameter is the
@@ -135,20 +143,14 @@ typedef struct _CliCommand CliCommand;
 CliCommand *cli_command_new (gboolean raw, int out_fd, int err_fd);
 void cli_command_free (CliCommand *cmd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliCommand, cli_command_free)
-/* What the status line starts with (\036, a fixed word, the nonce). */
-const char *cli_command_get_marker (CliCommand *cmd);
 /* The command line for @argv: one word is taken as a shell command line,
  * several are quoted as a program and its arguments. */
 char *cli_command_join (char **argv);
-/* The text to send: @command plus the status report this object strips
- * from the output. @in_session: run in the session's own shell. */
-char *cli_command_wrap (CliCommand *cmd, const char *command, gboolean in_session);
 /* An AfOutputFunc; user data: the CliCommand. */
 gboolean cli_command_on_output (AfOutputKind kind, const guint8 *data, gsize length,
                                 gpointer user_data);
-/* Flushes the output; *@out_status: the command's status, -1 when it was
- * not reported. FALSE when writing our own output failed. */
-gboolean cli_command_finish (CliCommand *cmd, int *out_status, GError **error);
+/* Flushes the output. FALSE when writing our own output failed. */
+gboolean cli_command_finish (CliCommand *cmd, GError **error);
 /* The tool's exit status for a command status. */
 int cli_command_exit_code (int status);
 /* Runs @command in sandbox @sandbox_id, or in session @session_id (then

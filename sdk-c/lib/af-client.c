@@ -6,8 +6,10 @@
 #include "af-sdk-private.h"
 
 #include "af-dirs.h"
+#include "af-grpc-tls.h"
 #include "af-path.h"
 
+#include <string.h>
 #include <sys/stat.h>
 
 G_DEFINE_BOXED_TYPE (AfClient, af_client, af_client_ref, af_client_unref)
@@ -47,18 +49,84 @@ af_client_resolve_endpoint (const char *endpoint)
   return g_strdup (endpoint);
 }
 
-AfClient *
-af_client_new (const char *endpoint, gboolean secure, GError **error)
+/* @value, else the environment variable @env, else NULL. */
+static const char *
+setting (const char *value, const char *env)
 {
+  if (value != NULL && *value != '\0')
+    return value;
+  const char *from_env = g_getenv (env);
+  return from_env != NULL && *from_env != '\0' ? from_env : NULL;
+}
+
+/* Reads a PEM file for the channel; errors name where the path came
+ * from. */
+static gboolean
+read_pem (const char *path, const char *what, const char *env, char **out, GError **error)
+{
+  if (path == NULL)
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  *out = af_grpc_tls_read_pem (path, &local);
+  if (*out == NULL) {
+    g_set_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION, "%s (%s, or $%s): %s",
+                 what, path, env, local->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static AfClient *
+client_new (const char *endpoint, gboolean secure, const char *ca_file, const char *cert_file,
+            const char *key_file, GError **error)
+{
+  AfGrpcChannelOptions options = { 0 };
+  g_autofree char *ca = NULL, *cert = NULL, *key = NULL;
+  g_autofree char *target = NULL;
+
   if (secure) {
-    g_set_error_literal (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION,
-                         "TLS (secure = TRUE) is not supported by this build of libagentfense");
-    return NULL;
+    /* TLS is for TCP: with no endpoint given, the local unix socket (plain,
+     * guarded by its file mode) is not a candidate. */
+    const char *env = g_getenv ("AGENTFENSE_ENDPOINT");
+    if (endpoint != NULL && *endpoint != '\0')
+      target = af_client_resolve_endpoint (endpoint);
+    else if (env != NULL && *env != '\0')
+      target = af_client_resolve_endpoint (env);
+    else
+      target = g_strdup (AF_CLIENT_DEFAULT_TCP_ENDPOINT);
+    if (g_str_has_prefix (target, "unix:") || g_str_has_prefix (target, "unix-abstract:")) {
+      g_set_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION,
+                   "endpoint '%s': TLS (secure) applies to TCP endpoints; a unix socket is "
+                   "served plain and protected by its file mode",
+                   target);
+      return NULL;
+    }
+    ca_file = setting (ca_file, "AGENTFENSE_CA_FILE");
+    cert_file = setting (cert_file, "AGENTFENSE_CLIENT_CERT");
+    key_file = setting (key_file, "AGENTFENSE_CLIENT_KEY");
+    if ((cert_file == NULL) != (key_file == NULL)) {
+      g_set_error_literal (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION,
+                           "a client certificate needs its key and a key its certificate "
+                           "(AGENTFENSE_CLIENT_CERT and AGENTFENSE_CLIENT_KEY)");
+      return NULL;
+    }
+    if (!read_pem (ca_file, "CA file", "AGENTFENSE_CA_FILE", &ca, error) ||
+        !read_pem (cert_file, "client certificate", "AGENTFENSE_CLIENT_CERT", &cert, error) ||
+        !read_pem (key_file, "client key", "AGENTFENSE_CLIENT_KEY", &key, error))
+      return NULL;
+    options.tls = TRUE;
+    options.tls_root_certs_pem = ca;
+    options.tls_cert_chain_pem = cert;
+    options.tls_private_key_pem = key;
+    options.tls_server_name = setting (NULL, "AGENTFENSE_TLS_SERVER_NAME");
+  } else {
+    target = af_client_resolve_endpoint (endpoint);
   }
 
-  g_autofree char *target = af_client_resolve_endpoint (endpoint);
   g_autoptr (GError) local_error = NULL;
-  AfGrpcChannel *channel = af_grpc_channel_new (target, NULL, &local_error);
+  AfGrpcChannel *channel = af_grpc_channel_new (target, &options, &local_error);
+  if (key != NULL)
+    memset (key, 0, strlen (key)); /* the channel holds its own copy */
   if (channel == NULL) {
     g_set_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION, "endpoint '%s': %s",
                  target, local_error->message);
@@ -70,6 +138,19 @@ af_client_new (const char *endpoint, gboolean secure, GError **error)
   client->endpoint = g_steal_pointer (&target);
   client->channel = channel;
   return client;
+}
+
+AfClient *
+af_client_new (const char *endpoint, gboolean secure, GError **error)
+{
+  return client_new (endpoint, secure, NULL, NULL, NULL, error);
+}
+
+AfClient *
+af_client_new_tls (const char *endpoint, const char *ca_file, const char *cert_file,
+                   const char *key_file, GError **error)
+{
+  return client_new (endpoint, TRUE, ca_file, cert_file, key_file, error);
 }
 
 AfClient *

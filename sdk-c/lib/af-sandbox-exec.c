@@ -44,13 +44,23 @@ af_sandbox_run (AfSandbox *sandbox, const char *command, guint timeout_s, GHashT
 }
 
 gboolean
+af_sandbox_exec_stream_with_status (AfSandbox *sandbox, const char *command, const char *stdin_text,
+                                    GHashTable *env, const char *workdir, guint timeout_s,
+                                    AfOutputFunc func, gpointer user_data, AfExecStatus *out_status,
+                                    GCancellable *cancellable, GError **error)
+{
+  return af_client_exec_stream_with_status (
+      af_sandbox_get_client (sandbox), af_sandbox_get_id (sandbox), command, stdin_text, env,
+      workdir, timeout_s, func, user_data, out_status, cancellable, error);
+}
+
+gboolean
 af_sandbox_exec_stream (AfSandbox *sandbox, const char *command, const char *stdin_text,
                         GHashTable *env, const char *workdir, guint timeout_s, AfOutputFunc func,
                         gpointer user_data, GCancellable *cancellable, GError **error)
 {
-  return af_client_exec_stream (af_sandbox_get_client (sandbox), af_sandbox_get_id (sandbox),
-                                command, stdin_text, env, workdir, timeout_s, func, user_data,
-                                cancellable, error);
+  return af_sandbox_exec_stream_with_status (sandbox, command, stdin_text, env, workdir, timeout_s,
+                                             func, user_data, NULL, cancellable, error);
 }
 
 AfExecStream *
@@ -143,14 +153,25 @@ af_session_exec (AfSession *session, const char *command, guint timeout_s,
 }
 
 gboolean
+af_session_exec_stream_with_status (AfSession *session, const char *command, guint timeout_s,
+                                    AfOutputFunc func, gpointer user_data, AfExecStatus *out_status,
+                                    GCancellable *cancellable, GError **error)
+{
+  if (out_status != NULL)
+    *out_status = (AfExecStatus){ .exit_code = -1 };
+  if (!check_open (session, error))
+    return FALSE;
+  return af_client_session_exec_stream_with_status (
+      af_sandbox_get_client (session->sandbox), af_session_get_id (session), command, timeout_s,
+      func, user_data, out_status, cancellable, error);
+}
+
+gboolean
 af_session_exec_stream (AfSession *session, const char *command, guint timeout_s, AfOutputFunc func,
                         gpointer user_data, GCancellable *cancellable, GError **error)
 {
-  if (!check_open (session, error))
-    return FALSE;
-  return af_client_session_exec_stream (af_sandbox_get_client (session->sandbox),
-                                        af_session_get_id (session), command, timeout_s, func,
-                                        user_data, cancellable, error);
+  return af_session_exec_stream_with_status (session, command, timeout_s, func, user_data, NULL,
+                                             cancellable, error);
 }
 
 AfExecStream *

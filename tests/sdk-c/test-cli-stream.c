@@ -115,10 +115,10 @@ test_raw (void)
   g_assert_cmpstr (got, ==, "\033[31m\xff\r\n");
 }
 
-/* Feeds @stderr_text (with the marker for each "@M@") in pieces cut at @cut through a CliCommand
- * and returns what reached stderr; *@status: the status it found. */
+/* Feeds @stderr_text in two pieces cut at @cut, with stdout between them,
+ * through a CliCommand; returns what reached stderr. */
 static char *
-through_command (const char *stderr_text, gsize cut, int *status)
+through_command (const char *stderr_text, gsize cut)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *out_path = NULL, *err_path = NULL;
@@ -126,15 +126,14 @@ through_command (const char *stderr_text, gsize cut, int *status)
   int err_fd = g_file_open_tmp ("af-cli-err-XXXXXX", &err_path, &error);
   g_assert_no_error (error);
   g_autoptr (CliCommand) cmd = cli_command_new (TRUE, out_fd, err_fd);
-  g_auto (GStrv) parts = g_strsplit (stderr_text, "@M@", -1);
-  g_autofree char *text = g_strjoinv (cli_command_get_marker (cmd), parts);
-  gsize len = strlen (text);
+  gsize len = strlen (stderr_text);
   cut = MIN (cut, len);
-  g_assert_true (cli_command_on_output (AF_OUTPUT_STDERR, (const guint8 *)text, cut, cmd));
+  g_assert_true (cli_command_on_output (AF_OUTPUT_STDERR, (const guint8 *)stderr_text, cut, cmd));
   g_assert_true (cli_command_on_output (AF_OUTPUT_STDOUT, (const guint8 *)"o", 1, cmd));
   g_assert_true (
-      cli_command_on_output (AF_OUTPUT_STDERR, (const guint8 *)text + cut, len - cut, cmd));
-  g_assert_true (cli_command_finish (cmd, status, &error));
+      cli_command_on_output (AF_OUTPUT_STDERR, (const guint8 *)stderr_text + cut, len - cut, cmd));
+  g_assert_true (cli_command_finish (cmd, &error));
+  g_assert_no_error (error);
   close (out_fd);
   close (err_fd);
   char *got = NULL;
@@ -148,33 +147,15 @@ through_command (const char *stderr_text, gsize cut, int *status)
 }
 
 static void
-test_status_line (void)
+test_stderr_untouched (void)
 {
-  /* The status line is taken out wherever the stream is cut, and only it. */
-  for (gsize cut = 0; cut < 80; cut++) {
-    int status = -2;
-    g_autofree char *got = through_command ("err\n@M@42\n", cut, &status);
-    g_assert_cmpstr (got, ==, "err\n");
-    g_assert_cmpint (status, ==, 42);
-
-    g_autofree char *tail = through_command ("no newline@M@0\n", cut, &status);
-    g_assert_cmpstr (tail, ==, "no newline");
-    g_assert_cmpint (status, ==, 0);
-
-    /* A look-alike without the nonce is output, and no status. */
-    g_autofree char *forged = through_command ("\036agentfense-exit:0:7\n", cut, &status);
-    g_assert_cmpstr (forged, ==, "\036agentfense-exit:0:7\n");
-    g_assert_cmpint (status, ==, -1);
-
-    /* A record separator in ordinary output passes. */
-    g_autofree char *rs = through_command ("a\036b\036@M@1\n", cut, &status);
-    g_assert_cmpstr (rs, ==, "a\036b\036");
-    g_assert_cmpint (status, ==, 1);
-
-    /* The marker with something other than a number is output. */
-    g_autofree char *bad = through_command ("@M@xyz\n", cut, &status);
-    g_assert_true (g_str_has_suffix (bad, "xyz\n"));
-    g_assert_cmpint (status, ==, -1);
+  /* The exit status travels in the stream's trailers: stderr reaches the
+   * user byte for byte, a line that looks like the old in-band status line
+   * included. */
+  const char *text = "err\n\036agentfense-exit:0123:7\na\036b\n";
+  for (gsize cut = 0; cut <= strlen (text); cut++) {
+    g_autofree char *got = through_command (text, cut);
+    g_assert_cmpstr (got, ==, text);
   }
 }
 
@@ -196,7 +177,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-stream/controls", test_controls);
   g_test_add_func ("/cli-stream/chunk-boundaries", test_chunk_boundaries);
   g_test_add_func ("/cli-stream/raw", test_raw);
-  g_test_add_func ("/cli-command/status-line", test_status_line);
+  g_test_add_func ("/cli-command/stderr-untouched", test_stderr_untouched);
   g_test_add_func ("/cli-command/join", test_join);
   return g_test_run ();
 }

@@ -307,6 +307,10 @@ def sandbox_part(ep, top):
                          "exit 5", endpoint=ep)
     check("exec: a forged status line is output like any other and changes nothing",
           code == 5 and err == "\\x1eagentfense-exit:0:0\n", f"{code} {out!r} {err!r}")
+    code, out, err = run("sandbox", "exec", sb, "--", "exit 0", endpoint=ep)
+    check("exec: exit 0 from the stream's status", code == 0 and err == "", f"{code} {err!r}")
+    code, out, err = run("sandbox", "exec", sb, "--", "kill -TERM $$", endpoint=ep)
+    check("exec: death by SIGTERM is 143", code == 143, f"{code} {err!r}")
     result = json_check("sandbox exec", RESULT, "sandbox", "exec", sb, "--", "echo hi; exit 4",
                         endpoint=ep, expect_code=4, on_stdout=True)
     check("exec --json: the result, the command's exit status",
@@ -356,6 +360,9 @@ def run_part(ep, tree):
           f"{code} {out!r} {err!r}")
     check("run: sandbox and codebase removed afterwards", server_ids(ep) == ([], []),
           str(server_ids(ep)))
+    code, out, err = run("run", tree, "--", "echo bye; kill -KILL $$", endpoint=ep)
+    check("run: a command killed by a signal exits 128+N, as in a shell",
+          code == 137 and out == b"bye\n", f"{code} {out!r} {err!r}")
     code, out, err = run("run", tree, "--", "echo x > /workspace/hello.txt", endpoint=ep)
     check("run: view-only by default (a write fails, the command's status)",
           code != 0 and code < 124, f"{code} {err!r}")

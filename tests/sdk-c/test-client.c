@@ -79,12 +79,55 @@ test_default_socket (Fixture *f, gconstpointer data)
   g_unsetenv ("AGENTFENSE_ENDPOINT");
 }
 
+/* What a TLS client checks before any connection (the handshakes
+ * themselves: test-tls.c). */
 static void
-test_secure_refused (Fixture *f, gconstpointer data)
+test_secure_config (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (AfClient) tls = af_client_new ("localhost:9000", TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (af_client_get_endpoint (tls), ==, "localhost:9000");
+
+  /* A unix socket is served plain. */
+  g_assert_null (af_client_new ("unix:/run/x.sock", TRUE, &error));
+  g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION);
+  g_clear_error (&error);
+  g_assert_null (af_client_new ("/run/x.sock", TRUE, &error));
+  g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION);
+  g_clear_error (&error);
+
+  /* With no endpoint, TLS ignores the local socket and takes the TCP
+   * default. */
+  g_unsetenv ("AGENTFENSE_ENDPOINT");
+  g_autoptr (AfClient) by_default = af_client_new (NULL, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (af_client_get_endpoint (by_default), ==, AF_CLIENT_DEFAULT_TCP_ENDPOINT);
+
+  /* Files from the environment: named in the error when unreadable. */
+  g_setenv ("AGENTFENSE_CA_FILE", "/nonexistent/ca.pem", TRUE);
   g_assert_null (af_client_new ("localhost:9000", TRUE, &error));
   g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/ca.pem"));
+  g_assert_nonnull (strstr (error->message, "AGENTFENSE_CA_FILE"));
+  g_clear_error (&error);
+  /* An argument wins over the environment (and is checked the same). */
+  g_assert_null (
+      af_client_new_tls ("localhost:9000", "/nonexistent/other.pem", NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "/nonexistent/other.pem"));
+  g_clear_error (&error);
+  g_unsetenv ("AGENTFENSE_CA_FILE");
+  g_setenv ("AGENTFENSE_CLIENT_CERT", "/nonexistent/client.pem", TRUE);
+  g_assert_null (af_client_new ("localhost:9000", TRUE, &error));
+  g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "AGENTFENSE_CLIENT_KEY"));
+  g_clear_error (&error);
+  g_unsetenv ("AGENTFENSE_CLIENT_CERT");
+  /* Plain clients do not look at any of it. */
+  g_setenv ("AGENTFENSE_CA_FILE", "/nonexistent/ca.pem", TRUE);
+  g_autoptr (AfClient) plain = af_client_new ("localhost:9000", FALSE, &error);
+  g_assert_no_error (error);
+  g_unsetenv ("AGENTFENSE_CA_FILE");
 }
 
 /* Nothing listens at the socket: every call is a connection error, with
@@ -163,7 +206,7 @@ main (int argc, char **argv)
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/sdk/client/default-tcp", test_default_tcp);
   ADD ("/sdk/client/default-socket", test_default_socket);
-  ADD ("/sdk/client/secure-refused", test_secure_refused);
+  ADD ("/sdk/client/secure-config", test_secure_config);
   ADD ("/sdk/client/no-server", test_no_server);
   ADD ("/sdk/client/arguments", test_arguments);
   ADD ("/sdk/client/cancelled", test_cancelled);

@@ -46,6 +46,21 @@ test_sessions (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpstr (pulled, ==, "err:e\n");
 
+  /* The exit status of a streamed session command: the session's shell
+   * goes on after a command that failed. */
+  AfExecStatus status = { 0 };
+  g_autoptr (GString) quiet = g_string_new (NULL);
+  g_assert_true (af_session_exec_stream_with_status (session, "(exit 3)", 0, sdk_test_append_output,
+                                                     quiet, &status, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (status.reported);
+  g_assert_cmpint (status.exit_code, ==, 3);
+  g_assert_true (af_session_exec_stream_with_status (session, "echo $X", 0, sdk_test_append_output,
+                                                     quiet, &status, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status.exit_code, ==, 0);
+  g_assert_cmpstr (quiet->str, ==, "out:42\n");
+
   /* A session command that times out. */
   g_assert_null (af_session_exec (session, "sleep 30", 1, NULL, &error));
   g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_COMMAND_TIMEOUT);

@@ -249,6 +249,60 @@ test_exec_stream (Fixture *f, gconstpointer data)
   g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_SANDBOX_NOT_FOUND);
 }
 
+static gboolean
+ignore_output (AfOutputKind kind, const guint8 *data, gsize length, gpointer user_data)
+{
+  return TRUE;
+}
+
+/* The exit status of a streamed command, from the stream's trailers:
+ * both forms, a normal exit, a failing one and a death by signal. */
+static void
+test_exec_stream_status (Fixture *f, gconstpointer data)
+{
+  if (f->server == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfSandbox) sb = sdk_test_full_access_sandbox (f);
+  const struct {
+    const char *command;
+    int exit_code, signal;
+  } cases[] = {
+    { "echo fine", 0, 0 },
+    { "echo failing >&2; exit 3", 3, 0 },
+    { "echo dying; kill -KILL $$", 128 + 9, 9 },
+    { "kill -TERM $$", 128 + 15, 15 },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    AfExecStatus status = { .exit_code = -7 };
+    g_assert_true (af_sandbox_exec_stream_with_status (sb, cases[i].command, NULL, NULL, NULL, 0,
+                                                       ignore_output, NULL, &status, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_true (status.reported);
+    g_assert_cmpint (status.exit_code, ==, cases[i].exit_code);
+    g_assert_cmpint (status.signal, ==, cases[i].signal);
+    g_assert_cmpint (status.duration_us, >, 0);
+    g_assert_false (status.stdout_truncated || status.stderr_truncated);
+
+    g_autoptr (AfExecStream) stream =
+        af_sandbox_exec_stream_start (sb, cases[i].command, NULL, NULL, NULL, 0, NULL, &error);
+    g_assert_no_error (error);
+    AfExecStatus pulled;
+    g_assert_false (af_exec_stream_get_status (stream, &pulled)); /* not before the end */
+    g_autofree char *output = sdk_test_drain_stream (stream, &error);
+    g_assert_no_error (error);
+    g_assert_true (af_exec_stream_get_status (stream, &pulled));
+    g_assert_cmpint (pulled.exit_code, ==, cases[i].exit_code);
+    g_assert_cmpint (pulled.signal, ==, cases[i].signal);
+  }
+  /* A failed call reports no status. */
+  AfExecStatus none = { .reported = TRUE };
+  g_assert_false (af_sandbox_exec_stream_with_status (sb, "sleep 30", NULL, NULL, NULL, 1,
+                                                      ignore_output, NULL, &none, NULL, &error));
+  g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_COMMAND_TIMEOUT);
+  g_assert_false (none.reported);
+}
+
 static void
 test_files (Fixture *f, gconstpointer data)
 {
@@ -366,7 +420,8 @@ test_life (Fixture *f, gconstpointer data)
   g_assert_null (af_sandbox_connect ("sb_x", "/nonexistent/afd.sock", FALSE, &error));
   g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_CONNECTION);
   g_clear_error (&error);
-  g_assert_null (af_sandbox_connect ("sb_x", NULL, TRUE, &error));
+  /* TLS is for TCP endpoints: a unix socket with secure is a mistake. */
+  g_assert_null (af_sandbox_connect ("sb_x", f->server->endpoint, TRUE, &error));
   g_assert_error (error, AF_SDK_ERROR, AF_SDK_ERROR_INVALID_CONFIGURATION);
 }
 
@@ -560,6 +615,7 @@ main (int argc, char **argv)
   sdk_test_add ("/sandbox/from-local", test_from_local);
   sdk_test_add ("/sandbox/run-and-exec", test_run_and_exec);
   sdk_test_add ("/sandbox/exec-stream", test_exec_stream);
+  sdk_test_add ("/sandbox/exec-stream-status", test_exec_stream_status);
   sdk_test_add ("/sandbox/files", test_files);
   sdk_test_add ("/sandbox/life", test_life);
   sdk_test_add ("/sandbox/unref-destroys", test_unref_destroys);

@@ -8,7 +8,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 
-echo "1..10"
+echo "1..11"
 if ! command -v groff >/dev/null; then
   n=$((n + 1)); echo "ok $n # SKIP groff is not installed"
 elif out=$(groff -man -ww -z "$man_page" 2>&1) && [ -z "$out" ]; then
@@ -30,7 +30,8 @@ check() {
   local got; got=$(complete_words "$@")
   if [ "$got" = "$want" ]; then ok "complete '$*'"; else not_ok "complete '$*'" "got '$got'" "want '$want'"; fi
 }
-check "--endpoint --help --json --version codebase policy presets run sandbox shell " agentfense ""
+check "--ca-file --cert --endpoint --help --json --key --secure --version codebase policy presets run sandbox shell " agentfense ""
+check "explain " agentfense --ca-file /x --secure policy ""
 check "changes commit create discard exec info ls rm start stop " agentfense sandbox ""
 check "--manual-commit " agentfense run --man
 check "bwrap docker " agentfense run --runtime ""

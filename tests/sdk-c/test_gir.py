@@ -38,10 +38,12 @@ class Gir(unittest.TestCase):
     def test_client_and_errors(self):
         client = AgentFense.Client.new("/nonexistent/afd.sock", False)
         self.assertEqual(client.get_endpoint(), "unix:/nonexistent/afd.sock")
+        # TLS is for TCP endpoints: a unix socket with secure is refused.
         with self.assertRaises(GLib.Error) as cm:
-            AgentFense.Client.new(None, True)
+            AgentFense.Client.new("/nonexistent/afd.sock", True)
         self.assertEqual(AgentFense.sdk_error_code_name(cm.exception.code),
                          "invalid-configuration")
+        self.assertEqual(AgentFense.Client.new("localhost:1", True).get_endpoint(), "localhost:1")
         with self.assertRaises(GLib.Error) as cm:
             client.get_sandbox("sb_x", None)
         self.assertEqual(cm.exception.code, AgentFense.SdkError.CONNECTION)

@@ -147,8 +147,14 @@ stream_produce (AfGrpcCall *call, gpointer data)
     }
     job->next++;
   }
-  if (!job->done)
+  if (!job->done) {
+    /* The end of a stream, told in its trailers (as ExecStream's exit
+     * status is). */
+    char count[24];
+    g_snprintf (count, sizeof count, "%u", job->next);
+    af_grpc_call_add_trailing_metadata (call, "x-test-sent", count);
     stream_job_end (job, NULL);
+  }
 }
 
 static void
@@ -323,6 +329,12 @@ server_thread (gpointer data)
 TestServer *
 test_server_start (const AfGrpcServerOptions *options)
 {
+  return test_server_start_tls (options, NULL);
+}
+
+TestServer *
+test_server_start_tls (const AfGrpcServerOptions *options, const AfGrpcServerTls *tls)
+{
   TestServer *ts = g_new0 (TestServer, 1);
   AfGrpcServerOptions opts = { 0 };
   g_autoptr (GError) error = NULL;
@@ -345,6 +357,10 @@ test_server_start (const AfGrpcServerOptions *options)
   g_assert_no_error (error);
   af_grpc_server_add_methods (ts->server, test_methods, G_N_ELEMENTS (test_methods), ts, &error);
   g_assert_no_error (error);
+  if (tls != NULL) {
+    af_grpc_server_set_tls (ts->server, tls, &error);
+    g_assert_no_error (error);
+  }
   af_grpc_server_listen_unix (ts->server, ts->socket_path, 0666, &error);
   g_assert_no_error (error);
   af_grpc_server_listen_tcp (ts->server, "127.0.0.1:0", &port, &error);

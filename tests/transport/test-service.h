@@ -41,6 +41,10 @@ typedef struct {
  * failure. */
 TestServer *test_server_start (const AfGrpcServerOptions *options);
 
+/* The same with TLS on the TCP listener (the unix socket stays plain).
+ * Stream calls that end OK carry the trailer "x-test-sent: N". */
+TestServer *test_server_start_tls (const AfGrpcServerOptions *options, const AfGrpcServerTls *tls);
+
 /* Graceful shutdown with @timeout_ms; joins the thread and frees the
  * server, leaving the counters readable. */
 void test_server_shutdown (TestServer *ts, guint timeout_ms);

@@ -52,16 +52,52 @@ AF_PUBLIC char *af_client_default_endpoint (void);
  * af_client_new:
  * @endpoint: (nullable): "unix:/path", an absolute socket path, "host:port",
  *   or %NULL for af_client_default_endpoint()
- * @secure: whether to use TLS; this build offers no TLS transport yet, so
- *   %TRUE fails with %AF_SDK_ERROR_INVALID_CONFIGURATION
+ * @secure: whether to use TLS, as the Python SDK's `secure=True`
  * @error: return location for an %AF_SDK_ERROR_INVALID_CONFIGURATION error
  *
  * Creates a client. No connection is made yet: a server that is not there
  * shows as %AF_SDK_ERROR_CONNECTION from the first call.
  *
+ * With @secure the connection is TLS, and the server's certificate must
+ * chain to a trusted CA: by default grpc's roots (the file named by
+ * `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`, else the system's bundle,
+ * /etc/ssl/certs/ca-certificates.crt on Debian), or the PEM file named by
+ * `AGENTFENSE_CA_FILE` for a private CA. `AGENTFENSE_CLIENT_CERT` and
+ * `AGENTFENSE_CLIENT_KEY` name a client certificate and its key, for a
+ * server that requires one (mutual TLS). `AGENTFENSE_TLS_SERVER_NAME`
+ * checks the certificate against that name instead of the endpoint's host
+ * (a server reached by address). TLS applies to TCP endpoints only: with
+ * @endpoint %NULL the local unix socket is not considered, and a unix
+ * endpoint fails with %AF_SDK_ERROR_INVALID_CONFIGURATION. A handshake
+ * that fails (an untrusted certificate, a plain server, a missing client
+ * certificate) shows as %AF_SDK_ERROR_CONNECTION from the first call.
+ *
  * Returns: (transfer full): a new client, or %NULL with @error set.
  */
 AF_PUBLIC AfClient *af_client_new (const char *endpoint, gboolean secure, GError **error);
+
+/**
+ * af_client_new_tls:
+ * @endpoint: (nullable): "host:port", or %NULL for `AGENTFENSE_ENDPOINT`,
+ *   else %AF_CLIENT_DEFAULT_TCP_ENDPOINT
+ * @ca_file: (nullable) (type filename): PEM CA certificates to trust
+ *   instead of the default roots; %NULL: `AGENTFENSE_CA_FILE`, else the
+ *   default roots
+ * @cert_file: (nullable) (type filename): PEM client certificate (chain);
+ *   %NULL: `AGENTFENSE_CLIENT_CERT`, else none
+ * @key_file: (nullable) (type filename): its unencrypted PEM private key;
+ *   %NULL: `AGENTFENSE_CLIENT_KEY`, else none
+ * @error: return location for an %AF_SDK_ERROR_INVALID_CONFIGURATION error
+ *   (a file that cannot be read or is not PEM, a key that does not belong
+ *   to the certificate)
+ *
+ * Creates a TLS client as af_client_new() with @secure %TRUE, with the
+ * files given here taking precedence over the environment.
+ *
+ * Returns: (transfer full): a new client, or %NULL with @error set.
+ */
+AF_PUBLIC AfClient *af_client_new_tls (const char *endpoint, const char *ca_file,
+                                       const char *cert_file, const char *key_file, GError **error);
 
 /**
  * af_client_ref:

@@ -153,8 +153,8 @@ AF_PUBLIC AfExecResult *af_client_exec (AfClient *client, const char *sandbox_id
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Runs a command, handing its output to @func while it runs. The protocol
- * carries no exit code on a stream; use af_client_exec() when it matters.
+ * Runs a command, handing its output to @func while it runs.
+ * af_client_exec_stream_with_status() also tells how it ended.
  *
  * Returns: %TRUE when the command finished and all output was delivered.
  */
@@ -163,6 +163,34 @@ AF_PUBLIC gboolean af_client_exec_stream (AfClient *client, const char *sandbox_
                                           GHashTable *env, const char *workdir, guint timeout_s,
                                           AfOutputFunc func, gpointer user_data,
                                           GCancellable *cancellable, GError **error);
+
+/**
+ * af_client_exec_stream_with_status:
+ * @client: a client
+ * @sandbox_id: a running sandbox
+ * @command: a shell command line
+ * @stdin_text: (nullable): standard input
+ * @env: (nullable) (element-type utf8 utf8): extra environment variables
+ * @workdir: (nullable): the working directory
+ * @timeout_s: the timeout in seconds; 0 for the server's default
+ * @func: (scope call): called with each chunk of output as it arrives
+ * @user_data: data for @func
+ * @out_status: (out caller-allocates) (optional): how the command ended,
+ *   once it did (see #AfExecStatus)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * af_client_exec_stream(), and the exit status the server reported at the
+ * end of the stream.
+ *
+ * Returns: %TRUE when the command finished and all output was delivered.
+ */
+AF_PUBLIC gboolean af_client_exec_stream_with_status (AfClient *client, const char *sandbox_id,
+                                                      const char *command, const char *stdin_text,
+                                                      GHashTable *env, const char *workdir,
+                                                      guint timeout_s, AfOutputFunc func,
+                                                      gpointer user_data, AfExecStatus *out_status,
+                                                      GCancellable *cancellable, GError **error);
 
 /**
  * af_client_exec_stream_start: (skip)
@@ -279,6 +307,28 @@ AF_PUBLIC gboolean af_client_session_exec_stream (AfClient *client, const char *
                                                   const char *command, guint timeout_s,
                                                   AfOutputFunc func, gpointer user_data,
                                                   GCancellable *cancellable, GError **error);
+
+/**
+ * af_client_session_exec_stream_with_status:
+ * @client: a client
+ * @session_id: an open session
+ * @command: a command line for the session's shell
+ * @timeout_s: the timeout in seconds; 0 for the server's default
+ * @func: (scope call): called with each chunk of output
+ * @user_data: data for @func
+ * @out_status: (out caller-allocates) (optional): how the command ended
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * af_client_session_exec_stream(), and the exit status the server
+ * reported at the end of the stream.
+ *
+ * Returns: %TRUE when the command finished and all output was delivered.
+ */
+AF_PUBLIC gboolean af_client_session_exec_stream_with_status (
+    AfClient *client, const char *session_id, const char *command, guint timeout_s,
+    AfOutputFunc func, gpointer user_data, AfExecStatus *out_status, GCancellable *cancellable,
+    GError **error);
 
 /**
  * af_client_session_exec_stream_start: (skip)

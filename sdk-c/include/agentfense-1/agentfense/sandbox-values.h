@@ -543,6 +543,43 @@ AF_PUBLIC gboolean af_exec_stream_next (AfExecStream *stream, AfOutputKind *out_
                                         GBytes **out_data, GError **error);
 
 /**
+ * AfExecStatus:
+ * @reported: %TRUE when the server reported how the command ended; %FALSE
+ *   from a server that does not (the fields below are then -1 / 0)
+ * @exit_code: the exit code; 128 + N for a command killed by signal N (as
+ *   a shell reports it)
+ * @signal: the signal that killed the command, 0 if none did
+ * @duration_us: how long the command ran, in microseconds
+ * @stdout_truncated: the server cut standard output at its limit
+ * @stderr_truncated: the server cut standard error at its limit
+ *
+ * How a streamed command ended. The streaming calls of the protocol carry
+ * only output in their messages; afd-server sends the end in the call's
+ * trailing metadata (`agentfense-exit-code`, … — see docs/api.md).
+ */
+typedef struct {
+  gboolean reported;
+  int exit_code;
+  int signal;
+  gint64 duration_us;
+  gboolean stdout_truncated;
+  gboolean stderr_truncated;
+} AfExecStatus;
+
+/**
+ * af_exec_stream_get_status:
+ * @stream: a stream whose output ended: af_exec_stream_next() returned
+ *   %FALSE without an error
+ * @out_status: (out caller-allocates): how the command ended
+ *
+ * Reads how the command ended. Before the end of the output, or after a
+ * failed call, @out_status is not reported.
+ *
+ * Returns: @out_status->reported.
+ */
+AF_PUBLIC gboolean af_exec_stream_get_status (AfExecStream *stream, AfExecStatus *out_status);
+
+/**
  * af_exec_stream_free:
  * @stream: (transfer full) (nullable): a stream
  *

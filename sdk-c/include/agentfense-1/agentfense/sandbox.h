@@ -451,6 +451,32 @@ AF_PUBLIC gboolean af_sandbox_exec_stream (AfSandbox *sandbox, const char *comma
                                            GError **error);
 
 /**
+ * af_sandbox_exec_stream_with_status:
+ * @sandbox: a running sandbox
+ * @command: a shell command line
+ * @stdin_text: (nullable): standard input
+ * @env: (nullable) (element-type utf8 utf8): extra environment variables
+ * @workdir: (nullable): the working directory
+ * @timeout_s: the timeout in seconds; 0 for the server's default
+ * @func: (scope call): called with each chunk, stdout and stderr labelled
+ * @user_data: data for @func
+ * @out_status: (out caller-allocates) (optional): how the command ended:
+ *   exit code, signal, duration (see #AfExecStatus)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * af_sandbox_exec_stream(), and the exit status at the end.
+ *
+ * Returns: %TRUE when the command finished and all output was delivered.
+ */
+AF_PUBLIC gboolean af_sandbox_exec_stream_with_status (AfSandbox *sandbox, const char *command,
+                                                       const char *stdin_text, GHashTable *env,
+                                                       const char *workdir, guint timeout_s,
+                                                       AfOutputFunc func, gpointer user_data,
+                                                       AfExecStatus *out_status,
+                                                       GCancellable *cancellable, GError **error);
+
+/**
  * af_sandbox_exec_stream_start: (skip)
  * @sandbox: a running sandbox
  * @command: a shell command line

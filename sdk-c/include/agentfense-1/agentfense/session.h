@@ -124,6 +124,26 @@ AF_PUBLIC gboolean af_session_exec_stream (AfSession *session, const char *comma
                                            GCancellable *cancellable, GError **error);
 
 /**
+ * af_session_exec_stream_with_status:
+ * @session: an open session
+ * @command: a command line for the session's shell
+ * @timeout_s: the timeout in seconds; 0 for the server's default
+ * @func: (scope call): called with each chunk of output
+ * @user_data: data for @func
+ * @out_status: (out caller-allocates) (optional): how the command ended
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * af_session_exec_stream(), and the exit status at the end.
+ *
+ * Returns: %TRUE when the command finished and all output was delivered.
+ */
+AF_PUBLIC gboolean af_session_exec_stream_with_status (AfSession *session, const char *command,
+                                                       guint timeout_s, AfOutputFunc func,
+                                                       gpointer user_data, AfExecStatus *out_status,
+                                                       GCancellable *cancellable, GError **error);
+
+/**
  * af_session_exec_stream_start: (skip)
  * @session: an open session
  * @command: a command line for the session's shell
