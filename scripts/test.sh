@@ -2,8 +2,9 @@
 # The README's test command: installs what is missing, builds, runs the whole
 # suite (plain build, then the ASan+UBSan build), and ends with one line
 # "N passed, N failed, N skipped". Exits non-zero on any failure or if no
-# test ran. Run as root on Debian 12 (the suite mounts FUSE filesystems and
-# starts a Docker engine).
+# test ran, or if a pass left a mount, a process or a temp dir behind
+# (scripts/check-leftovers.py names each). Run as root on Debian 12 (the
+# suite mounts FUSE filesystems and starts a Docker engine).
 #
 # Knobs: AF_TEST_SANITIZE=0 skips the ASan+UBSan pass;
 #        AF_TEST_SUITES="unit integration" limits the plain pass to suites;
@@ -37,7 +38,15 @@ run_pass () {
   set --
   for s in $suites; do set -- "$@" --suite "$s"; done
   echo "== $name: meson test $*"
-  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" || status=1
+  # The pass runs with a temp dir and a token of its own, so that what it
+  # leaves behind — a mount under that dir, a process carrying the token
+  # or naming the dir, a temp dir not removed — is found, named and fails
+  # the run (scripts/check-leftovers.py), instead of piling up.
+  suite_tmp=$(mktemp -d /tmp/afsXXXX) && chmod 755 "$suite_tmp" || { status=1; return; }
+  token=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+  TMPDIR=$suite_tmp AF_TEST_RUN=$token \
+    meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" || status=1
+  /usr/bin/python3 "$root/scripts/check-leftovers.py" "$suite_tmp" "$token" || status=1
   logs="$logs $dir/meson-logs/testlog.json"
 }
 

@@ -5,10 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,8 +66,14 @@ fx_init (FuseFixture *f)
 {
   memset (f, 0, sizeof *f);
   g_autoptr (GError) error = NULL;
-  f->root = g_dir_make_tmp ("af-fuse-test-XXXXXX", &error);
+  g_autofree char *made = g_dir_make_tmp ("af-fuse-test-XXXXXX", &error);
   g_assert_no_error (error);
+  /* Canonical: the guard compares it with the mount table. */
+  char *real = realpath (made, NULL);
+  g_assert_nonnull (real);
+  f->root = g_strdup (real);
+  free (real);
+  f->guard = af_guard_new (f->root, NULL);
   /* The sandbox side of some tests runs as nobody: let it reach mnt/. */
   g_assert_cmpint (chmod (f->root, 0755), ==, 0);
   f->src = fx_path (f->root, "src");
@@ -92,13 +98,6 @@ is_mounted (const char *mnt)
       return TRUE;
   }
   return FALSE;
-}
-
-/* In the child: if the test dies, af-fuse gets SIGTERM and unmounts. */
-static void
-child_setup (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
 
 typedef struct {
@@ -155,11 +154,10 @@ fx_mount (FuseFixture *f, const char *rules_json, gboolean dbus, const char *con
 
   int pipefd[2];
   g_assert_true (g_unix_open_pipe (pipefd, FD_CLOEXEC, NULL));
-  int source_fds[] = { pipefd[1] };
-  int target_fds[] = { 3 };
-  g_spawn_async_with_pipes_and_fds (NULL, (const char *const *)argv->pdata, NULL,
-                                    G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, -1, -1,
-                                    source_fds, target_fds, 1, &f->pid, NULL, NULL, NULL, &error);
+  /* A child of the guard: if the test dies, the guard kills it and
+   * unmounts. */
+  int fds[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, pipefd[1] };
+  f->pid = af_guard_spawn (f->guard, (const char *const *)argv->pdata, fds, 4, &error);
   g_assert_no_error (error);
   close (pipefd[1]);
 
@@ -183,12 +181,9 @@ fx_mount (FuseFixture *f, const char *rules_json, gboolean dbus, const char *con
 }
 
 static int
-wait_exit (GPid pid)
+wait_exit (FuseFixture *f)
 {
-  int status = 0;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  return status;
+  return af_guard_wait (f->guard, f->pid);
 }
 
 void
@@ -198,7 +193,7 @@ fx_unmount (FuseFixture *f)
     return;
   g_clear_object (&f->conn);
   g_assert_cmpint (kill (f->pid, SIGTERM), ==, 0);
-  int status = wait_exit (f->pid);
+  int status = wait_exit (f);
   f->mounted = FALSE;
   g_assert_true (WIFEXITED (status));
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
@@ -219,7 +214,7 @@ void
 fx_kill9 (FuseFixture *f)
 {
   g_assert_cmpint (kill (f->pid, SIGKILL), ==, 0);
-  int status = wait_exit (f->pid);
+  int status = wait_exit (f);
   g_assert_true (WIFSIGNALED (status));
   f->mounted = FALSE;
   g_clear_object (&f->conn);
@@ -228,27 +223,26 @@ fx_kill9 (FuseFixture *f)
   g_clear_pointer (&f->server, af_dbus_peer_server_free);
 }
 
-static void
-remove_all (const char *path)
-{
-  const char *argv[] = { "rm", "-rf", "--one-file-system", path, NULL };
-  g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-}
-
 void
 fx_clear (FuseFixture *f)
 {
   if (f->mounted) {
     /* A failed test: never leave the mount or the process behind. */
     kill (f->pid, SIGKILL);
-    wait_exit (f->pid);
+    wait_exit (f);
     lazy_unmount (f->mnt);
     f->mounted = FALSE;
   }
   g_clear_object (&f->conn);
   g_clear_pointer (&f->server, af_dbus_peer_server_free);
-  if (f->root != NULL && !is_mounted (f->mnt))
-    remove_all (f->root);
+  if (f->guard != NULL) {
+    /* The guard removes root (not crossing a mount, not following a
+     * symbolic link) after killing and unmounting whatever is left, and
+     * names on stderr what it had to clean. */
+    int status = af_guard_close (g_steal_pointer (&f->guard));
+    g_assert_cmpint (status, <=, 1);
+    g_assert_false (g_file_test (f->root, G_FILE_TEST_EXISTS));
+  }
   g_free (f->root);
   g_free (f->src);
   g_free (f->mnt);

@@ -1,12 +1,16 @@
 /* fuse-fixture.h — a real af-fuse mount for integration tests: a temporary
  * source tree, a rule file, the af-fuse process (started with --ready-fd and
  * optionally --dbus-address on a peer server of ours), and teardown that
- * always unmounts and removes what it made. */
+ * always unmounts and removes what it made. af-fuse runs under an
+ * af-test-guard for the temp dir (tests/common/af-guard-client.h), so a
+ * test that dies mid-way (assertion, timeout, SIGKILL) leaves no mount and
+ * no process behind either. */
 #pragma once
 
 #include <gio/gio.h>
 
 #include "af-dbus-peer.h"
+#include "af-guard-client.h"
 
 G_BEGIN_DECLS
 
@@ -16,7 +20,8 @@ typedef struct {
   char *mnt;
   char *delta;
   char *rules;
-  char *canary; /* a host file outside src/delta/mnt: must never be read or changed */
+  char *canary;   /* a host file outside src/delta/mnt: must never be read or changed */
+  AfGuard *guard; /* from fx_init to fx_clear; af-fuse is its child */
   GPid pid;
   gboolean mounted;
   AfDBusPeerServer *server;

@@ -15,6 +15,11 @@ import sys
 import tempfile
 import unittest
 
+# The guard the server runs under (tests/common/af_test_guard.py).
+sys.path[:0] = [d for d in (os.environ.get("AF_TEST_COMMON_DIR"),
+                            os.path.dirname(os.path.abspath(__file__))) if d]
+import af_test_guard  # noqa: E402
+
 try:
     import grpc
     sys.path.insert(0, os.environ.get("AF_PROTO_PYTHON_DIR", ""))
@@ -29,19 +34,23 @@ C = grpc.StatusCode
 
 
 class Daemon:
+    """A server on a temp dir, under an af-test-guard for that dir: however
+    the test ends, nothing of the server's is left behind."""
+
     def __init__(self, extra=()):
-        self.top = tempfile.mkdtemp(prefix="afd-py-")
+        self.top = os.path.realpath(tempfile.mkdtemp(prefix="afd-py-"))
         os.chmod(self.top, 0o755)
         self.state = os.path.join(self.top, "state")
         self.socket = os.path.join(self.top, "afd.sock")
         conf = os.path.join(self.top, "afd.conf")
         open(conf, "w").close()
+        self.guard = af_test_guard.Guard(self.top)
         r, w = os.pipe()
         self.log = open(os.path.join(self.top, "server.log"), "w")
-        self.proc = subprocess.Popen(
+        self.proc = self.guard.spawn(
             [SERVER, f"--state-dir={self.state}", f"--socket={self.socket}",
-             "--listen=127.0.0.1:0", f"--config={conf}", f"--ready-fd={w}", *extra],
-            pass_fds=(w,), stderr=self.log)
+             "--listen=127.0.0.1:0", f"--config={conf}", "--ready-fd=3", *extra],
+            stdout=1, stderr=self.log, pass_fds=(w,))
         os.close(w)
         with os.fdopen(r) as f:
             line = f.read()  # until the server closes it: ready, or dead
@@ -55,7 +64,10 @@ class Daemon:
             self.proc.terminate()
             self.proc.wait(timeout=30)
         self.log.close()
+        # The guard kills what is left (naming it), removes the dir.
+        rc = self.guard.close()
         shutil.rmtree(self.top, ignore_errors=True)
+        assert rc in (0, 1), f"af-test-guard could not clean {self.top} (status {rc})"
 
 
 def upload_chunks(cb_id, path, data, declared=None, chunk=65536):

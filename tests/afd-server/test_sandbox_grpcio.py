@@ -8,7 +8,9 @@ argv: afd-server af-fuse af-exec [suite]; suite "docker" runs the docker
 runtime tests only. Exit 77 (skip) when a facility is missing.
 
 Every test checks that what it started is gone: no mount under the state
-dir in /proc/mounts, no helper process of the server left in /proc.
+dir in /proc/mounts, no helper process of the server left in /proc. Every
+server runs under an af-test-guard for its temp dir, so a test that dies
+(assertion, meson's timeout, SIGKILL) leaves nothing behind either.
 """
 import os
 import shutil
@@ -19,6 +21,12 @@ import tempfile
 import threading
 import time
 import unittest
+
+# The guard every daemon of these tests runs under (tests/common/), found
+# next to this file when copied elsewhere (the rootless suite does).
+sys.path[:0] = [d for d in (os.environ.get("AF_TEST_COMMON_DIR"),
+                            os.path.dirname(os.path.abspath(__file__))) if d]
+import af_test_guard  # noqa: E402
 
 try:
     import grpc
@@ -66,10 +74,11 @@ def mounts_under(prefix):
 
 
 def procs_mentioning(needle):
-    """Pids whose command line mentions @needle (our state dir)."""
+    """Pids whose command line mentions @needle (our state dir), but for
+    us and the guards (which name the dir they guard)."""
     found = []
     for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
+        if not pid.isdigit() or int(pid) == os.getpid() or int(pid) in af_test_guard.GUARD_PIDS:
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -94,12 +103,17 @@ def wait_gone(pred, timeout=10.0):
 
 
 class Daemon:
+    """A server on a temp dir, under a guard for that dir (from here to
+    close(), across restarts: helpers that outlive a killed server stay the
+    guard's until the restarted server takes them back)."""
+
     def __init__(self, top=None, extra=()):
-        self.top = top or tempfile.mkdtemp(prefix="afd-sb-")
+        self.top = os.path.realpath(top or tempfile.mkdtemp(prefix="afd-sb-"))
         os.chmod(self.top, 0o755)
         self.state = os.path.join(self.top, "state")
         self.socket = os.path.join(self.top, "afd.sock")
         self.extra = extra
+        self.guard = af_test_guard.Guard(self.top)
         self.start()
 
     def start(self):
@@ -107,11 +121,11 @@ class Daemon:
         open(conf, "a").close()
         r, w = os.pipe()
         self.log = open(os.path.join(self.top, "server.log"), "a")
-        self.proc = subprocess.Popen(
+        self.proc = self.guard.spawn(
             [SERVER, f"--state-dir={self.state}", f"--socket={self.socket}",
-             "--listen=127.0.0.1:0", f"--config={conf}", f"--ready-fd={w}",
+             "--listen=127.0.0.1:0", f"--config={conf}", "--ready-fd=3",
              f"--fuse-helper={FUSE}", f"--exec-helper={EXEC}", *self.extra],
-            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=self.log)
+            stderr=self.log, pass_fds=(w,))
         os.close(w)
         with os.fdopen(r) as f:
             line = f.read()
@@ -154,8 +168,12 @@ class Daemon:
         return "\n".join(out)
 
     def close(self):
+        """Stop the server; the guard then kills whatever is left (naming
+        it on stderr), unmounts under the dir and removes it."""
         self.stop()
+        rc = self.guard.close()
         shutil.rmtree(self.top, ignore_errors=True)
+        assert rc in (0, 1), f"af-test-guard could not clean {self.top} (status {rc})"
 
 
 def upload(cb, cb_id, path, data):
@@ -211,7 +229,7 @@ class Base(unittest.TestCase):
         # Nothing of ours left: no mount, no helper.
         left_m = wait_gone(lambda: mounts_under(d.top))
         left_p = wait_gone(lambda: procs_mentioning(d.top))
-        shutil.rmtree(d.top, ignore_errors=True)
+        d.close()
         assert not left_m, f"mounts left behind: {left_m}"
         assert not left_p, f"processes left behind: {left_p}"
 
@@ -867,7 +885,7 @@ class Recovery(unittest.TestCase):
             d.stop()
             left_m = wait_gone(lambda: mounts_under(d.top))
             left_p = wait_gone(lambda: procs_mentioning(d.top))
-            shutil.rmtree(d.top, ignore_errors=True)
+            d.close()
         self.assertFalse(left_m)
         self.assertFalse(left_p)
 
@@ -911,7 +929,7 @@ class Recovery(unittest.TestCase):
             d.stop()
             left_m = wait_gone(lambda: mounts_under(d.top))
             left_p = wait_gone(lambda: procs_mentioning(d.top))
-            shutil.rmtree(d.top, ignore_errors=True)
+            d.close()
         self.assertFalse(left_m)
         self.assertFalse(left_p)
 

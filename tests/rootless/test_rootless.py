@@ -179,10 +179,13 @@ def main():
         # its init next to itself); the build tree need not be traversable.
         bindir = os.path.join(u.top, "bin")
         os.mkdir(bindir, 0o755)
-        for src in (server, fuse, exe, init):
+        # The guard the grpcio phase runs its servers under, and its module.
+        guard = os.environ["AF_TEST_GUARD"]
+        for src in (server, fuse, exe, init, guard):
             shutil.copy2(src, bindir)
         shutil.copytree(proto, os.path.join(u.top, "proto"))
-        for f in (os.path.join(here, "rootless_user.py"), grpcio_test):
+        for f in (os.path.join(here, "rootless_user.py"), grpcio_test,
+                  os.path.join(here, "..", "common", "af_test_guard.py")):
             shutil.copy2(f, u.top)
         for root, dirs, files in os.walk(u.top):
             if root.startswith(u.home):
@@ -203,7 +206,9 @@ def main():
         r = u.run(["/usr/bin/python3", os.path.join(u.top, os.path.basename(grpcio_test)),
                    os.path.join(bindir, "afd-server"), os.path.join(bindir, "af-fuse"),
                    os.path.join(bindir, "af-exec"), "integration"],
-                  env=dict(env, AF_TEST_ROOTLESS="1"), timeout=900)
+                  env=dict(env, AF_TEST_ROOTLESS="1",
+                           AF_TEST_GUARD=os.path.join(bindir, os.path.basename(guard))),
+                  timeout=900)
         print(r.stdout, end="")
         if r.returncode != 0:
             failed.append("grpcio")

@@ -20,6 +20,13 @@ import subprocess
 import sys
 import tempfile
 
+# The guard the servers run under (tests/common/af_test_guard.py): however
+# this test ends, nothing of theirs is left behind.
+sys.path.insert(0, os.environ.get("AF_TEST_COMMON_DIR") or
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import af_test_guard  # noqa: E402
+GUARDS = []
+
 AGENTFENSE, GOLDEN = sys.argv[1], sys.argv[2]
 AFD_SERVER = sys.argv[3] if len(sys.argv) > 3 else None
 HELPERS = ([f"--fuse-helper={os.path.abspath(sys.argv[4])}",
@@ -393,7 +400,8 @@ def sigint_part(tree):
     """SIGINT while the command runs: the tool cleans up and exits 130, and
     the server it cancelled an ExecStream on still shuts down cleanly. On a
     server of its own, so a hang there cannot hide the other parts."""
-    top = tempfile.mkdtemp(prefix="af-cli-int-", dir=os.path.dirname(tree))
+    # Not below the first server's dir: its sockets' paths must stay short.
+    top = tempfile.mkdtemp(prefix="af-cli-int-")
     os.chmod(top, 0o755)
     server, ep = start_server(top)
     if server is None:
@@ -438,11 +446,12 @@ def start_server(top):
     config = os.path.join(top, "afd.conf")
     open(config, "w").close()
     r, w = os.pipe()
+    GUARDS.append(af_test_guard.Guard(top))
     with open(os.path.join(top, "server.log"), "wb") as log:
-        server = subprocess.Popen(
+        server = GUARDS[-1].spawn(
             [AFD_SERVER, f"--state-dir={top}/state", f"--socket={socket_path}", "--listen=none",
-             f"--config={config}", f"--ready-fd={w}", *HELPERS],
-            pass_fds=(w,), stderr=log)
+             f"--config={config}", "--ready-fd=3", *HELPERS],
+            stdout=1, stderr=log, pass_fds=(w,))
     os.close(w)
     ready = os.read(r, 512)
     os.close(r)
@@ -543,6 +552,10 @@ if AFD_SERVER and os.access(AFD_SERVER, os.X_OK):
         server_part(top)
     finally:
         shutil.rmtree(top)
+        # Each guard kills what is left of its server (naming it on
+        # stderr) and removes its dir.
+        for g in GUARDS:
+            check("af-test-guard cleans up", g.close() in (0, 1), g.top)
     skip_server = None
 else:
     skip_server = "afd-server not built"
