@@ -50,6 +50,7 @@ affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino)
 void
 affs_handle_close (AfFs *fs, AffsHandle *h)
 {
+  affs_io_release (fs, h);
   if (h->ino != 0)
     affs_inode_handle_closed (fs, h->ino, h->fd, h->writable);
   g_mutex_lock (&fs->handles_lock);
@@ -156,8 +157,63 @@ set_open_flags (struct fuse_file_info *fi, const AffsNode *node, AffsHandle *h)
    * are other inodes here, whose caches a write through this one would
    * not update. */
   fi->keep_cache = node->st.st_nlink <= 1;
+  /* The inode passes through to another file than this open's: uncached,
+   * so this open reads and writes the file its path names now. */
+  if (h->io == AFFS_IO_DIRECT) {
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+  }
+  /* The kernel refuses a passthrough open with any flag but direct_io,
+   * parallel_direct_writes and noflush (EIO to the opener); the page cache
+   * it would keep is the backing file's own anyway. */
+  if (h->io == AFFS_IO_PASSTHROUGH)
+    fi->keep_cache = 0;
   /* flush does nothing here: spare the round-trip on every close. */
   fi->noflush = 1;
+}
+
+/* Choose the kernel's I/O mode for handle @h (bound to its inode) of
+ * @path. Passthrough only where the file cannot change identity under the
+ * open: a read-level file (this sandbox can never copy it up), or a file
+ * already in the delta (no copy-up left to do; a commit or discard replaces
+ * it by rename, which an open descriptor does not follow on any
+ * filesystem). A source file at write level stays cached: a writer's
+ * copy-up must show through descriptors opened before it
+ * (cache/reader-follows-copy-up), and a passthrough descriptor would keep
+ * reading the source file. Small read-only files stay cached too: their
+ * pages are read once and kept, and a registration costs two ioctls. */
+static void
+choose_io (AfFs *fs, AffsHandle *h, fuse_ino_t ino, const char *path, const AffsNode *node,
+           AffsLevel level, gboolean writer)
+{
+  gboolean regular = S_ISREG (node->st.st_mode);
+  gboolean upper_write = level == AFFS_WRITE && node->layer == AFFS_LAYER_UPPER;
+  gboolean eligible = g_atomic_int_get (&fs->passthrough) && regular &&
+                      (upper_write || (level == AFFS_READ && !writer)) &&
+                      (writer || node->st.st_size >= fs->passthrough_min_size);
+  AffsIoRequest rq = { &node->st, eligible, writer, h->fd, FALSE };
+  int fd = -1;
+  if (eligible && upper_write) {
+    /* Registered read-write (and without the opener's O_APPEND), so later
+     * writers of the same file can share the backing. */
+    fd = affs_open_beneath (fs->upper_fd, path, O_RDWR, 0);
+    rq.backing_fd = fd;
+    rq.backing_writable = TRUE;
+    rq.eligible = fd >= 0;
+  }
+  affs_io_choose (fs, h, ino, &rq);
+  if (fd >= 0)
+    close (fd);
+}
+
+/* Reply to an open with @h's I/O mode. */
+static int
+reply_open (fuse_req_t req, AffsHandle *h, struct fuse_file_info *fi)
+{
+  affs_passthrough_arm_open (h);
+  int r = fuse_reply_open (req, fi);
+  affs_passthrough_disarm ();
+  return r;
 }
 
 /* A read-only open (the most frequent request: grep, cc, cat): the entry
@@ -208,10 +264,11 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       fuse_reply_err (req, -r);
       return;
     }
-    set_open_flags (fi, &t.node, h);
     affs_handle_bind (fs, h, ino);
+    choose_io (fs, h, ino, t.path, &t.node, t.level, FALSE);
+    set_open_flags (fi, &t.node, h);
     affs_count (fs, AFFS_OP_OPEN, TRUE);
-    if (fuse_reply_open (req, fi) != 0)
+    if (reply_open (req, h, fi) != 0)
       affs_handle_close (fs, h);
     return;
   }
@@ -229,10 +286,11 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_err (req, -r);
     return;
   }
-  set_open_flags (fi, &t.node, h);
   affs_handle_bind (fs, h, ino);
+  choose_io (fs, h, ino, t.path, &t.node, t.level, (fi->flags & O_ACCMODE) != O_RDONLY);
+  set_open_flags (fi, &t.node, h);
   affs_count (fs, AFFS_OP_OPEN, TRUE);
-  if (fuse_reply_open (req, fi) != 0)
+  if (reply_open (req, h, fi) != 0)
     affs_handle_close (fs, h);
 }
 
@@ -293,7 +351,6 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     fuse_reply_err (req, -r);
     return;
   }
-  set_open_flags (fi, &t.node, h);
   struct fuse_entry_param e = { 0 };
   affs_fill_attr (fs, t.path, &t.node, &e.attr);
   e.ino = affs_inode_ref_path (fs, t.path, t.node.st.st_mode);
@@ -301,8 +358,13 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   e.attr_timeout = affs_attr_timeout (fs, &e.attr);
   e.entry_timeout = fs->timeout;
   affs_handle_bind (fs, h, e.ino);
+  choose_io (fs, h, e.ino, t.path, &t.node, t.level, (fi->flags & O_ACCMODE) != O_RDONLY);
+  set_open_flags (fi, &t.node, h);
   affs_count (fs, AFFS_OP_CREATE, TRUE);
-  if (fuse_reply_create (req, &e, fi) != 0) {
+  affs_passthrough_arm_open (h);
+  int rr = fuse_reply_create (req, &e, fi);
+  affs_passthrough_disarm ();
+  if (rr != 0) {
     affs_inode_forget (fs, e.ino, 1);
     affs_handle_close (fs, h);
   }
