@@ -113,6 +113,27 @@ backing_flags (int flags)
   return flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_SYNC | O_DSYNC | O_LARGEFILE);
 }
 
+/* The backing flags of a writer's fd in the delta. With passthrough on, a
+ * write-only open of the delta file is made read-write so the same fd can
+ * be registered as the inode's backing file, which later readers share
+ * (the kernel refuses reads on the write-only open itself, so nothing is
+ * granted). Not with O_APPEND: the backing file's own append flag would
+ * apply to every open sharing it. */
+static int
+writer_flags (AfFs *fs, int flags)
+{
+  int f = backing_flags (flags);
+  if ((f & O_ACCMODE) == O_WRONLY && !(f & O_APPEND) && g_atomic_int_get (&fs->passthrough))
+    f = (f & ~O_ACCMODE) | O_RDWR;
+  return f;
+}
+
+static gboolean
+shareable (int flags)
+{
+  return (flags & O_ACCMODE) == O_RDWR && !(flags & O_APPEND);
+}
+
 static gboolean
 wants_write (int flags)
 {
@@ -133,7 +154,7 @@ open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle 
       r = affs_copy_up (fs, path, node);
     if (r == 0)
       r = affs_resolve (fs, path, node);
-    fd = r < 0 ? r : affs_open_beneath (fs->upper_fd, path, backing_flags (flags), 0);
+    fd = r < 0 ? r : affs_open_beneath (fs->upper_fd, path, writer_flags (fs, flags), 0);
     g_mutex_unlock (&fs->delta_lock);
   } else {
     fd = affs_open_beneath (affs_layer_root (fs, node), path, backing_flags (flags), 0);
@@ -141,8 +162,10 @@ open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle 
   if (fd < 0)
     return fd;
   int r = affs_handle_open (fs, fd, (flags & O_ACCMODE) != O_RDONLY, out);
-  if (r == 0)
+  if (r == 0) {
     (*out)->gen = gen;
+    (*out)->shareable = w && shareable (writer_flags (fs, flags));
+  }
   return r;
 }
 
@@ -193,7 +216,9 @@ choose_io (AfFs *fs, AffsHandle *h, fuse_ino_t ino, const char *path, const Affs
                       (writer || node->st.st_size >= fs->passthrough_min_size);
   AffsIoRequest rq = { &node->st, eligible, writer, h->fd, FALSE };
   int fd = -1;
-  if (eligible && upper_write) {
+  if (eligible && upper_write && h->shareable) {
+    rq.backing_writable = TRUE;
+  } else if (eligible && upper_write) {
     /* Registered read-write (and without the opener's O_APPEND), so later
      * writers of the same file can share the backing. */
     fd = affs_open_beneath (fs->upper_fd, path, O_RDWR, 0);
@@ -324,9 +349,9 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     int pfd = r == 0 ? affs_upper_parent (fs, t.path, &bname) : r;
     int fd = -1;
     if (pfd >= 0) {
-      fd =
-          openat (pfd, bname, backing_flags (fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
+      fd = openat (pfd, bname,
+                   writer_flags (fs, fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
       if (fd < 0) {
         r = -errno;
         if (was_whiteout)
@@ -342,9 +367,11 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
       r = affs_resolve (fs, t.path, &t.node);
     g_mutex_unlock (&fs->delta_lock);
     affs_caches_clear (fs);
-    if (r == 0)
+    if (r == 0) {
       r = affs_handle_open (fs, fd, (fi->flags & O_ACCMODE) != O_RDONLY, &h);
-    else if (fd >= 0)
+      if (r == 0)
+        h->shareable = shareable (writer_flags (fs, fi->flags));
+    } else if (fd >= 0)
       close (fd);
   }
   if (r < 0) {

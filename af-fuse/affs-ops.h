@@ -50,6 +50,7 @@ typedef struct {
   int fd;
   AffsIo io;
   AffsBacking *backing; /* AFFS_IO_PASSTHROUGH: a reference (fs->lock) */
+  gboolean shareable;   /* fd is read-write without O_APPEND: registrable as is */
   gboolean writable;
   fuse_ino_t ino; /* set by affs_handle_bind; writers are counted on it */
   /* Read-only handles: the fd reads go to (atomic). It starts as @fd and
