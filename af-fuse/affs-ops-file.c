@@ -179,7 +179,7 @@ set_open_flags (struct fuse_file_info *fi, const AffsNode *node, AffsHandle *h)
    * discard). A file with several links is the exception: its other names
    * are other inodes here, whose caches a write through this one would
    * not update. */
-  fi->keep_cache = node->st.st_nlink <= 1;
+  fi->keep_cache = node->st.st_nlink <= 1 && !h->drop_cache;
   /* The inode passes through to another file than this open's: uncached,
    * so this open reads and writes the file its path names now. */
   if (h->io == AFFS_IO_DIRECT) {

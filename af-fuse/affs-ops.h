@@ -51,6 +51,7 @@ typedef struct {
   AffsIo io;
   AffsBacking *backing; /* AFFS_IO_PASSTHROUGH: a reference (fs->lock) */
   gboolean shareable;   /* fd is read-write without O_APPEND: registrable as is */
+  gboolean drop_cache;  /* AFFS_IO_CACHED after passthrough writes: pages may be stale */
   gboolean writable;
   fuse_ino_t ino; /* set by affs_handle_bind; writers are counted on it */
   /* Read-only handles: the fd reads go to (atomic). It starts as @fd and

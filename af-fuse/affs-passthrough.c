@@ -340,10 +340,19 @@ affs_io_choose (AfFs *fs, AffsHandle *h, fuse_ino_t ino, const AffsIoRequest *rq
       h->io = AFFS_IO_PASSTHROUGH;
     }
   }
-  if (inode != NULL && h->io == AFFS_IO_CACHED)
+  if (inode != NULL && h->io == AFFS_IO_CACHED) {
     inode->cached_opens++;
-  if (inode != NULL && h->io == AFFS_IO_PASSTHROUGH)
+    /* The kernel wrote the backing file without this inode's page cache.
+     * A write() also invalidates the inode's attributes (so the next read
+     * refreshes them and drops changed pages), but a store through a
+     * shared mapping of the backing file does not: drop the pages. */
+    h->drop_cache = inode->pt_written;
+    inode->pt_written = FALSE;
+  }
+  if (inode != NULL && h->io == AFFS_IO_PASSTHROUGH) {
     inode->pt_opens++;
+    inode->pt_written |= rq->writer;
+  }
   g_mutex_unlock (&fs->lock);
   if (h->io == AFFS_IO_PASSTHROUGH)
     affs_count (fs, AFFS_OP_PASSTHROUGH, TRUE);

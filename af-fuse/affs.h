@@ -83,7 +83,8 @@ typedef struct {
   /* The kernel's I/O mode of this inode (affs-passthrough.c); fs->lock. */
   AffsBacking *backing; /* shared by pt_opens passthrough handles; NULL if none */
   guint pt_opens;
-  guint cached_opens; /* handles through the page cache */
+  guint cached_opens;  /* handles through the page cache */
+  gboolean pt_written; /* written through passthrough since the last cached open */
 } AffsInode;
 
 /* A denial, handed to the control interface (which rate-limits it). */
