@@ -252,6 +252,10 @@ affs_session_mount (AfFs *fs, const char *mountpoint, gboolean allow_other, GErr
    * Without root the session keeps libfuse's own I/O. */
   if (geteuid () == 0 && fs->passthrough_min_size >= 0 && !affs_passthrough_install (fs))
     g_message ("passthrough: cannot wrap the session's I/O; off");
+  else if (fs->verbose && fs->passthrough_min_size < 0)
+    g_debug ("passthrough: off (--no-passthrough)");
+  else if (fs->verbose && geteuid () != 0)
+    g_debug ("passthrough: off (backing files need CAP_SYS_ADMIN: root only)");
   fs->mountpoint = g_strdup (mountpoint);
   return TRUE;
 }
