@@ -41,6 +41,7 @@ static const char *const op_names[AFFS_OP_N] = {
   [AFFS_OP_REMOVEXATTR] = "removexattr",
   [AFFS_OP_FALLOCATE] = "fallocate",
   [AFFS_OP_FSYNC] = "fsync",
+  [AFFS_OP_PASSTHROUGH] = "passthrough",
 };
 
 const char *

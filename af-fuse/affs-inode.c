@@ -5,8 +5,9 @@
  * a pointer: every request's ino is looked up in a hash table, so a stale or
  * forged number yields ENOENT/ESTALE, never a wild access.
  *
- * Must never: do I/O, hold a file descriptor, or call into libfuse. */
-#include "affs.h"
+ * Must never: do I/O, hold a file descriptor, or call into libfuse (an
+ * inode's passthrough backing is released through affs-passthrough.c). */
+#include "affs-ops.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -40,6 +41,13 @@ affs_inodes_init (AfFs *fs)
 void
 affs_inodes_clear (AfFs *fs)
 {
+  if (fs->inodes != NULL) {
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init (&iter, fs->inodes);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      affs_inode_backing_drop (fs, value);
+  }
   g_clear_pointer (&fs->paths, g_hash_table_unref);
   g_clear_pointer (&fs->inodes, g_hash_table_unref);
   g_mutex_clear (&fs->lock);
@@ -106,6 +114,7 @@ affs_inode_forget (AfFs *fs, fuse_ino_t ino, guint64 n)
   if (inode != NULL) {
     inode->nlookup = n >= inode->nlookup ? 0 : inode->nlookup - n;
     if (inode->nlookup == 0) {
+      affs_inode_backing_drop (fs, inode);
       if (inode->path != NULL)
         g_hash_table_remove (fs->paths, inode->path);
       g_hash_table_remove (fs->inodes, &ino);

@@ -50,6 +50,7 @@ affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino)
 void
 affs_handle_close (AfFs *fs, AffsHandle *h)
 {
+  affs_io_release (fs, h);
   if (h->ino != 0)
     affs_inode_handle_closed (fs, h->ino, h->fd, h->writable);
   g_mutex_lock (&fs->handles_lock);
@@ -112,6 +113,27 @@ backing_flags (int flags)
   return flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_SYNC | O_DSYNC | O_LARGEFILE);
 }
 
+/* The backing flags of a writer's fd in the delta. With passthrough on, a
+ * write-only open of the delta file is made read-write so the same fd can
+ * be registered as the inode's backing file, which later readers share
+ * (the kernel refuses reads on the write-only open itself, so nothing is
+ * granted). Not with O_APPEND: the backing file's own append flag would
+ * apply to every open sharing it. */
+static int
+writer_flags (AfFs *fs, int flags)
+{
+  int f = backing_flags (flags);
+  if ((f & O_ACCMODE) == O_WRONLY && !(f & O_APPEND) && g_atomic_int_get (&fs->passthrough))
+    f = (f & ~O_ACCMODE) | O_RDWR;
+  return f;
+}
+
+static gboolean
+shareable (int flags)
+{
+  return (flags & O_ACCMODE) == O_RDWR && !(flags & O_APPEND);
+}
+
 static gboolean
 wants_write (int flags)
 {
@@ -132,7 +154,7 @@ open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle 
       r = affs_copy_up (fs, path, node);
     if (r == 0)
       r = affs_resolve (fs, path, node);
-    fd = r < 0 ? r : affs_open_beneath (fs->upper_fd, path, backing_flags (flags), 0);
+    fd = r < 0 ? r : affs_open_beneath (fs->upper_fd, path, writer_flags (fs, flags), 0);
     g_mutex_unlock (&fs->delta_lock);
   } else {
     fd = affs_open_beneath (affs_layer_root (fs, node), path, backing_flags (flags), 0);
@@ -140,8 +162,10 @@ open_backing (AfFs *fs, const char *path, int flags, AffsNode *node, AffsHandle 
   if (fd < 0)
     return fd;
   int r = affs_handle_open (fs, fd, (flags & O_ACCMODE) != O_RDONLY, out);
-  if (r == 0)
+  if (r == 0) {
     (*out)->gen = gen;
+    (*out)->shareable = w && shareable (writer_flags (fs, flags));
+  }
   return r;
 }
 
@@ -155,9 +179,66 @@ set_open_flags (struct fuse_file_info *fi, const AffsNode *node, AffsHandle *h)
    * discard). A file with several links is the exception: its other names
    * are other inodes here, whose caches a write through this one would
    * not update. */
-  fi->keep_cache = node->st.st_nlink <= 1;
+  fi->keep_cache = node->st.st_nlink <= 1 && !h->drop_cache;
+  /* The inode passes through to another file than this open's: uncached,
+   * so this open reads and writes the file its path names now. */
+  if (h->io == AFFS_IO_DIRECT) {
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+  }
+  /* The kernel refuses a passthrough open with any flag but direct_io,
+   * parallel_direct_writes and noflush (EIO to the opener); the page cache
+   * it would keep is the backing file's own anyway. */
+  if (h->io == AFFS_IO_PASSTHROUGH)
+    fi->keep_cache = 0;
   /* flush does nothing here: spare the round-trip on every close. */
   fi->noflush = 1;
+}
+
+/* Choose the kernel's I/O mode for handle @h (bound to its inode) of
+ * @path. Passthrough only where the file cannot change identity under the
+ * open: a read-level file (this sandbox can never copy it up), or a file
+ * already in the delta (no copy-up left to do; a commit or discard replaces
+ * it by rename, which an open descriptor does not follow on any
+ * filesystem). A source file at write level stays cached: a writer's
+ * copy-up must show through descriptors opened before it
+ * (cache/reader-follows-copy-up), and a passthrough descriptor would keep
+ * reading the source file. Small read-only files stay cached too: their
+ * pages are read once and kept, and a registration costs two ioctls. */
+static void
+choose_io (AfFs *fs, AffsHandle *h, fuse_ino_t ino, const char *path, const AffsNode *node,
+           AffsLevel level, gboolean writer)
+{
+  gboolean regular = S_ISREG (node->st.st_mode);
+  gboolean upper_write = level == AFFS_WRITE && node->layer == AFFS_LAYER_UPPER;
+  gboolean eligible = g_atomic_int_get (&fs->passthrough) && regular &&
+                      (upper_write || (level == AFFS_READ && !writer)) &&
+                      (writer || node->st.st_size >= fs->passthrough_min_size);
+  AffsIoRequest rq = { &node->st, eligible, writer, h->fd, FALSE };
+  int fd = -1;
+  if (eligible && upper_write && h->shareable) {
+    rq.backing_writable = TRUE;
+  } else if (eligible && upper_write) {
+    /* Registered read-write (and without the opener's O_APPEND), so later
+     * writers of the same file can share the backing. */
+    fd = affs_open_beneath (fs->upper_fd, path, O_RDWR, 0);
+    rq.backing_fd = fd;
+    rq.backing_writable = TRUE;
+    rq.eligible = fd >= 0;
+  }
+  affs_io_choose (fs, h, ino, &rq);
+  if (fd >= 0)
+    close (fd);
+}
+
+/* Reply to an open with @h's I/O mode. */
+static int
+reply_open (fuse_req_t req, AffsHandle *h, struct fuse_file_info *fi)
+{
+  affs_passthrough_arm_open (h);
+  int r = fuse_reply_open (req, fi);
+  affs_passthrough_disarm ();
+  return r;
 }
 
 /* A read-only open (the most frequent request: grep, cc, cat): the entry
@@ -208,10 +289,11 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       fuse_reply_err (req, -r);
       return;
     }
-    set_open_flags (fi, &t.node, h);
     affs_handle_bind (fs, h, ino);
+    choose_io (fs, h, ino, t.path, &t.node, t.level, FALSE);
+    set_open_flags (fi, &t.node, h);
     affs_count (fs, AFFS_OP_OPEN, TRUE);
-    if (fuse_reply_open (req, fi) != 0)
+    if (reply_open (req, h, fi) != 0)
       affs_handle_close (fs, h);
     return;
   }
@@ -229,10 +311,11 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_err (req, -r);
     return;
   }
-  set_open_flags (fi, &t.node, h);
   affs_handle_bind (fs, h, ino);
+  choose_io (fs, h, ino, t.path, &t.node, t.level, (fi->flags & O_ACCMODE) != O_RDONLY);
+  set_open_flags (fi, &t.node, h);
   affs_count (fs, AFFS_OP_OPEN, TRUE);
-  if (fuse_reply_open (req, fi) != 0)
+  if (reply_open (req, h, fi) != 0)
     affs_handle_close (fs, h);
 }
 
@@ -266,9 +349,9 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     int pfd = r == 0 ? affs_upper_parent (fs, t.path, &bname) : r;
     int fd = -1;
     if (pfd >= 0) {
-      fd =
-          openat (pfd, bname, backing_flags (fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
+      fd = openat (pfd, bname,
+                   writer_flags (fs, fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
       if (fd < 0) {
         r = -errno;
         if (was_whiteout)
@@ -284,16 +367,17 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
       r = affs_resolve (fs, t.path, &t.node);
     g_mutex_unlock (&fs->delta_lock);
     affs_caches_clear (fs);
-    if (r == 0)
+    if (r == 0) {
       r = affs_handle_open (fs, fd, (fi->flags & O_ACCMODE) != O_RDONLY, &h);
-    else if (fd >= 0)
+      if (r == 0)
+        h->shareable = shareable (writer_flags (fs, fi->flags));
+    } else if (fd >= 0)
       close (fd);
   }
   if (r < 0) {
     fuse_reply_err (req, -r);
     return;
   }
-  set_open_flags (fi, &t.node, h);
   struct fuse_entry_param e = { 0 };
   affs_fill_attr (fs, t.path, &t.node, &e.attr);
   e.ino = affs_inode_ref_path (fs, t.path, t.node.st.st_mode);
@@ -301,8 +385,13 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   e.attr_timeout = affs_attr_timeout (fs, &e.attr);
   e.entry_timeout = fs->timeout;
   affs_handle_bind (fs, h, e.ino);
+  choose_io (fs, h, e.ino, t.path, &t.node, t.level, (fi->flags & O_ACCMODE) != O_RDONLY);
+  set_open_flags (fi, &t.node, h);
   affs_count (fs, AFFS_OP_CREATE, TRUE);
-  if (fuse_reply_create (req, &e, fi) != 0) {
+  affs_passthrough_arm_open (h);
+  int rr = fuse_reply_create (req, &e, fi);
+  affs_passthrough_disarm ();
+  if (rr != 0) {
     affs_inode_forget (fs, e.ino, 1);
     affs_handle_close (fs, h);
   }

@@ -38,9 +38,20 @@ int affs_layer_root (AfFs *fs, const AffsNode *node);
     fuse_reply_err ((req), e_ < 0 ? -e_ : e_);                                                     \
   } while (0)
 
+/* How the kernel does a handle's I/O (affs-passthrough.c). */
+typedef enum {
+  AFFS_IO_CACHED,      /* through the page cache, misses read by us */
+  AFFS_IO_PASSTHROUGH, /* the kernel reads and writes the backing file itself */
+  AFFS_IO_DIRECT,      /* uncached, every read and write through us */
+} AffsIo;
+
 /* A file handle: one fd, counted against fs->max_handles. */
 typedef struct {
   int fd;
+  AffsIo io;
+  AffsBacking *backing; /* AFFS_IO_PASSTHROUGH: a reference (fs->lock) */
+  gboolean shareable;   /* fd is read-write without O_APPEND: registrable as is */
+  gboolean drop_cache;  /* AFFS_IO_CACHED after passthrough writes: pages may be stale */
   gboolean writable;
   fuse_ino_t ino; /* set by affs_handle_bind; writers are counted on it */
   /* Read-only handles: the fd reads go to (atomic). It starts as @fd and
@@ -57,5 +68,26 @@ typedef struct {
 int affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out);
 void affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino);
 void affs_handle_close (AfFs *fs, AffsHandle *h);
+
+/* ---- affs-passthrough.c ---- */
+typedef struct {
+  const struct stat *st; /* of the backing file opened */
+  gboolean eligible;     /* passing through keeps the semantics of this open */
+  gboolean writer;       /* the open may write */
+  int backing_fd;        /* what to register (borrowed) if eligible */
+  gboolean backing_writable;
+} AffsIoRequest;
+/* Wrap the session's I/O (before the loop starts); FALSE if libfuse refuses. */
+gboolean affs_passthrough_install (AfFs *fs);
+/* The next reply this thread sends is the INIT reply (from the init op). */
+void affs_passthrough_arm_init (void);
+/* Around fuse_reply_open/create of @h on this thread. */
+void affs_passthrough_arm_open (const AffsHandle *h);
+void affs_passthrough_disarm (void);
+/* Set h->io (after affs_handle_bind) and count the handle on @ino. */
+void affs_io_choose (AfFs *fs, AffsHandle *h, fuse_ino_t ino, const AffsIoRequest *rq);
+void affs_io_release (AfFs *fs, AffsHandle *h);
+/* An inode leaves the table (fs->lock held). */
+void affs_inode_backing_drop (AfFs *fs, AffsInode *inode);
 
 G_END_DECLS

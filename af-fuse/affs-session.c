@@ -113,6 +113,7 @@ affs_free (AfFs *fs)
   g_hash_table_iter_init (&iter, fs->handles);
   while (g_hash_table_iter_next (&iter, &key, NULL)) {
     AffsHandle *h = key;
+    affs_io_release (fs, h);
     close (h->fd);
     g_free (h);
   }
@@ -168,6 +169,10 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   conn->max_readahead = 1 << 20;
   conn->max_background = 64;
   conn->congestion_threshold = 48;
+  /* libfuse 3.14 cannot ask for passthrough: our I/O wrapper patches the
+   * reply this thread sends next (affs-passthrough.c). Passthrough and
+   * the writeback cache exclude each other; we never want the latter. */
+  affs_passthrough_arm_init ();
 }
 
 static gpointer
@@ -243,6 +248,14 @@ affs_session_mount (AfFs *fs, const char *mountpoint, gboolean allow_other, GErr
     g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "cannot mount on %s", mountpoint);
     return FALSE;
   }
+  /* Passthrough needs CAP_SYS_ADMIN for its backing files: as root only.
+   * Without root the session keeps libfuse's own I/O. */
+  if (geteuid () == 0 && fs->passthrough_min_size >= 0 && !affs_passthrough_install (fs))
+    g_message ("passthrough: cannot wrap the session's I/O; off");
+  else if (fs->verbose && fs->passthrough_min_size < 0)
+    g_debug ("passthrough: off (--no-passthrough)");
+  else if (fs->verbose && geteuid () != 0)
+    g_debug ("passthrough: off (backing files need CAP_SYS_ADMIN: root only)");
   fs->mountpoint = g_strdup (mountpoint);
   return TRUE;
 }

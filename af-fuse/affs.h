@@ -59,6 +59,7 @@ typedef enum {
   AFFS_OP_REMOVEXATTR,
   AFFS_OP_FALLOCATE,
   AFFS_OP_FSYNC,
+  AFFS_OP_PASSTHROUGH, /* opens whose reads and writes the kernel does itself */
   AFFS_OP_N,
 } AffsOp;
 
@@ -68,6 +69,10 @@ const char *affs_op_name (AffsOp op);
  * is what every backing access resolves again from a layer root, so an
  * inode holds no file descriptor (the fd count is bounded whatever the tree
  * size and the kernel's cache settings). */
+/* A backing file registered with the kernel for passthrough
+ * (affs-passthrough.c). */
+typedef struct _AffsBacking AffsBacking;
+
 typedef struct {
   fuse_ino_t ino;
   char *path;       /* canonical relative ("" = root); NULL once unlinked. fs->lock */
@@ -75,6 +80,11 @@ typedef struct {
   mode_t type;      /* S_IFMT bits at lookup */
   gint writers;     /* open handles for writing; fs->lock */
   GSList *open_fds; /* GINT_TO_POINTER (fd) of open handles (borrowed); fs->lock */
+  /* The kernel's I/O mode of this inode (affs-passthrough.c); fs->lock. */
+  AffsBacking *backing; /* shared by pt_opens passthrough handles; NULL if none */
+  guint pt_opens;
+  guint cached_opens;  /* handles through the page cache */
+  gboolean pt_written; /* written through passthrough since the last cached open */
 } AffsInode;
 
 /* A denial, handed to the control interface (which rate-limits it). */
@@ -145,6 +155,14 @@ typedef struct {
    * sandbox's commit. A handle that saw an older value checks its file
    * again before reading (affs-ops-file.c). */
   guint layer_gen;
+
+  /* Passthrough (affs-passthrough.c): offered by the kernel at INIT,
+   * accepted in our reply, and on (atomic) once a registration works; off
+   * again for good if the kernel refuses one for every file. */
+  gboolean passthrough_offered;
+  gboolean passthrough_accepted;
+  gint passthrough;
+  gint64 passthrough_min_size; /* smaller files read through the page cache */
 
   /* Statistics: atomic counters. */
   gint64 op_allowed[AFFS_OP_N];

@@ -9,7 +9,8 @@
 # not look fast. Warm measurements run REPS times (default 3), native and
 # FUSE interleaved, and keep the fastest of each side: on a shared machine
 # the minimum is the least disturbed run. The load average is printed before
-# and after.
+# and after. AF_FUSE_ARGS adds af-fuse options (e.g. --no-passthrough to
+# measure without the kernel's passthrough; as root it is on by default).
 set -euo pipefail
 
 AF_FUSE=${1:-build/af-fuse/af-fuse}
@@ -41,16 +42,21 @@ for i in range(n):
         f.write(("int f%d (void) { return %d; } /* needle */\n" % (i, i)) * 20)
 EOF
 dd if=/dev/urandom of="$SRC/big" bs=1M count="$BIG_MB" status=none
+# The same content once more at read level: a source file at write level
+# stays in the page cache (a writer's copy-up must show through readers
+# opened before it), a read-level one passes through to the source file.
+mkdir -p "$SRC/ro" && cp "$SRC/big" "$SRC/ro/big"
 cat > "$WORK/rules.json" <<'EOF'
 [{"pattern": "/**", "permission": "write", "priority": 1},
  {"pattern": "/", "permission": "write", "priority": 1},
+ {"pattern": "/ro/**", "permission": "read", "priority": 5},
  {"pattern": "**/*.secret", "permission": "none", "priority": 10}]
 EOF
 
 # Ready when af-fuse writes "ready" to fd 9 (a FIFO we read).
 mkfifo "$WORK/ready"
 "$AF_FUSE" --source "$SRC" --mountpoint "$MNT" --rules "$WORK/rules.json" --delta "$DELTA" \
-  --foreground --ready-fd 9 9>"$WORK/ready" &
+  --foreground --ready-fd 9 ${AF_FUSE_ARGS:-} 9>"$WORK/ready" &
 FUSE_PID=$!
 read -r line < "$WORK/ready"
 [ "$line" = "ready" ] || { echo "af-fuse did not start" >&2; exit 1; }
@@ -95,6 +101,9 @@ if drop_caches; then
 fi
 eval "${READ_BIG//@DIR@/$SRC}" >/dev/null; eval "${READ_BIG//@DIR@/$MNT}" >/dev/null
 measure "sequential read ${BIG_MB} MiB, warm" throughput "$READ_BIG"
+READ_RO='dd if=@DIR@/ro/big of=/dev/null bs=1M 2>&1 | awk "/bytes/ {print \$1}"'
+eval "${READ_RO//@DIR@/$SRC}" >/dev/null; eval "${READ_RO//@DIR@/$MNT}" >/dev/null
+measure "sequential read ${BIG_MB} MiB at read level, warm" throughput "$READ_RO"
 CAT_ALL='find @DIR@/small -type f -print0 | sort -z | xargs -0 cat | wc -c'
 eval "${CAT_ALL//@DIR@/$SRC}" >/dev/null; eval "${CAT_ALL//@DIR@/$MNT}" >/dev/null
 measure "cat $N_SMALL small files, warm" time "$CAT_ALL" 1

@@ -150,6 +150,13 @@ fx_mount (FuseFixture *f, const char *rules_json, gboolean dbus, const char *con
   }
   for (const char *const *e = extra; e != NULL && *e != NULL; e++)
     g_ptr_array_add (argv, g_strdup (*e));
+  /* The same tests again with other settings (meson.build: the matrix and
+   * delta tests run once more with every regular file passing through). */
+  const char *more = g_getenv ("AF_FUSE_TEST_ARGS");
+  g_auto (GStrv) more_v = more != NULL ? g_strsplit (more, " ", -1) : NULL;
+  for (char **e = more_v; e != NULL && *e != NULL; e++)
+    if (**e != '\0')
+      g_ptr_array_add (argv, g_strdup (*e));
   g_ptr_array_add (argv, NULL);
 
   int pipefd[2];
