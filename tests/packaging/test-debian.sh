@@ -39,6 +39,10 @@ command -v bwrap >/dev/null || skip "no bwrap"
 
 tmp=$(mktemp -d /tmp/af-deb-XXXXXX)
 chmod 755 "$tmp"
+# lintian and the dpkg tools leave scratch files in TMPDIR: keep them
+# inside our own dir, which the cleanup removes.
+mkdir "$tmp/scratch"
+export TMPDIR="$tmp/scratch"
 spid=""
 installed=""
 had_user=no
