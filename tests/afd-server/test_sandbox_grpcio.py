@@ -54,13 +54,7 @@ PENDING = P.SANDBOX_STATUS_PENDING
 def skip_reason():
     # tests/rootless runs this file as an unprivileged user against a
     # rootless server (AF_TEST_ROOTLESS=1).
-    if os.geteuid() != 0 and os.environ.get("AF_TEST_ROOTLESS") != "1":
-        return "needs root (FUSE mounts with allow_other, per-sandbox uids)"
-    if not os.path.exists("/dev/fuse"):
-        return "no /dev/fuse"
-    if shutil.which("bwrap") is None:
-        return "no bwrap"
-    return None
+    return af_test_guard.sandbox_skip_reason(rootless_ok=True)
 
 
 def mounts_under(prefix):

@@ -13,6 +13,7 @@ unguarded.
 """
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,18 @@ import time
 # Pids of the guards alive in this process: checks that look for our
 # processes by command line leave them out (a guard names its dir).
 GUARD_PIDS = set()
+
+
+def sandbox_skip_reason(rootless_ok=False):
+    """Why sandboxes (FUSE mounts, bwrap) cannot run here, or None. With
+    @rootless_ok, a rootless server (AF_TEST_ROOTLESS=1) runs them unprivileged."""
+    if os.geteuid() != 0 and not (rootless_ok and os.environ.get("AF_TEST_ROOTLESS") == "1"):
+        return "needs root (FUSE mounts with allow_other, per-sandbox uids)"
+    if not os.path.exists("/dev/fuse"):
+        return "no /dev/fuse"
+    if shutil.which("bwrap") is None:
+        return "no bwrap"
+    return None
 
 
 def binary():
