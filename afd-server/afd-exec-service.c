@@ -602,6 +602,32 @@ start (ExecState *st, const char *method, GVariant *r, const char *stdin_text, G
   }
 }
 
+typedef AfdSandbox *(*SandboxLookup) (AfdSandboxes *self, const AfdCaller *caller, const char *id,
+                                      GError **error);
+
+/* How Exec and SessionExec open: the caller, the required @id (named
+ * @id_name in the error), the command, then the running sandbox from
+ * @lookup. Returns the sandbox with *@caller filled, or NULL with the call
+ * already answered. */
+static AfdSandbox *
+open_exec (AfdRpc *rpc, AfGrpcCall *call, gint64 started, const char *id_name, const char *id,
+           SandboxLookup lookup, const char *command, AfdCaller *caller)
+{
+  g_autoptr (GError) error = NULL;
+  if (!afd_rpc_caller (rpc, call, caller, &error)) {
+    afd_rpc_finish (call, NULL, error, started);
+    return NULL;
+  }
+  AfdSandbox *sb = NULL;
+  if (id == NULL || id[0] == '\0')
+    g_set_error (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s is required", id_name);
+  else if (check_command (command, &error))
+    sb = lookup (rpc->sandboxes, caller, id, &error);
+  if (sb == NULL)
+    afd_rpc_finish (call, NULL, error, started);
+  return sb;
+}
+
 static void
 exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data,
              gboolean streaming)
@@ -611,20 +637,10 @@ exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_da
   gint64 started = g_get_monotonic_time ();
   g_autoptr (GError) error = NULL;
   AfdCaller caller;
-  if (!afd_rpc_caller (rpc, call, &caller, &error)) {
-    afd_rpc_finish (call, NULL, error, started);
+  AfdSandbox *sb = open_exec (rpc, call, started, "sandbox_id", req->sandbox_id,
+                              afd_sandboxes_lookup_running, req->command, &caller);
+  if (sb == NULL)
     return;
-  }
-  check_command (req->command, &error);
-  AfdSandbox *sb = NULL;
-  if (error == NULL && (req->sandbox_id == NULL || req->sandbox_id[0] == '\0'))
-    g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "sandbox_id is required");
-  if (error == NULL)
-    sb = afd_sandboxes_lookup_running (rpc->sandboxes, &caller, req->sandbox_id, &error);
-  if (sb == NULL) {
-    afd_rpc_finish (call, NULL, error, started);
-    return;
-  }
   ExecState *st = exec_state_new (call, started, rpc, &caller, streaming);
   st->sb = sb;
   st->command = g_strdup (req->command);
@@ -654,19 +670,10 @@ session_exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer
   gint64 started = g_get_monotonic_time ();
   g_autoptr (GError) error = NULL;
   AfdCaller caller;
-  if (!afd_rpc_caller (rpc, call, &caller, &error)) {
-    afd_rpc_finish (call, NULL, error, started);
+  AfdSandbox *sb = open_exec (rpc, call, started, "session_id", req->session_id,
+                              afd_sandboxes_session_lookup, req->command, &caller);
+  if (sb == NULL)
     return;
-  }
-  AfdSandbox *sb = NULL;
-  if (req->session_id == NULL || req->session_id[0] == '\0')
-    g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "session_id is required");
-  else if (check_command (req->command, &error))
-    sb = afd_sandboxes_session_lookup (rpc->sandboxes, &caller, req->session_id, &error);
-  if (sb == NULL) {
-    afd_rpc_finish (call, NULL, error, started);
-    return;
-  }
   ExecState *st = exec_state_new (call, started, rpc, &caller, streaming);
   st->sb = sb;
   st->session_id = g_strdup (req->session_id);
