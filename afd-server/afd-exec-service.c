@@ -607,14 +607,16 @@ typedef AfdSandbox *(*SandboxLookup) (AfdSandboxes *self, const AfdCaller *calle
 
 /* How Exec and SessionExec open: the caller, the required @id (named
  * @id_name in the error), the command, then the running sandbox from
- * @lookup. Returns the sandbox with *@caller filled, or NULL with the call
- * already answered. */
-static AfdSandbox *
-open_exec (AfdRpc *rpc, AfGrpcCall *call, gint64 started, const char *id_name, const char *id,
-           SandboxLookup lookup, const char *command, AfdCaller *caller)
+ * @lookup. Returns the state of the call, its sandbox, command and timeout
+ * set, or NULL with the call already answered. */
+static ExecState *
+open_exec (AfGrpcCall *call, AfdRpc *rpc, gboolean streaming, const char *id_name, const char *id,
+           SandboxLookup lookup, const char *command, const Google__Protobuf__Duration *timeout)
 {
+  gint64 started = g_get_monotonic_time ();
   g_autoptr (GError) error = NULL;
-  if (!afd_rpc_caller (rpc, call, caller, &error)) {
+  AfdCaller caller;
+  if (!afd_rpc_caller (rpc, call, &caller, &error)) {
     afd_rpc_finish (call, NULL, error, started);
     return NULL;
   }
@@ -622,29 +624,28 @@ open_exec (AfdRpc *rpc, AfGrpcCall *call, gint64 started, const char *id_name, c
   if (id == NULL || id[0] == '\0')
     g_set_error (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s is required", id_name);
   else if (check_command (command, &error))
-    sb = lookup (rpc->sandboxes, caller, id, &error);
-  if (sb == NULL)
+    sb = lookup (rpc->sandboxes, &caller, id, &error);
+  if (sb == NULL) {
     afd_rpc_finish (call, NULL, error, started);
-  return sb;
+    return NULL;
+  }
+  ExecState *st = exec_state_new (call, started, rpc, &caller, streaming);
+  st->sb = sb;
+  st->command = g_strdup (command);
+  st->timeout_ms = timeout_of (st, timeout);
+  return st;
 }
 
 static void
 exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data,
              gboolean streaming)
 {
-  AfdRpc *rpc = user_data;
   const Sandbox__V1__ExecRequest *req = (const Sandbox__V1__ExecRequest *)request;
-  gint64 started = g_get_monotonic_time ();
-  g_autoptr (GError) error = NULL;
-  AfdCaller caller;
-  AfdSandbox *sb = open_exec (rpc, call, started, "sandbox_id", req->sandbox_id,
-                              afd_sandboxes_lookup_running, req->command, &caller);
-  if (sb == NULL)
+  ExecState *st = open_exec (call, user_data, streaming, "sandbox_id", req->sandbox_id,
+                             afd_sandboxes_lookup_running, req->command, req->timeout);
+  if (st == NULL)
     return;
-  ExecState *st = exec_state_new (call, started, rpc, &caller, streaming);
-  st->sb = sb;
-  st->command = g_strdup (req->command);
-  st->timeout_ms = timeout_of (st, req->timeout);
+  g_autoptr (GError) error = NULL;
   GVariant *r = build_request (st, req->command, req->n_env, req->env, req->workdir, &error);
   start (st, streaming ? "ExecStream" : "Exec", r, req->stdin, error);
 }
@@ -665,20 +666,13 @@ static void
 session_exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data,
                      gboolean streaming)
 {
-  AfdRpc *rpc = user_data;
   const Sandbox__V1__SessionExecRequest *req = (const Sandbox__V1__SessionExecRequest *)request;
-  gint64 started = g_get_monotonic_time ();
-  g_autoptr (GError) error = NULL;
-  AfdCaller caller;
-  AfdSandbox *sb = open_exec (rpc, call, started, "session_id", req->session_id,
-                              afd_sandboxes_session_lookup, req->command, &caller);
-  if (sb == NULL)
+  ExecState *st = open_exec (call, user_data, streaming, "session_id", req->session_id,
+                             afd_sandboxes_session_lookup, req->command, req->timeout);
+  if (st == NULL)
     return;
-  ExecState *st = exec_state_new (call, started, rpc, &caller, streaming);
-  st->sb = sb;
   st->session_id = g_strdup (req->session_id);
-  st->command = g_strdup (req->command);
-  st->timeout_ms = timeout_of (st, req->timeout);
+  g_autoptr (GError) error = NULL;
   GVariant *r = build_request (st, req->command, 0, NULL, NULL, &error);
   start (st, streaming ? "SessionExecStream" : "SessionExec", r, NULL, error);
 }
