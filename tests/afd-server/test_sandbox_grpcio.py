@@ -120,13 +120,7 @@ class Daemon:
              "--listen=127.0.0.1:0", f"--config={conf}", "--ready-fd=3",
              f"--fuse-helper={FUSE}", f"--exec-helper={EXEC}", *self.extra],
             stderr=self.log, pass_fds=(w,))
-        os.close(w)
-        with os.fdopen(r) as f:
-            line = f.read()
-        if not line.startswith("READY "):
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("afd-server did not start: " + self.read_log())
+        line = af_test_guard.wait_ready(self.proc, r, w, self.log.name)
         self.port = int(line.split("tcp_port=")[1])
         self.channel = grpc.insecure_channel(f"unix:{self.socket}")
         self.sb = sb_grpc.SandboxServiceStub(self.channel)

@@ -37,6 +37,21 @@ def sandbox_skip_reason(rootless_ok=False):
     return None
 
 
+def wait_ready(proc, r, w, log_path):
+    """Read the READY line a daemon started with --ready-fd writes on the
+    pipe (@r, @w) and return it; when it exits without one, kill @proc and
+    raise with its log (@log_path)."""
+    os.close(w)
+    with os.fdopen(r) as f:
+        line = f.read()
+    if not line.startswith("READY "):
+        proc.kill()
+        proc.wait()
+        with open(log_path) as f:
+            raise RuntimeError("afd-server did not start: " + f.read())
+    return line
+
+
 def binary():
     b = os.environ.get("AF_TEST_GUARD")
     if not b or not os.access(b, os.X_OK):

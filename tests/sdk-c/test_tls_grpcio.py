@@ -67,13 +67,7 @@ class Daemon:
         self.log = open(os.path.join(self.top, "server.log"), "w")
         self.proc = subprocess.Popen(args + [f"--ready-fd={w}"], pass_fds=(w,),
                                      stdout=subprocess.DEVNULL, stderr=self.log)
-        os.close(w)
-        with os.fdopen(r) as f:
-            line = f.read()
-        if not line.startswith("READY "):
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("afd-server did not start: " + open(self.log.name).read())
+        line = af_test_guard.wait_ready(self.proc, r, w, self.log.name)
         self.endpoint = "127.0.0.1:" + line.split("tcp_port=")[1].strip()
 
     def close(self):
