@@ -602,33 +602,50 @@ start (ExecState *st, const char *method, GVariant *r, const char *stdin_text, G
   }
 }
 
-static void
-exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data,
-             gboolean streaming)
+typedef AfdSandbox *(*SandboxLookup) (AfdSandboxes *self, const AfdCaller *caller, const char *id,
+                                      GError **error);
+
+/* How Exec and SessionExec open: the caller, the required @id (named
+ * @id_name in the error), the command, then the running sandbox from
+ * @lookup. Returns the state of the call, its sandbox, command and timeout
+ * set, or NULL with the call already answered. */
+static ExecState *
+open_exec (AfGrpcCall *call, AfdRpc *rpc, gboolean streaming, const char *id_name, const char *id,
+           SandboxLookup lookup, const char *command, const Google__Protobuf__Duration *timeout)
 {
-  AfdRpc *rpc = user_data;
-  const Sandbox__V1__ExecRequest *req = (const Sandbox__V1__ExecRequest *)request;
   gint64 started = g_get_monotonic_time ();
   g_autoptr (GError) error = NULL;
   AfdCaller caller;
   if (!afd_rpc_caller (rpc, call, &caller, &error)) {
     afd_rpc_finish (call, NULL, error, started);
-    return;
+    return NULL;
   }
-  check_command (req->command, &error);
   AfdSandbox *sb = NULL;
-  if (error == NULL && (req->sandbox_id == NULL || req->sandbox_id[0] == '\0'))
-    g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "sandbox_id is required");
-  if (error == NULL)
-    sb = afd_sandboxes_lookup_running (rpc->sandboxes, &caller, req->sandbox_id, &error);
+  if (id == NULL || id[0] == '\0')
+    g_set_error (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s is required", id_name);
+  else if (check_command (command, &error))
+    sb = lookup (rpc->sandboxes, &caller, id, &error);
   if (sb == NULL) {
     afd_rpc_finish (call, NULL, error, started);
-    return;
+    return NULL;
   }
   ExecState *st = exec_state_new (call, started, rpc, &caller, streaming);
   st->sb = sb;
-  st->command = g_strdup (req->command);
-  st->timeout_ms = timeout_of (st, req->timeout);
+  st->command = g_strdup (command);
+  st->timeout_ms = timeout_of (st, timeout);
+  return st;
+}
+
+static void
+exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data,
+             gboolean streaming)
+{
+  const Sandbox__V1__ExecRequest *req = (const Sandbox__V1__ExecRequest *)request;
+  ExecState *st = open_exec (call, user_data, streaming, "sandbox_id", req->sandbox_id,
+                             afd_sandboxes_lookup_running, req->command, req->timeout);
+  if (st == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
   GVariant *r = build_request (st, req->command, req->n_env, req->env, req->workdir, &error);
   start (st, streaming ? "ExecStream" : "Exec", r, req->stdin, error);
 }
@@ -649,29 +666,13 @@ static void
 session_exec_common (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_data,
                      gboolean streaming)
 {
-  AfdRpc *rpc = user_data;
   const Sandbox__V1__SessionExecRequest *req = (const Sandbox__V1__SessionExecRequest *)request;
-  gint64 started = g_get_monotonic_time ();
-  g_autoptr (GError) error = NULL;
-  AfdCaller caller;
-  if (!afd_rpc_caller (rpc, call, &caller, &error)) {
-    afd_rpc_finish (call, NULL, error, started);
+  ExecState *st = open_exec (call, user_data, streaming, "session_id", req->session_id,
+                             afd_sandboxes_session_lookup, req->command, req->timeout);
+  if (st == NULL)
     return;
-  }
-  AfdSandbox *sb = NULL;
-  if (req->session_id == NULL || req->session_id[0] == '\0')
-    g_set_error_literal (&error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "session_id is required");
-  else if (check_command (req->command, &error))
-    sb = afd_sandboxes_session_lookup (rpc->sandboxes, &caller, req->session_id, &error);
-  if (sb == NULL) {
-    afd_rpc_finish (call, NULL, error, started);
-    return;
-  }
-  ExecState *st = exec_state_new (call, started, rpc, &caller, streaming);
-  st->sb = sb;
   st->session_id = g_strdup (req->session_id);
-  st->command = g_strdup (req->command);
-  st->timeout_ms = timeout_of (st, req->timeout);
+  g_autoptr (GError) error = NULL;
   GVariant *r = build_request (st, req->command, 0, NULL, NULL, &error);
   start (st, streaming ? "SessionExecStream" : "SessionExec", r, NULL, error);
 }

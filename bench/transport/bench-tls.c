@@ -19,6 +19,7 @@
 
 #include "af-grpc-client.h"
 #include "af-grpc-tls.h"
+#include "test-pki.h"
 #include "test-service.h"
 
 typedef struct {
@@ -124,16 +125,6 @@ keep_best (Result *best, Result r)
     *best = r;
 }
 
-static char *
-read_pem (const char *dir, const char *name)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  g_autoptr (GError) error = NULL;
-  char *text = af_grpc_tls_read_pem (path, &error);
-  g_assert_no_error (error);
-  return text;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -149,19 +140,13 @@ main (int argc, char **argv)
       rounds = atoi (argv[i + 1]);
   }
 
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("af-bench-tls-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *make = g_strdup_printf ("/bin/sh '%s' '%s'", BENCH_MAKE_CERTS, dir);
-  int status = system (make);
-  if (status != 0)
-    g_error ("make-test-certs.sh failed (openssl missing?)");
-  g_autofree char *cert = read_pem (dir, "server.pem");
-  g_autofree char *key = read_pem (dir, "server.key");
-  g_autofree char *ca = read_pem (dir, "ca.pem");
-  g_autofree char *cleanup = g_strdup_printf ("rm -rf '%s'", dir);
-  if (system (cleanup) != 0)
-    g_warning ("could not remove %s", dir);
+  AfTestPki *pki = af_test_pki_new ();
+  if (pki == NULL)
+    g_error ("make-test-certs.sh: openssl is missing");
+  g_autofree char *cert = af_test_pki_read (pki, "server.pem");
+  g_autofree char *key = af_test_pki_read (pki, "server.key");
+  g_autofree char *ca = af_test_pki_read (pki, "ca.pem");
+  af_test_pki_free (pki);
 
   TestServer *plain = test_server_start (NULL);
   AfGrpcServerTls tls = { cert, key, NULL };

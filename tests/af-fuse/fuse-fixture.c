@@ -284,3 +284,22 @@ fx_update_rules (FuseFixture *f, const char *rules_json)
   g_autoptr (GVariant) reply = fx_call (f, "UpdateRules", g_variant_new ("(a(sssi))", &b), &error);
   g_assert_no_error (error);
 }
+
+void
+fx_setup (FuseFixture *f, gconstpointer data)
+{
+  fx_init (f);
+}
+
+void
+fx_teardown (FuseFixture *f, gconstpointer data)
+{
+  fx_clear (f);
+}
+
+void
+fx_test_init (int *argc, char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  g_test_set_nonfatal_assertions ();
+}

@@ -41,6 +41,26 @@ void fx_unmount (FuseFixture *f);
 void fx_kill9 (FuseFixture *f);
 void fx_clear (FuseFixture *f);
 
+/* GTest hooks: every test of a suite runs on a fresh fixture, and the
+ * teardown runs even after a failed check (see fx_test_init). */
+void fx_setup (FuseFixture *f, gconstpointer data);
+void fx_teardown (FuseFixture *f, gconstpointer data);
+/* Registers @fn as the test "/af-fuse/@name" on a FuseFixture. */
+#define FX_ADD(name, fn) g_test_add ("/af-fuse/" name, FuseFixture, NULL, fx_setup, fn, fx_teardown)
+/* g_test_init with non-fatal assertions: a failed check must still reach
+ * the teardown that unmounts. */
+void fx_test_init (int *argc, char ***argv);
+/* Returns from the calling test with a skip when @reason (evaluated once)
+ * is not NULL, e.g. FX_SKIP_IF (fx_skip_reason ()). */
+#define FX_SKIP_IF(reason)                                                                         \
+  do {                                                                                             \
+    const char *fx_reason_ = (reason);                                                             \
+    if (fx_reason_ != NULL) {                                                                      \
+      g_test_skip (fx_reason_);                                                                    \
+      return;                                                                                      \
+    }                                                                                              \
+  } while (0)
+
 char *fx_path (const char *dir, const char *rel);
 void fx_write (const char *path, const char *content);
 char *fx_read (const char *path); /* NULL if unreadable */

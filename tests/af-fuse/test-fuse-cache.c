@@ -17,14 +17,6 @@ static const char rules[] = "["
                             "{\"pattern\":\"**/secret*\",\"permission\":\"none\",\"priority\":50}"
                             "]";
 
-#define SKIP_IF_NEEDED()                                                                           \
-  do {                                                                                             \
-    if (fx_skip_reason () != NULL) {                                                               \
-      g_test_skip (fx_skip_reason ());                                                             \
-      return;                                                                                      \
-    }                                                                                              \
-  } while (0)
-
 static char *
 pread_all (int fd)
 {
@@ -56,7 +48,7 @@ size_of (const char *path)
 static void
 test_hard_link_aliases (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   g_autofree char *so = fx_path (f->src, "orig");
   fx_write (so, "one\n");
   fx_mount (f, rules, FALSE, NULL);
@@ -119,7 +111,7 @@ test_hard_link_aliases (FuseFixture *f, gconstpointer data)
 static void
 test_reader_follows_copy_up (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   g_autofree char *sb = fx_path (f->src, "big");
   const gsize size = 8 << 20, at = 7 << 20;
   g_autofree char *zeros = g_malloc0 (size);
@@ -153,7 +145,7 @@ test_reader_follows_copy_up (FuseFixture *f, gconstpointer data)
 static void
 test_xattr_namespaces (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   g_autofree char *sf = fx_path (f->src, "file"), *ss = fx_path (f->src, "secret");
   fx_write (sf, "f\n");
   fx_write (ss, "s\n");
@@ -182,27 +174,12 @@ test_xattr_namespaces (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
-static void
-setup (FuseFixture *f, gconstpointer data)
-{
-  fx_init (f);
-}
-
-static void
-teardown (FuseFixture *f, gconstpointer data)
-{
-  fx_clear (f);
-}
-
-#define ADD(name, fn) g_test_add ("/af-fuse/" name, FuseFixture, NULL, setup, fn, teardown)
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_set_nonfatal_assertions ();
-  ADD ("cache/hard-link-aliases", test_hard_link_aliases);
-  ADD ("cache/reader-follows-copy-up", test_reader_follows_copy_up);
-  ADD ("cache/xattr-namespaces", test_xattr_namespaces);
+  fx_test_init (&argc, &argv);
+  FX_ADD ("cache/hard-link-aliases", test_hard_link_aliases);
+  FX_ADD ("cache/reader-follows-copy-up", test_reader_follows_copy_up);
+  FX_ADD ("cache/xattr-namespaces", test_xattr_namespaces);
   return g_test_run ();
 }

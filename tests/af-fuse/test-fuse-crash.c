@@ -26,14 +26,6 @@ static const char rules[] = "["
 #define OLD_SIZE (48 * 1024)
 #define NEW_SIZE (80 * 1024)
 
-#define SKIP_IF_NEEDED()                                                                           \
-  do {                                                                                             \
-    if (fx_skip_reason () != NULL) {                                                               \
-      g_test_skip (fx_skip_reason ());                                                             \
-      return;                                                                                      \
-    }                                                                                              \
-  } while (0)
-
 typedef enum { KEPT, MODIFIED, DELETED } Fate;
 
 static Fate
@@ -327,7 +319,7 @@ crash_round (int kill_after)
 static void
 test_crash_mid_commit (void)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   /* Early, a third in, two thirds in, and one random point (reproducible
    * with --seed). A modified file makes at least two source events
    * (temporary created, renamed over). */
@@ -340,8 +332,7 @@ test_crash_mid_commit (void)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_set_nonfatal_assertions ();
+  fx_test_init (&argc, &argv);
   g_test_add_func ("/af-fuse/crash/kill-mid-commit", test_crash_mid_commit);
   return g_test_run ();
 }

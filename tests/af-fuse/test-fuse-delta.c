@@ -25,14 +25,6 @@ static const char rules_main[] =
     "{\"pattern\":\"/hidden/shown\",\"permission\":\"read\",\"priority\":70}"
     "]";
 
-#define SKIP_IF_NEEDED()                                                                           \
-  do {                                                                                             \
-    if (fx_skip_reason () != NULL) {                                                               \
-      g_test_skip (fx_skip_reason ());                                                             \
-      return;                                                                                      \
-    }                                                                                              \
-  } while (0)
-
 static char *
 m (FuseFixture *f, const char *rel)
 {
@@ -88,7 +80,7 @@ listed (const char *dir, const char *name)
 static void
 test_rename_chain (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "a", "A\n");
   fx_mount (f, rules_main, FALSE, NULL);
   g_autofree char *a = m (f, "a"), *b = m (f, "b"), *c = m (f, "c");
@@ -109,7 +101,7 @@ test_rename_chain (FuseFixture *f, gconstpointer data)
 static void
 test_delete_recreate (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "f", "old\n");
   src_write (f, "d/x", "x\n");
   src_write (f, "d/y", "y\n");
@@ -142,7 +134,7 @@ test_delete_recreate (FuseFixture *f, gconstpointer data)
 static void
 test_hard_links (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "orig", "one\n");
   fx_mount (f, rules_main, FALSE, NULL);
   g_autofree char *o = m (f, "orig"), *l = m (f, "alias");
@@ -165,7 +157,7 @@ test_hard_links (FuseFixture *f, gconstpointer data)
 static void
 test_two_appenders (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "log", "");
   fx_mount (f, rules_main, FALSE, NULL);
   g_autofree char *p = m (f, "log");
@@ -207,7 +199,7 @@ test_two_appenders (FuseFixture *f, gconstpointer data)
 static void
 test_whiteout_names (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, ".wh.lower", "ordinary\n");
   src_write (f, "victim", "v\n");
   char longname[256];
@@ -243,7 +235,7 @@ test_whiteout_names (FuseFixture *f, gconstpointer data)
 static void
 test_rename_flags (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "x", "X\n");
   src_write (f, "y", "Y\n");
   fx_mount (f, rules_main, FALSE, NULL);
@@ -270,7 +262,7 @@ test_rename_flags (FuseFixture *f, gconstpointer data)
 static void
 test_dirs (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "tree/a/1", "1\n");
   src_write (f, "tree/b", "b\n");
   src_write (f, "withsecret/secret.txt", "s\n");
@@ -317,7 +309,7 @@ test_dirs (FuseFixture *f, gconstpointer data)
 static void
 test_unlink_open_file (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "f", "abc");
   fx_mount (f, rules_main, FALSE, NULL);
   g_autofree char *p = m (f, "f");
@@ -350,7 +342,7 @@ strv_assert_has (GVariant *v, const char *path)
 static void
 test_commit (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "keep", "keep\n");
   src_write (f, "mod", "before\n");
   src_write (f, "gone", "gone\n");
@@ -410,7 +402,7 @@ test_commit (FuseFixture *f, gconstpointer data)
 static void
 test_conflict_reject (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "c", "base\n");
   const char *extra[] = { "--conflict=reject", NULL };
   fx_mount (f, rules_main, TRUE, extra);
@@ -431,7 +423,7 @@ test_conflict_reject (FuseFixture *f, gconstpointer data)
 static void
 test_live_rules (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "doc", "readable\n");
   fx_mount (f, rules_main, TRUE, NULL);
   g_autofree char *doc = m (f, "doc");
@@ -458,7 +450,7 @@ test_live_rules (FuseFixture *f, gconstpointer data)
 static void
 test_kill9 (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "f", "source\n");
   fx_mount (f, rules_main, FALSE, NULL);
   g_autofree char *mf = m (f, "f"), *mn = m (f, "new");
@@ -492,7 +484,7 @@ on_denied (GDBusConnection *c, const char *sender, const char *path, const char 
 static void
 test_denied_signal (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "ro_file", "ro\n");
   fx_mount (f, rules_main, TRUE, NULL);
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
@@ -514,7 +506,7 @@ test_denied_signal (FuseFixture *f, gconstpointer data)
 static void
 test_denied_rate_limit (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "ro_file", "ro\n");
   fx_mount (f, rules_main, TRUE, NULL);
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
@@ -548,7 +540,7 @@ test_denied_rate_limit (FuseFixture *f, gconstpointer data)
 static void
 test_invalidate_paths (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "shared.txt", "version-1\n");
   fx_mount (f, rules_main, TRUE, NULL);
   g_autofree char *p = m (f, "shared.txt");
@@ -573,7 +565,7 @@ test_invalidate_paths (FuseFixture *f, gconstpointer data)
 static void
 test_commit_on_exit (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   src_write (f, "f", "old\n");
   const char *extra[] = { "--commit-on-exit", NULL };
   fx_mount (f, rules_main, FALSE, extra);
@@ -598,7 +590,7 @@ count_fds (GPid pid)
 static void
 test_more_files_than_fds (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (fx_skip_reason ());
   const int n_files = 25000; /* above the hard RLIMIT_NOFILE of 20,000 */
   for (int d = 0; d < 25; d++) {
     g_autofree char *dir = g_strdup_printf ("%s/d%02d", f->src, d);
@@ -633,41 +625,26 @@ test_more_files_than_fds (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
-static void
-setup (FuseFixture *f, gconstpointer data)
-{
-  fx_init (f);
-}
-
-static void
-teardown (FuseFixture *f, gconstpointer data)
-{
-  fx_clear (f);
-}
-
-#define ADD(name, fn) g_test_add ("/af-fuse/" name, FuseFixture, NULL, setup, fn, teardown)
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_set_nonfatal_assertions ();
-  ADD ("delta/rename-chain", test_rename_chain);
-  ADD ("delta/delete-recreate", test_delete_recreate);
-  ADD ("delta/hard-links", test_hard_links);
-  ADD ("delta/two-appenders", test_two_appenders);
-  ADD ("delta/whiteout-names", test_whiteout_names);
-  ADD ("delta/rename-flags", test_rename_flags);
-  ADD ("delta/dirs", test_dirs);
-  ADD ("delta/unlink-open-file", test_unlink_open_file);
-  ADD ("control/commit-discard", test_commit);
-  ADD ("control/conflict-reject", test_conflict_reject);
-  ADD ("control/live-rules", test_live_rules);
-  ADD ("control/denied-signal", test_denied_signal);
-  ADD ("control/denied-rate-limit", test_denied_rate_limit);
-  ADD ("control/invalidate-paths", test_invalidate_paths);
-  ADD ("control/commit-on-exit", test_commit_on_exit);
-  ADD ("recovery/kill9", test_kill9);
-  ADD ("limits/more-files-than-fds", test_more_files_than_fds);
+  fx_test_init (&argc, &argv);
+  FX_ADD ("delta/rename-chain", test_rename_chain);
+  FX_ADD ("delta/delete-recreate", test_delete_recreate);
+  FX_ADD ("delta/hard-links", test_hard_links);
+  FX_ADD ("delta/two-appenders", test_two_appenders);
+  FX_ADD ("delta/whiteout-names", test_whiteout_names);
+  FX_ADD ("delta/rename-flags", test_rename_flags);
+  FX_ADD ("delta/dirs", test_dirs);
+  FX_ADD ("delta/unlink-open-file", test_unlink_open_file);
+  FX_ADD ("control/commit-discard", test_commit);
+  FX_ADD ("control/conflict-reject", test_conflict_reject);
+  FX_ADD ("control/live-rules", test_live_rules);
+  FX_ADD ("control/denied-signal", test_denied_signal);
+  FX_ADD ("control/denied-rate-limit", test_denied_rate_limit);
+  FX_ADD ("control/invalidate-paths", test_invalidate_paths);
+  FX_ADD ("control/commit-on-exit", test_commit_on_exit);
+  FX_ADD ("recovery/kill9", test_kill9);
+  FX_ADD ("limits/more-files-than-fds", test_more_files_than_fds);
   return g_test_run ();
 }

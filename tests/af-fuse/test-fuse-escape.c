@@ -36,10 +36,7 @@ replace_with_symlink (const char *path, const char *target)
 static void
 test_escapes (FuseFixture *f, gconstpointer data)
 {
-  if (fx_skip_reason () != NULL) {
-    g_test_skip (fx_skip_reason ());
-    return;
-  }
+  FX_SKIP_IF (fx_skip_reason ());
   g_autofree char *outside = fx_path (f->root, "outside");
   g_autofree char *outside_file = fx_path (outside, "file");
   g_assert_cmpint (mkdir (outside, 0755), ==, 0);
@@ -173,23 +170,10 @@ test_escapes (FuseFixture *f, gconstpointer data)
   g_assert_null (g_dir_read_name (d));
 }
 
-static void
-setup (FuseFixture *f, gconstpointer data)
-{
-  fx_init (f);
-}
-
-static void
-teardown (FuseFixture *f, gconstpointer data)
-{
-  fx_clear (f);
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_set_nonfatal_assertions ();
-  g_test_add ("/af-fuse/escape/canary", FuseFixture, NULL, setup, test_escapes, teardown);
+  fx_test_init (&argc, &argv);
+  FX_ADD ("escape/canary", test_escapes);
   return g_test_run ();
 }

@@ -549,10 +549,7 @@ run_matrix_child (const char *mnt)
 static void
 test_matrix (FuseFixture *f, gconstpointer data)
 {
-  if (fx_skip_reason () != NULL) {
-    g_test_skip (fx_skip_reason ());
-    return;
-  }
+  FX_SKIP_IF (fx_skip_reason ());
   setup_source (f);
   fx_mount (f, matrix_rules, FALSE, NULL);
   g_autofree char *mismatches = run_matrix_child (f->mnt);
@@ -575,24 +572,10 @@ test_matrix (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
-static void
-fixture_setup (FuseFixture *f, gconstpointer data)
-{
-  fx_init (f);
-}
-
-static void
-fixture_teardown (FuseFixture *f, gconstpointer data)
-{
-  fx_clear (f);
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  /* A failed check must still reach the teardown that unmounts. */
-  g_test_set_nonfatal_assertions ();
-  g_test_add ("/af-fuse/matrix", FuseFixture, NULL, fixture_setup, test_matrix, fixture_teardown);
+  fx_test_init (&argc, &argv);
+  FX_ADD ("matrix", test_matrix);
   return g_test_run ();
 }

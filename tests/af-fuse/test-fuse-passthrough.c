@@ -39,14 +39,6 @@ skip_reason (void)
   return NULL;
 }
 
-#define SKIP_IF_NEEDED()                                                                           \
-  do {                                                                                             \
-    if (skip_reason () != NULL) {                                                                  \
-      g_test_skip (skip_reason ());                                                                \
-      return;                                                                                      \
-    }                                                                                              \
-  } while (0)
-
 typedef struct {
   guint64 passthrough, opens, creates, bytes_read, bytes_written;
 } Stats;
@@ -104,7 +96,7 @@ read_exact (int fd, char *buf, gsize len, off_t off)
 static void
 test_read_level (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (skip_reason ());
   g_autofree char *content = pattern (BIG, 'a');
   write_src (f, "ro/big", content, BIG);
   fx_mount (f, rules, TRUE, NULL);
@@ -139,7 +131,7 @@ test_read_level (FuseFixture *f, gconstpointer data)
 static void
 test_read_level_refusals (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (skip_reason ());
   g_autofree char *content = pattern (BIG, 'b');
   write_src (f, "ro/big", content, BIG);
   write_src (f, "vw/big", content, BIG);
@@ -183,7 +175,7 @@ test_read_level_refusals (FuseFixture *f, gconstpointer data)
 static void
 test_write_level (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (skip_reason ());
   fx_mount (f, rules, TRUE, NULL);
   g_autofree char *mp = fx_path (f->mnt, "new.bin");
   Stats before = get_stats (f);
@@ -243,7 +235,7 @@ test_write_level (FuseFixture *f, gconstpointer data)
 static void
 test_copy_up (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (skip_reason ());
   g_autofree char *content = pattern (BIG, 'd');
   write_src (f, "w/big", content, BIG);
   fx_mount (f, rules, TRUE, NULL);
@@ -288,7 +280,7 @@ test_copy_up (FuseFixture *f, gconstpointer data)
 static void
 test_cached_after_write (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (skip_reason ());
   fx_mount (f, rules, TRUE, NULL);
   g_autofree char *mp = fx_path (f->mnt, "small.txt");
   fx_write (mp, "first version\n");
@@ -312,7 +304,7 @@ test_cached_after_write (FuseFixture *f, gconstpointer data)
 static void
 test_disabled (FuseFixture *f, gconstpointer data)
 {
-  SKIP_IF_NEEDED ();
+  FX_SKIP_IF (skip_reason ());
   g_autofree char *content = pattern (BIG, 'e');
   write_src (f, "ro/big", content, BIG);
   const char *extra[] = { "--no-passthrough", NULL };
@@ -328,30 +320,15 @@ test_disabled (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
-static void
-setup (FuseFixture *f, gconstpointer data)
-{
-  fx_init (f);
-}
-
-static void
-teardown (FuseFixture *f, gconstpointer data)
-{
-  fx_clear (f);
-}
-
-#define ADD(name, fn) g_test_add ("/af-fuse/" name, FuseFixture, NULL, setup, fn, teardown)
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_set_nonfatal_assertions ();
-  ADD ("passthrough/read-level", test_read_level);
-  ADD ("passthrough/read-level-refusals", test_read_level_refusals);
-  ADD ("passthrough/write-level", test_write_level);
-  ADD ("passthrough/copy-up", test_copy_up);
-  ADD ("passthrough/cached-after-write", test_cached_after_write);
-  ADD ("passthrough/disabled", test_disabled);
+  fx_test_init (&argc, &argv);
+  FX_ADD ("passthrough/read-level", test_read_level);
+  FX_ADD ("passthrough/read-level-refusals", test_read_level_refusals);
+  FX_ADD ("passthrough/write-level", test_write_level);
+  FX_ADD ("passthrough/copy-up", test_copy_up);
+  FX_ADD ("passthrough/cached-after-write", test_cached_after_write);
+  FX_ADD ("passthrough/disabled", test_disabled);
   return g_test_run ();
 }

@@ -31,10 +31,7 @@ m (FuseFixture *f, const char *rel)
 static void
 test_posix (FuseFixture *f, gconstpointer data)
 {
-  if (fx_skip_reason () != NULL) {
-    g_test_skip (fx_skip_reason ());
-    return;
-  }
+  FX_SKIP_IF (fx_skip_reason ());
   g_autofree char *sfile = fx_path (f->src, "lower"), *sdir = fx_path (f->src, "ldir");
   g_autofree char *sdirf = fx_path (f->src, "ldir/x");
   fx_write (sfile, "0123456789");
@@ -179,23 +176,10 @@ test_posix (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
-static void
-setup (FuseFixture *f, gconstpointer data)
-{
-  fx_init (f);
-}
-
-static void
-teardown (FuseFixture *f, gconstpointer data)
-{
-  fx_clear (f);
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_set_nonfatal_assertions ();
-  g_test_add ("/af-fuse/posix/subset", FuseFixture, NULL, setup, test_posix, teardown);
+  fx_test_init (&argc, &argv);
+  FX_ADD ("posix/subset", test_posix);
   return g_test_run ();
 }

@@ -196,10 +196,7 @@ count_fds (GPid pid)
 static void
 test_stress (FuseFixture *f, gconstpointer data)
 {
-  if (fx_skip_reason () != NULL) {
-    g_test_skip (fx_skip_reason ());
-    return;
-  }
+  FX_SKIP_IF (fx_skip_reason ());
   g_autofree char *base = fx_path (f->src, "base"), *bf = fx_path (f->src, "base/file");
   g_autofree char *bs = fx_path (f->src, "base/x.secret"), *sh = fx_path (f->src, "shared");
   g_assert_cmpint (mkdir (base, 0755), ==, 0);
@@ -244,23 +241,10 @@ test_stress (FuseFixture *f, gconstpointer data)
   fx_unmount (f); /* exit status 0: under ASan this includes no leaks */
 }
 
-static void
-setup (FuseFixture *f, gconstpointer data)
-{
-  fx_init (f);
-}
-
-static void
-teardown (FuseFixture *f, gconstpointer data)
-{
-  fx_clear (f);
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_set_nonfatal_assertions ();
-  g_test_add ("/af-fuse/stress/8x30s", FuseFixture, NULL, setup, test_stress, teardown);
+  fx_test_init (&argc, &argv);
+  FX_ADD ("stress/8x30s", test_stress);
   return g_test_run ();
 }

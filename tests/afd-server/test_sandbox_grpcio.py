@@ -54,13 +54,7 @@ PENDING = P.SANDBOX_STATUS_PENDING
 def skip_reason():
     # tests/rootless runs this file as an unprivileged user against a
     # rootless server (AF_TEST_ROOTLESS=1).
-    if os.geteuid() != 0 and os.environ.get("AF_TEST_ROOTLESS") != "1":
-        return "needs root (FUSE mounts with allow_other, per-sandbox uids)"
-    if not os.path.exists("/dev/fuse"):
-        return "no /dev/fuse"
-    if shutil.which("bwrap") is None:
-        return "no bwrap"
-    return None
+    return af_test_guard.sandbox_skip_reason(rootless_ok=True)
 
 
 def mounts_under(prefix):
@@ -126,13 +120,7 @@ class Daemon:
              "--listen=127.0.0.1:0", f"--config={conf}", "--ready-fd=3",
              f"--fuse-helper={FUSE}", f"--exec-helper={EXEC}", *self.extra],
             stderr=self.log, pass_fds=(w,))
-        os.close(w)
-        with os.fdopen(r) as f:
-            line = f.read()
-        if not line.startswith("READY "):
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("afd-server did not start: " + self.read_log())
+        line = af_test_guard.wait_ready(self.proc, r, w, self.log.name)
         self.port = int(line.split("tcp_port=")[1])
         self.channel = grpc.insecure_channel(f"unix:{self.socket}")
         self.sb = sb_grpc.SandboxServiceStub(self.channel)

@@ -13,6 +13,7 @@ unguarded.
 """
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,33 @@ import time
 # Pids of the guards alive in this process: checks that look for our
 # processes by command line leave them out (a guard names its dir).
 GUARD_PIDS = set()
+
+
+def sandbox_skip_reason(rootless_ok=False):
+    """Why sandboxes (FUSE mounts, bwrap) cannot run here, or None. With
+    @rootless_ok, a rootless server (AF_TEST_ROOTLESS=1) runs them unprivileged."""
+    if os.geteuid() != 0 and not (rootless_ok and os.environ.get("AF_TEST_ROOTLESS") == "1"):
+        return "needs root (FUSE mounts with allow_other, per-sandbox uids)"
+    if not os.path.exists("/dev/fuse"):
+        return "no /dev/fuse"
+    if shutil.which("bwrap") is None:
+        return "no bwrap"
+    return None
+
+
+def wait_ready(proc, r, w, log_path):
+    """Read the READY line a daemon started with --ready-fd writes on the
+    pipe (@r, @w) and return it; when it exits without one, kill @proc and
+    raise with its log (@log_path)."""
+    os.close(w)
+    with os.fdopen(r) as f:
+        line = f.read()
+    if not line.startswith("READY "):
+        proc.kill()
+        proc.wait()
+        with open(log_path) as f:
+            raise RuntimeError("afd-server did not start: " + f.read())
+    return line
 
 
 def binary():

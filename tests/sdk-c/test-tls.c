@@ -10,63 +10,16 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef struct {
-  char *dir;
-} Pki;
-
-static char *
-pki_path (const Pki *p, const char *name)
-{
-  return g_build_filename (p->dir, name, NULL);
-}
-
-static Pki *
-pki_new (void)
-{
-  g_autoptr (GError) error = NULL;
-  Pki *p = g_new0 (Pki, 1);
-  p->dir = g_dir_make_tmp ("af-sdk-tls-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autoptr (GSubprocess) proc =
-      g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "/bin/sh", MAKE_TEST_CERTS, p->dir, NULL);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_wait (proc, NULL, &error));
-  if (g_subprocess_get_if_exited (proc) && g_subprocess_get_exit_status (proc) == 77) {
-    g_test_skip ("openssl is missing: cannot make test certificates");
-    g_rmdir (p->dir);
-    g_free (p->dir);
-    g_free (p);
-    return NULL;
-  }
-  g_assert_true (g_subprocess_get_successful (proc));
-  return p;
-}
-
-static void
-pki_free (Pki *p)
-{
-  if (p == NULL)
-    return;
-  g_autoptr (GDir) d = g_dir_open (p->dir, 0, NULL);
-  const char *name;
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-    g_autofree char *path = pki_path (p, name);
-    g_assert_no_errno (g_unlink (path));
-  }
-  g_assert_no_errno (g_rmdir (p->dir));
-  g_free (p->dir);
-  g_free (p);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pki, pki_free)
+#include "test-pki.h"
 
 /* afd-server on 127.0.0.1 (a free port) with TLS, and client
  * certificates required when @mutual. */
 static SdkTestServer *
-start_tls_server (const Pki *p, gboolean mutual, char **out_endpoint)
+start_tls_server (const AfTestPki *p, gboolean mutual, char **out_endpoint)
 {
-  g_autofree char *cert = pki_path (p, "server.pem");
-  g_autofree char *key = pki_path (p, "server.key");
-  g_autofree char *ca = pki_path (p, "ca.pem");
+  g_autofree char *cert = af_test_pki_path (p, "server.pem");
+  g_autofree char *key = af_test_pki_path (p, "server.key");
+  g_autofree char *ca = af_test_pki_path (p, "ca.pem");
   g_autofree char *cert_arg = g_strconcat ("--tls-cert=", cert, NULL);
   g_autofree char *key_arg = g_strconcat ("--tls-key=", key, NULL);
   g_autofree char *ca_arg = g_strconcat ("--tls-client-ca=", ca, NULL);
@@ -129,15 +82,15 @@ run_cli (const char *endpoint, const char *option, const char *value, const char
 static void
 test_tls (void)
 {
-  g_autoptr (Pki) p = pki_new ();
+  g_autoptr (AfTestPki) p = af_test_pki_new ();
   if (p == NULL)
     return;
   g_autofree char *endpoint = NULL;
   SdkTestServer *server = start_tls_server (p, FALSE, &endpoint);
   if (server == NULL)
     return;
-  g_autofree char *ca = pki_path (p, "ca.pem");
-  g_autofree char *other_ca = pki_path (p, "other-ca.pem");
+  g_autofree char *ca = af_test_pki_path (p, "ca.pem");
+  g_autofree char *other_ca = af_test_pki_path (p, "other-ca.pem");
   g_autoptr (GError) error = NULL;
 
   g_autoptr (AfClient) client = af_client_new_tls (endpoint, ca, NULL, NULL, &error);
@@ -186,18 +139,18 @@ test_tls (void)
 static void
 test_mutual (void)
 {
-  g_autoptr (Pki) p = pki_new ();
+  g_autoptr (AfTestPki) p = af_test_pki_new ();
   if (p == NULL)
     return;
   g_autofree char *endpoint = NULL;
   SdkTestServer *server = start_tls_server (p, TRUE, &endpoint);
   if (server == NULL)
     return;
-  g_autofree char *ca = pki_path (p, "ca.pem");
-  g_autofree char *cert = pki_path (p, "client.pem");
-  g_autofree char *key = pki_path (p, "client.key");
-  g_autofree char *other_cert = pki_path (p, "other-client.pem");
-  g_autofree char *other_key = pki_path (p, "other-client.key");
+  g_autofree char *ca = af_test_pki_path (p, "ca.pem");
+  g_autofree char *cert = af_test_pki_path (p, "client.pem");
+  g_autofree char *key = af_test_pki_path (p, "client.key");
+  g_autofree char *other_cert = af_test_pki_path (p, "other-client.pem");
+  g_autofree char *other_key = af_test_pki_path (p, "other-client.key");
   g_autoptr (GError) error = NULL;
 
   g_autoptr (AfClient) anonymous = af_client_new_tls (endpoint, ca, NULL, NULL, &error);
@@ -238,7 +191,7 @@ test_startup_errors (void)
     g_test_skip ("afd-server was not built");
     return;
   }
-  g_autoptr (Pki) p = pki_new ();
+  g_autoptr (AfTestPki) p = af_test_pki_new ();
   if (p == NULL)
     return;
   g_autofree char *cert = g_strconcat ("--tls-cert=", p->dir, "/server.pem", NULL);

@@ -16,6 +16,10 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.environ.get("AF_TEST_COMMON_DIR")
+                or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import af_test_guard  # noqa: E402
+
 try:
     import grpc
     sys.path.insert(0, os.environ.get("AF_PROTO_PYTHON_DIR", ""))
@@ -38,13 +42,7 @@ PKI = None
 def sandbox_skip_reason():
     if FUSE is None:
         return "af-fuse is not part of this build"
-    if os.geteuid() != 0:
-        return "sandboxes need root"
-    if not os.path.exists("/dev/fuse"):
-        return "no /dev/fuse"
-    if shutil.which("bwrap") is None:
-        return "no bwrap"
-    return None
+    return af_test_guard.sandbox_skip_reason()
 
 
 def read(name):
@@ -69,13 +67,7 @@ class Daemon:
         self.log = open(os.path.join(self.top, "server.log"), "w")
         self.proc = subprocess.Popen(args + [f"--ready-fd={w}"], pass_fds=(w,),
                                      stdout=subprocess.DEVNULL, stderr=self.log)
-        os.close(w)
-        with os.fdopen(r) as f:
-            line = f.read()
-        if not line.startswith("READY "):
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("afd-server did not start: " + open(self.log.name).read())
+        line = af_test_guard.wait_ready(self.proc, r, w, self.log.name)
         self.endpoint = "127.0.0.1:" + line.split("tcp_port=")[1].strip()
 
     def close(self):

@@ -12,57 +12,35 @@
 #include "af-error.h"
 #include "af-grpc-client.h"
 #include "af-grpc-tls.h"
+#include "test-pki.h"
 #include "test-service.h"
 
+/* The PKI's files read once as PEM text. */
 typedef struct {
-  char *dir;
+  AfTestPki *pki;
   char *ca, *server_cert, *server_key, *named_cert, *named_key, *client_cert, *client_key;
   char *other_ca, *other_client_cert, *other_client_key;
 } Pki;
-
-static char *
-pem (const char *dir, const char *name)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  g_autoptr (GError) error = NULL;
-  char *text = af_grpc_tls_read_pem (path, &error);
-  g_assert_no_error (error);
-  return text;
-}
 
 /* NULL (the test skipped) when openssl is missing. */
 static Pki *
 pki_new (void)
 {
-  g_autoptr (GError) error = NULL;
-  const char *srcdir = g_getenv ("AF_TRANSPORT_SRCDIR");
-  g_assert_nonnull (srcdir);
-  Pki *p = g_new0 (Pki, 1);
-  p->dir = g_dir_make_tmp ("af-tls-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *script = g_build_filename (srcdir, "make-test-certs.sh", NULL);
-  g_autoptr (GSubprocess) proc =
-      g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "/bin/sh", script, p->dir, NULL);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_wait (proc, NULL, &error));
-  if (g_subprocess_get_if_exited (proc) && g_subprocess_get_exit_status (proc) == 77) {
-    g_test_skip ("openssl is missing: cannot make test certificates");
-    g_rmdir (p->dir);
-    g_free (p->dir);
-    g_free (p);
+  AfTestPki *pki = af_test_pki_new ();
+  if (pki == NULL)
     return NULL;
-  }
-  g_assert_true (g_subprocess_get_successful (proc));
-  p->ca = pem (p->dir, "ca.pem");
-  p->server_cert = pem (p->dir, "server.pem");
-  p->server_key = pem (p->dir, "server.key");
-  p->named_cert = pem (p->dir, "named.pem");
-  p->named_key = pem (p->dir, "named.key");
-  p->client_cert = pem (p->dir, "client.pem");
-  p->client_key = pem (p->dir, "client.key");
-  p->other_ca = pem (p->dir, "other-ca.pem");
-  p->other_client_cert = pem (p->dir, "other-client.pem");
-  p->other_client_key = pem (p->dir, "other-client.key");
+  Pki *p = g_new0 (Pki, 1);
+  p->pki = pki;
+  p->ca = af_test_pki_read (pki, "ca.pem");
+  p->server_cert = af_test_pki_read (pki, "server.pem");
+  p->server_key = af_test_pki_read (pki, "server.key");
+  p->named_cert = af_test_pki_read (pki, "named.pem");
+  p->named_key = af_test_pki_read (pki, "named.key");
+  p->client_cert = af_test_pki_read (pki, "client.pem");
+  p->client_key = af_test_pki_read (pki, "client.key");
+  p->other_ca = af_test_pki_read (pki, "other-ca.pem");
+  p->other_client_cert = af_test_pki_read (pki, "other-client.pem");
+  p->other_client_key = af_test_pki_read (pki, "other-client.key");
   return p;
 }
 
@@ -71,14 +49,7 @@ pki_free (Pki *p)
 {
   if (p == NULL)
     return;
-  g_autoptr (GDir) d = g_dir_open (p->dir, 0, NULL);
-  const char *name;
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-    g_autofree char *path = g_build_filename (p->dir, name, NULL);
-    g_assert_no_errno (g_unlink (path));
-  }
-  g_assert_no_errno (g_rmdir (p->dir));
-  g_free (p->dir);
+  af_test_pki_free (p->pki);
   g_free (p->ca);
   g_free (p->server_cert);
   g_free (p->server_key);
@@ -295,7 +266,7 @@ test_bad_material (void)
   g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "/nonexistent/cert.pem"));
   g_clear_error (&error);
-  g_autofree char *empty = g_build_filename (p->dir, "empty.pem", NULL);
+  g_autofree char *empty = af_test_pki_path (p->pki, "empty.pem");
   g_assert_true (g_file_set_contents (empty, "", 0, &error));
   g_assert_null (af_grpc_tls_read_pem (empty, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT);

@@ -19,25 +19,18 @@ import importlib.util
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import unittest
 
+sys.path.insert(0, os.environ.get("AF_TEST_COMMON_DIR")
+                or os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import af_test_guard  # noqa: E402
+
 SERVER = FUSE = EXEC = VICTIM_C = SANDBOX_TEST = None
 DEADLINE = 30.0  # seconds for every guard to finish after the kill
-
-
-def skip_reason():
-    if os.geteuid() != 0:
-        return "needs root (FUSE mounts with allow_other, per-sandbox uids)"
-    if not os.path.exists("/dev/fuse"):
-        return "no /dev/fuse"
-    if shutil.which("bwrap") is None:
-        return "no bwrap"
-    return None
 
 
 def start_time(pid):
@@ -189,7 +182,7 @@ if __name__ == "__main__":
         victim_py()
         sys.exit(0)
     SERVER, FUSE, EXEC, VICTIM_C, SANDBOX_TEST = sys.argv[1:6]
-    reason = skip_reason()
+    reason = af_test_guard.sandbox_skip_reason()
     if reason:
         print(f"SKIP: {reason}")
         sys.exit(77)
