@@ -19,7 +19,15 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "afd-server"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "..", "..", "tests", "afd-server"),
+                os.path.join(HERE, "..", "..", "tests", "common")]
+# The test's daemon runs under the built af-test-guard (tests/common); the
+# build dir is the one AFD_SERVER (the first argument) was built in.
+if len(sys.argv) > 1 and "AF_TEST_GUARD" not in os.environ:
+    os.environ["AF_TEST_GUARD"] = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[1]))),
+        "tests", "common", "af-test-guard")
 import test_sandbox_grpcio as t  # noqa: E402  (the test's daemon and helpers)
 
 sb_pb, cb_pb, P = t.sb_pb, t.cb_pb, t.P
