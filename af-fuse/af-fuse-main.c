@@ -190,21 +190,12 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGHUP, on_signal, &app);
   affs_session_start (fs, on_loop_exit, &app);
 
-  /* "ready" means mounted: say it before the control connection's
-   * handshake, so a parent can go on building on the mount (afd-server
-   * starts bwrap over it) while that handshake runs. A parent that needs the
-   * control channel waits for the connection too; if it fails, the mount is
-   * undone and af-fuse exits non-zero, which such a parent sees. */
-  if (opt_ready_fd >= 0) {
-    (void)!write (opt_ready_fd, "ready\n", 6);
-    close (opt_ready_fd);
-  }
   g_autoptr (AffsDBus) dbus = NULL;
   if (opt_dbus_address != NULL) {
     dbus = affs_dbus_new (fs, opt_dbus_address, on_shutdown_request, &app, &error);
     if (dbus == NULL) {
       /* Without its control channel the mount is useless to its parent:
-       * undo it and fail. */
+       * undo it and fail (never report ready). */
       af_sb_warning (opt_sandbox_id, "control connection failed: %s", error->message);
       g_clear_error (&error);
       affs_session_stop (fs);
@@ -212,6 +203,10 @@ main (int argc, char **argv)
       affs_free (fs);
       return 1;
     }
+  }
+  if (opt_ready_fd >= 0) {
+    (void)!write (opt_ready_fd, "ready\n", 6);
+    close (opt_ready_fd);
   }
   af_sb_info (opt_sandbox_id, "mounted %s over %s", opt_mountpoint, fs->source_path);
   if (!app.loop_ended)
