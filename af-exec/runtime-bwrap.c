@@ -44,6 +44,10 @@ typedef struct {
   AfInitChannel *channel;
   GPid bwrap_pid;
   guint child_watch;
+  /* Between launch and finish_start: bwrap's stderr, read for the reason
+   * when the init never says it is ready; -1 otherwise. */
+  int err_r;
+  gboolean launched; /* bwrap runs, the init has not answered yet */
 } AfRuntimeBwrap;
 
 /* Host directories a command needs to run programs, read-only. */
@@ -124,6 +128,11 @@ build_argv (const AfSandboxConfig *cfg, const char *bwrap)
   add (argv, "--bind", cfg->workspace, "/workspace", NULL);
   add (argv, "--ro-bind", cfg->init_path, "/.af-init", NULL);
   add (argv, "--remount-ro", "/", NULL);
+  /* The init's cwd is /, never the workspace: afd-server may build the
+   * isolation before the workspace's mount arrives (a shared mount point),
+   * and a cwd taken then would pin the empty directory beneath it. Each
+   * command resolves its own cwd when it is spawned. */
+  add (argv, "--chdir", "/", NULL);
   add (argv, "--seccomp", G_STRINGIFY (FD_SECCOMP), NULL);
   add (argv, "--", "/.af-init", G_STRINGIFY (FD_SOCK), NULL);
   g_ptr_array_add (argv, NULL);
@@ -295,24 +304,9 @@ bwrap_start (AfRuntime *rt, GError **error)
   errpipe[1] = -1;
   self->channel = af_init_channel_new (sv[0], on_runtime_died, rt);
   sv[0] = -1;
-  if (!af_init_channel_wait_ready (self->channel, READY_TIMEOUT_MS, error)) {
-    g_autofree char *msg = NULL;
-    int status;
-    kill (pid, SIGKILL);
-    waitpid (pid, &status, 0);
-    self->bwrap_pid = 0;
-    msg = read_all_nonblocking (errpipe[0]);
-    if (msg[0]) {
-      GError *e = *error;
-      *error = g_error_new (e->domain, e->code, "%s: %s", e->message, msg);
-      g_error_free (e);
-    }
-    goto out;
-  }
-  self->child_watch = g_child_watch_add (pid, on_bwrap_exit, self);
-  if (rt->cgroup)
-    af_cgroup_set_bwrap_pid (rt->cgroup, pid);
-  af_init_channel_attach (self->channel);
+  self->err_r = errpipe[0];
+  errpipe[0] = -1;
+  self->launched = TRUE;
   ok = TRUE;
 
 out:
@@ -330,6 +324,41 @@ out:
     close (group_fd);
   if (devnull >= 0)
     close (devnull);
+  return ok;
+}
+
+/* Wait until the init says it is ready: only then is the isolation known
+ * to be built (a bwrap that fails says why on its stderr and exits). */
+static gboolean
+bwrap_finish_start (AfRuntime *rt, GError **error)
+{
+  AfRuntimeBwrap *self = (AfRuntimeBwrap *)rt;
+  gboolean ok;
+
+  g_return_val_if_fail (self->launched, FALSE);
+  self->launched = FALSE;
+  ok = af_init_channel_wait_ready (self->channel, READY_TIMEOUT_MS, error);
+  if (!ok) {
+    g_autofree char *msg = NULL;
+    int status;
+    kill (self->bwrap_pid, SIGKILL);
+    waitpid (self->bwrap_pid, &status, 0);
+    self->bwrap_pid = 0;
+    g_clear_pointer (&self->channel, af_init_channel_free);
+    msg = read_all_nonblocking (self->err_r);
+    if (msg[0]) {
+      GError *e = *error;
+      *error = g_error_new (e->domain, e->code, "%s: %s", e->message, msg);
+      g_error_free (e);
+    }
+  } else {
+    self->child_watch = g_child_watch_add (self->bwrap_pid, on_bwrap_exit, self);
+    if (rt->cgroup)
+      af_cgroup_set_bwrap_pid (rt->cgroup, self->bwrap_pid);
+    af_init_channel_attach (self->channel);
+  }
+  close (self->err_r);
+  self->err_r = -1;
   return ok;
 }
 
@@ -372,6 +401,11 @@ bwrap_stop (AfRuntime *rt)
   }
   if (self->bwrap_pid > 0) {
     int status;
+    /* Launched, never finished (the owner gave up in between): the init
+     * may not even run yet to see its socket close. */
+    if (self->launched)
+      kill (self->bwrap_pid, SIGKILL);
+    self->launched = FALSE;
     /* bwrap exits on its own once its pid 1 is gone; this waits for that. */
     while (waitpid (self->bwrap_pid, &status, 0) < 0 && errno == EINTR)
       ;
@@ -382,13 +416,18 @@ bwrap_stop (AfRuntime *rt)
 static void
 bwrap_free (AfRuntime *rt)
 {
+  AfRuntimeBwrap *self = (AfRuntimeBwrap *)rt;
+
   bwrap_stop (rt);
+  if (self->err_r >= 0)
+    close (self->err_r);
   g_free (rt);
 }
 
 static const AfRuntimeVTable bwrap_vtable = {
   .name = "bwrap",
   .start = bwrap_start,
+  .finish_start = bwrap_finish_start,
   .spawn = bwrap_spawn,
   .kill = bwrap_kill,
   .stop = bwrap_stop,
@@ -402,5 +441,6 @@ af_runtime_bwrap_new (AfSandboxConfig *cfg, AfCgroup *cgroup)
   self->parent.vtable = &bwrap_vtable;
   self->parent.cfg = cfg;
   self->parent.cgroup = cgroup;
+  self->err_r = -1;
   return &self->parent;
 }

@@ -12,9 +12,21 @@ af_sandbox_config_clear (AfSandboxConfig *cfg)
 }
 
 gboolean
-af_runtime_start (AfRuntime *rt, GError **error)
+af_runtime_launch (AfRuntime *rt, GError **error)
 {
   return rt->vtable->start (rt, error);
+}
+
+gboolean
+af_runtime_finish_start (AfRuntime *rt, GError **error)
+{
+  return rt->vtable->finish_start == NULL || rt->vtable->finish_start (rt, error);
+}
+
+gboolean
+af_runtime_start (AfRuntime *rt, GError **error)
+{
+  return af_runtime_launch (rt, error) && af_runtime_finish_start (rt, error);
 }
 
 gboolean

@@ -64,7 +64,10 @@ typedef struct {
 
 typedef struct {
   const char *name;
+  /* Build the sandbox; with finish_start set, only launch it (the wait
+   * for it to answer is finish_start's). */
   gboolean (*start) (AfRuntime *rt, GError **error);
+  gboolean (*finish_start) (AfRuntime *rt, GError **error); /* may be NULL */
   /* Returns an id the exit/cancel refer to; 0 with @error on failure. */
   gboolean (*spawn) (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError **error);
   /* Kill the whole sandbox now; pending callbacks still run (the init's
@@ -88,7 +91,12 @@ AfRuntime *af_runtime_docker_new (AfSandboxConfig *cfg, AfCgroup *cgroup);
 /* Host pid of the container's init (its cgroups are the container's). */
 int af_runtime_docker_init_pid (AfRuntime *rt);
 
+/* Both steps: the sandbox is running and answering on return. */
 gboolean af_runtime_start (AfRuntime *rt, GError **error);
+/* The same in two steps, so the caller can do other work (connect to its
+ * owner) while the isolation is being built: launch, then finish. */
+gboolean af_runtime_launch (AfRuntime *rt, GError **error);
+gboolean af_runtime_finish_start (AfRuntime *rt, GError **error);
 gboolean af_runtime_spawn (AfRuntime *rt, guint64 id, const AfSpawnRequest *req, GError **error);
 void af_runtime_kill (AfRuntime *rt);
 void af_runtime_stop (AfRuntime *rt);

@@ -40,6 +40,22 @@ af_sandbox_set_died_func (AfSandbox *sb, GSourceFunc func, gpointer data)
 AfSandbox *
 af_sandbox_new (AfSandboxConfig *cfg, GError **error)
 {
+  g_autoptr (AfSandbox) sb = af_sandbox_launch (cfg, error);
+
+  if (sb == NULL || !af_sandbox_finish_launch (sb, error))
+    return NULL;
+  return g_steal_pointer (&sb);
+}
+
+gboolean
+af_sandbox_finish_launch (AfSandbox *sb, GError **error)
+{
+  return af_runtime_finish_start (sb->runtime, error);
+}
+
+AfSandbox *
+af_sandbox_launch (AfSandboxConfig *cfg, GError **error)
+{
   g_autoptr (AfSandbox) sb = g_new0 (AfSandbox, 1);
 
   sb->cfg = *cfg;
@@ -64,7 +80,7 @@ af_sandbox_new (AfSandboxConfig *cfg, GError **error)
   sb->runtime = af_runtime_bwrap_new (&sb->cfg, sb->cgroup);
   sb->runtime->died = on_died;
   sb->runtime->died_data = sb;
-  if (!af_runtime_start (sb->runtime, error))
+  if (!af_runtime_launch (sb->runtime, error))
     return NULL;
   return g_steal_pointer (&sb);
 }

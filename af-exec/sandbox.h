@@ -17,8 +17,15 @@ G_BEGIN_DECLS
 
 typedef struct _AfSandbox AfSandbox;
 
-/* Takes @cfg's contents (the struct is copied and @cfg cleared). */
+/* Takes @cfg's contents (the struct is copied and @cfg cleared). The
+ * sandbox runs and answers on return. */
 AfSandbox *af_sandbox_new (AfSandboxConfig *cfg, GError **error);
+/* af_sandbox_new in two steps, for a caller with other work to do while
+ * the isolation is built: launch (cgroups made, bwrap started), then
+ * finish (wait until the init answers; on failure free the sandbox).
+ * Nothing may be run in it in between. */
+AfSandbox *af_sandbox_launch (AfSandboxConfig *cfg, GError **error);
+gboolean af_sandbox_finish_launch (AfSandbox *sb, GError **error);
 void af_sandbox_free (AfSandbox *sb);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfSandbox, af_sandbox_free)
 

@@ -615,20 +615,6 @@ af_exec_serve (AfConfig *config, const char *address)
     g_printerr ("af-exec: %s\n", error->message);
     return 125;
   }
-  /* Messages wait until the object is exported (start_message_processing
-   * below): the owner's first call is then answered once, when the
-   * sandbox is ready — never with "no such object", and never before this
-   * side of the connection is fully initialised (GLib drops a reply sent
-   * from the worker thread before that). */
-  svc.conn =
-      g_dbus_connection_new_for_address_sync (address,
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                  G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
-                                              NULL, NULL, &error);
-  if (svc.conn == NULL) {
-    g_printerr ("af-exec: cannot connect to %s: %s\n", address, error->message);
-    return 125;
-  }
   /* bwrap binds the workspace as it is when the isolation is built: a
    * mount that arrives later is not seen inside. The owner starts us
    * alongside the mount and closes this fd once the mount is there. */
@@ -642,9 +628,31 @@ af_exec_serve (AfConfig *config, const char *address)
   }
   af_sb_message (svc.sb_id, "starting (%s runtime, host uid %u, cgroups %s)",
                  cfg.kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap", (guint)cfg.host_uid, cg_desc);
-  svc.sb = af_sandbox_new (&cfg, &error);
+  /* The isolation is built while the connection is made (the owner's side
+   * of the handshake runs at the same time on the other CPU). */
+  svc.sb = af_sandbox_launch (&cfg, &error);
   if (svc.sb == NULL) {
     g_printerr ("af-exec: cannot start the sandbox: %s\n", error->message);
+    return 125;
+  }
+  /* Messages wait until the object is exported (start_message_processing
+   * below): the owner's first call is then answered once, when the
+   * sandbox is ready — never with "no such object", and never before this
+   * side of the connection is fully initialised (GLib drops a reply sent
+   * from the worker thread before that). */
+  svc.conn =
+      g_dbus_connection_new_for_address_sync (address,
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                  G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
+                                              NULL, NULL, &error);
+  if (svc.conn == NULL) {
+    g_printerr ("af-exec: cannot connect to %s: %s\n", address, error->message);
+    af_sandbox_free (svc.sb);
+    return 125;
+  }
+  if (!af_sandbox_finish_launch (svc.sb, &error)) {
+    g_printerr ("af-exec: cannot start the sandbox: %s\n", error->message);
+    af_sandbox_free (svc.sb);
     g_object_unref (svc.conn);
     return 125;
   }

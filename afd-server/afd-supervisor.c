@@ -43,8 +43,11 @@ struct _AfdHelpers {
   gboolean fuse_ready, exec_ready;
   /* Write end of af-exec's --wait-fd: closed once the mount is there, so
    * the isolation is built over the mount and never over the empty
-   * directory beneath it. */
+   * directory beneath it. -1 from the start when the mount point is a
+   * shared bind (overlap): the mount then propagates into an isolation
+   * built before it. */
   int exec_go;
+  gboolean overlap;
   GInputStream *ready_stream;
   GCancellable *cancellable; /* outstanding reads and probes */
   guint start_timeout, kill_timeout;
@@ -107,17 +110,44 @@ afd_is_mounted (const char *path)
   return FALSE;
 }
 
+/* A root server's mount point holds up to two mounts (af-fuse's over the
+ * shared bind, see afd_share_mountpoint): each umount2 takes the top one.
+ * Bounded, in case something keeps mounting there. */
+#define MAX_STACKED_MOUNTS 4
+
 void
 afd_force_unmount (const char *path)
 {
+  if (geteuid () == 0) {
+    for (int i = 0; i < MAX_STACKED_MOUNTS && afd_is_mounted (path); i++)
+      if (umount2 (path, MNT_DETACH) != 0)
+        break;
+  }
   if (!afd_is_mounted (path))
-    return;
-  if (geteuid () == 0 && umount2 (path, MNT_DETACH) == 0)
     return;
   const char *argv[] = { "fusermount3", "-u", "-z", path, NULL };
   g_spawn_sync (NULL, (char **)argv, NULL,
                 G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
                 NULL, NULL, NULL, NULL, NULL);
+}
+
+gboolean
+afd_share_mountpoint (const char *path)
+{
+  if (geteuid () != 0)
+    return FALSE;
+  afd_force_unmount (path); /* a leftover would sit between the bind and the directory */
+  if (mount (path, path, NULL, MS_BIND, NULL) != 0)
+    return FALSE;
+  /* Private first: a bind inherits the peer group of its source's mount,
+   * and the mount point's events must reach this sandbox's namespace
+   * only, never the peers of the file system the state dir is on. */
+  if (mount (NULL, path, NULL, MS_PRIVATE, NULL) != 0 ||
+      mount (NULL, path, NULL, MS_SHARED, NULL) != 0) {
+    umount2 (path, MNT_DETACH);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* The last line a helper wrote to its log: the reason it gives. */
@@ -263,8 +293,10 @@ check_ready (AfdHelpers *h)
     return;
   g_clear_handle_id (&h->start_timeout, g_source_remove);
   af_sb_debug (h->sb_id,
-               "started: mount ready after %.1f ms, af-exec connected after %.1f ms and ready "
-               "after %.1f ms",
+               "started (%s): mount ready after %.1f ms, af-exec connected after %.1f ms and "
+               "ready after %.1f ms",
+               h->overlap ? "isolation built alongside the mount, shared mount point"
+                          : "isolation built after the mount",
                (h->t_fuse_ready - h->t_spawn) / 1000.0, (h->t_exec_connected - h->t_spawn) / 1000.0,
                (h->t_exec_ready - h->t_spawn) / 1000.0);
   /* The sockets are for one connection each: nobody else may attach. */
@@ -421,39 +453,10 @@ add_limit (GPtrArray *argv, const char *flag, gint64 value)
     g_ptr_array_add (argv, g_strdup_printf ("--%s=%" G_GINT64_FORMAT, flag, value));
 }
 
+/* af-fuse, with its ready pipe at fd 3. */
 static gboolean
-start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
+spawn_fuse (AfdHelpers *h, const AfdHelpersSpec *spec, const char *rules, GError **error)
 {
-  g_autofree char *rules = g_build_filename (spec->sandbox_dir, "rules.json", NULL);
-  g_autofree char *fsock = g_build_filename (spec->sandbox_dir, "fuse.sock", NULL);
-  g_autofree char *esock = g_build_filename (spec->sandbox_dir, "exec.sock", NULL);
-  if (g_mkdir_with_parents (spec->sandbox_dir, 0700) < 0 ||
-      g_mkdir_with_parents (spec->mountpoint, 0755) < 0 ||
-      g_mkdir_with_parents (spec->delta_dir, 0700) < 0) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot create the sandbox directories: %s",
-                 g_strerror (errno));
-    return FALSE;
-  }
-  if (!g_file_set_contents (rules, spec->rules_json, -1, error))
-    return FALSE;
-  /* sun_path holds 107 bytes; a longer path would be cut silently (a deep
-   * home directory under a rootless server can get there). */
-  if (strlen (fsock) >= sizeof ((struct sockaddr_un *)NULL)->sun_path) {
-    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
-                 "the helper socket path %s is longer than a unix socket allows; "
-                 "use a shorter --state-dir",
-                 fsock);
-    return FALSE;
-  }
-  g_unlink (fsock);
-  g_unlink (esock);
-  h->fuse_srv = af_dbus_peer_server_new (fsock, on_fuse_connected, h, error);
-  if (h->fuse_srv == NULL)
-    return FALSE;
-  h->exec_srv = af_dbus_peer_server_new (esock, on_exec_connected, h, error);
-  if (h->exec_srv == NULL)
-    return FALSE;
-
   int pipefd[2];
   if (!g_unix_open_pipe (pipefd, FD_CLOEXEC, error))
     return FALSE;
@@ -479,7 +482,14 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
   g_input_stream_read_bytes_async (h->ready_stream, 16, G_PRIORITY_DEFAULT, h->cancellable,
                                    on_ready_read, helpers_ref (h));
   g_child_watch_add (h->fuse_pid, on_fuse_exit, helpers_ref (h));
+  return TRUE;
+}
 
+/* af-exec in supervisor mode; without the shared mount point, with the
+ * --wait-fd it reads until the mount is there. */
+static gboolean
+spawn_exec (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
+{
   g_autoptr (GPtrArray) eargv = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (eargv, g_strdup (spec->exec_path));
   g_ptr_array_add (eargv, g_strdup ("--serve"));
@@ -495,18 +505,67 @@ start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
   add_limit (eargv, "cpu-shares", spec->cpu_shares);
   add_limit (eargv, "pids", spec->pids_limit);
   g_ptr_array_add (eargv, g_strdup ("--log-level=warning"));
-  /* Both start at once; af-exec gets everything ready that does not need
-   * the mount and waits on fd 3 for it (see exec_go). */
-  int go[2];
-  if (!g_unix_open_pipe (go, FD_CLOEXEC, error))
-    return FALSE;
-  h->exec_go = go[1];
-  g_ptr_array_add (eargv, g_strdup ("--wait-fd=3"));
+  /* Without the shared mount point af-exec gets everything ready that
+   * does not need the mount and waits on fd 3 for it (see exec_go). */
+  int go[2] = { -1, -1 };
+  if (!h->overlap) {
+    if (!g_unix_open_pipe (go, FD_CLOEXEC, error))
+      return FALSE;
+    h->exec_go = go[1];
+    g_ptr_array_add (eargv, g_strdup ("--wait-fd=3"));
+  }
   h->exec_pid = spawn (h->exec_log, go[0], eargv, error);
   if (h->exec_pid == 0)
     return FALSE;
   g_child_watch_add (h->exec_pid, on_exec_exit, helpers_ref (h));
   return TRUE;
+}
+
+static gboolean
+start_processes (AfdHelpers *h, const AfdHelpersSpec *spec, GError **error)
+{
+  g_autofree char *rules = g_build_filename (spec->sandbox_dir, "rules.json", NULL);
+  g_autofree char *fsock = g_build_filename (spec->sandbox_dir, "fuse.sock", NULL);
+  g_autofree char *esock = g_build_filename (spec->sandbox_dir, "exec.sock", NULL);
+  if (g_mkdir_with_parents (spec->sandbox_dir, 0700) < 0 ||
+      g_mkdir_with_parents (spec->mountpoint, 0755) < 0 ||
+      g_mkdir_with_parents (spec->delta_dir, 0700) < 0) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "cannot create the sandbox directories: %s",
+                 g_strerror (errno));
+    return FALSE;
+  }
+  if (!g_file_set_contents (rules, spec->rules_json, -1, error))
+    return FALSE;
+  /* sun_path holds 107 bytes; a longer path would be cut silently (a deep
+   * home directory under a rootless server can get there). */
+  if (strlen (fsock) >= sizeof ((struct sockaddr_un *)NULL)->sun_path) {
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "the helper socket path %s is longer than a unix socket allows; "
+                 "use a shorter --state-dir",
+                 fsock);
+    return FALSE;
+  }
+  /* bwrap binds the mount point as it is when it builds the isolation.
+   * As a shared mount of its own, the sandbox's /workspace becomes a slave
+   * of it, and af-fuse's mount (and its unmount) reaches the sandbox
+   * whenever it comes: bwrap need not wait for the mount. Docker binds
+   * with private propagation, and a server that is not root cannot mount:
+   * those wait (--wait-fd). */
+  h->overlap = !spec->docker && afd_share_mountpoint (spec->mountpoint);
+  g_unlink (fsock);
+  g_unlink (esock);
+  h->fuse_srv = af_dbus_peer_server_new (fsock, on_fuse_connected, h, error);
+  if (h->fuse_srv == NULL)
+    return FALSE;
+  h->exec_srv = af_dbus_peer_server_new (esock, on_exec_connected, h, error);
+  if (h->exec_srv == NULL)
+    return FALSE;
+
+  /* Both start at once. With the shared mount point, af-exec first: its
+   * start and bwrap's are the longer path, the mount has time to spare. */
+  if (h->overlap)
+    return spawn_exec (h, spec, error) && spawn_fuse (h, spec, rules, error);
+  return spawn_fuse (h, spec, rules, error) && spawn_exec (h, spec, error);
 }
 
 void

@@ -3,9 +3,11 @@
  * Owns: spawning af-fuse (mount) and af-exec (isolation) with posix_spawn,
  * each on its own private D-Bus peer socket; waiting until both are ready
  * (af-fuse's ready fd, af-exec's exported object); a child watch on each,
- * so a death is reported at once; the stop order (af-exec first, then the
- * mount); and the last resort when a helper does not go: SIGKILL by pid and
- * a lazy unmount. Must never: touch the database, kill a pid it did not
+ * so a death is reported at once; as root, the mount point made a shared
+ * bind of itself so bwrap is built while af-fuse mounts (else af-exec
+ * waits for the mount); the stop order (af-exec first, then the mount);
+ * and the last resort when a helper does not go: SIGKILL by pid and a lazy
+ * unmount of the mount and the bind. Must never: touch the database, kill a pid it did not
  * spawn, or leave a mount behind once it reports stopped. */
 #pragma once
 
@@ -55,7 +57,13 @@ void afd_helpers_stop (AfdHelpers *helpers, GCallback callback, gpointer user_da
 
 /* Whether @path is a mount point right now (/proc/self/mountinfo). */
 gboolean afd_is_mounted (const char *path);
-/* fusermount3 -u -z @path (or umount2 MNT_DETACH as root); quiet. */
+/* Lazily unmount everything mounted at @path (as root umount2
+ * MNT_DETACH until nothing is left, else fusermount3 -u -z); quiet. */
 void afd_force_unmount (const char *path);
+/* As root: bind @path onto itself and make that mount shared (in a peer
+ * group of its own), so a bind of @path made now (bwrap's /workspace)
+ * sees what is mounted on @path later. FALSE (nothing left mounted) when
+ * not root or the kernel refuses. afd_force_unmount undoes it. */
+gboolean afd_share_mountpoint (const char *path);
 
 G_END_DECLS

@@ -6,13 +6,23 @@ interleaved), memory of our processes per running sandbox, and N sandboxes
 running at once, each answering an exec.
 
 usage: bench-sandbox.py AFD_SERVER AF_FUSE AF_EXEC [--rounds N] [--starts N]
-                        [--many N] [--cycles N]
+                        [--many N] [--cycles N] [--ref-build DIR] [--breakdown]
+                        [--starts-only]
 --cycles N: N create+start+exec+destroy cycles one after another (a start
 hang shows as a start slower than 5 s or one that fails).
+--ref-build DIR: a second server from another build dir (afd-server/,
+af-fuse/, af-exec/ below it) runs beside the first; create+start alternates
+between the two and the ratio of their p50s is reported (an A/B in the same
+minutes).
+--breakdown: servers at debug level; from each start's log line, the p50
+of the mount ready, af-exec connected and af-exec ready times after the
+spawn, and which start path was taken.
+--starts-only: create+start only (with --ref-build, the A/B).
 (root, /dev/fuse, bwrap; AF_PROTO_PYTHON_DIR set to the generated stubs).
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -73,6 +83,81 @@ def cpu_ms(pid):
     return own, kids
 
 
+STARTED = re.compile(r"started(?: \(([^)]*)\))?: mount ready after ([\d.]+) ms, af-exec "
+                     r"connected after ([\d.]+) ms and ready after ([\d.]+) ms")
+
+
+def breakdown(d, label):
+    """p50s of the start phases, from the server's debug log."""
+    rows = STARTED.findall(d.read_log())
+    if not rows:
+        print(f"  {label}: no start lines in the log (not at debug level?)")
+        return
+    paths = sorted({r[0] or "isolation built after the mount" for r in rows})
+    col = [[float(r[i]) for r in rows] for i in (1, 2, 3)]
+    print(f"  {label}: after the spawn, p50: mount ready {pct(col[0], 50):.1f} ms, af-exec "
+          f"connected {pct(col[1], 50):.1f} ms, af-exec ready {pct(col[2], 50):.1f} ms "
+          f"({len(rows)} starts; {'; '.join(paths)})")
+
+
+def create_start(s, cb_id, rules, out, ids):
+    t0 = time.perf_counter()
+    sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(codebase_id=cb_id, permissions=rules))
+    ids.append(sb.id)
+    try:
+        s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+    except t.grpc.RpcError as e:
+        print("start failed:", e.details())
+        return False
+    out.append((time.perf_counter() - t0) * 1000)
+    return True
+
+
+def ab_starts(a, d, s, cb_id, rules, level):
+    """create+start alternating between this build's server and the
+    reference build's; both idle between their starts."""
+    ref = os.path.abspath(a.ref_build)
+    saved = (t.SERVER, t.FUSE, t.EXEC)
+    t.SERVER, t.FUSE, t.EXEC = (os.path.join(ref, "afd-server", "afd-server"),
+                                os.path.join(ref, "af-fuse", "af-fuse"),
+                                os.path.join(ref, "af-exec", "af-exec"))
+    r = t.Daemon(extra=("--max-running-per-owner=100000", f"--log-level={level}"))
+    t.SERVER, t.FUSE, t.EXEC = saved
+    try:
+        rcb = r.cb.CreateCodebase(cb_pb.CreateCodebaseRequest(name="bench"))
+        t.upload(r.cb, rcb.id, "a", b"1")
+        mine, theirs, ids, rids = [], [], [], []
+        own = [0.0, 0.0]
+        for i in range(2 * a.starts):
+            ours = i % 2 == (i // 2) % 2  # ABBA order: neither side always goes first
+            pid = d.proc.pid if ours else r.proc.pid
+            c0, _ = cpu_ms(pid)
+            if ours:
+                create_start(s, cb_id, rules, mine, ids)
+            else:
+                create_start(r.sb, rcb.id, rules, theirs, rids)
+            c1, _ = cpu_ms(pid)
+            own[0 if ours else 1] += c1 - c0
+        print(f"A/B create+start, {a.starts} each, alternating (load average "
+              f"{os.getloadavg()[0]:.1f}):")
+        print(f"  this build: p50 {pct(mine, 50):.1f} ms  p99 {pct(mine, 99):.1f} ms; "
+              f"afd-server CPU {own[0] / a.starts:.1f} ms each")
+        print(f"  reference {a.ref_build}: p50 {pct(theirs, 50):.1f} ms  p99 "
+              f"{pct(theirs, 99):.1f} ms; afd-server CPU {own[1] / a.starts:.1f} ms each")
+        print(f"  ratio this ÷ reference, p50: {pct(mine, 50) / pct(theirs, 50):.2f}")
+        if a.breakdown:
+            breakdown(d, "this build")
+            breakdown(r, "reference")
+        for i in ids:
+            s.DestroySandbox(sb_pb.DestroySandboxRequest(sandbox_id=i))
+        for i in rids:
+            r.sb.DestroySandbox(sb_pb.DestroySandboxRequest(sandbox_id=i))
+    finally:
+        r.stop()
+        t.wait_gone(lambda: t.mounts_under(r.top))
+        r.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("server")
@@ -82,13 +167,17 @@ def main():
     ap.add_argument("--starts", type=int, default=20)
     ap.add_argument("--many", type=int, default=200)
     ap.add_argument("--cycles", type=int, default=100)
+    ap.add_argument("--ref-build")
+    ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--starts-only", action="store_true")
     a = ap.parse_args()
     t.SERVER, t.FUSE, t.EXEC = a.server, a.fuse, a.exec_
     reason = t.skip_reason()
     if reason:
         print("SKIP:", reason)
         return 77
-    d = t.Daemon(extra=("--max-running-per-owner=100000", "--log-level=warning"))
+    level = "debug" if a.breakdown else "warning"
+    d = t.Daemon(extra=("--max-running-per-owner=100000", f"--log-level={level}"))
     try:
         s, c = d.sb, d.cb
         cb = c.CreateCodebase(cb_pb.CreateCodebaseRequest(name="bench"))
@@ -96,24 +185,23 @@ def main():
         rules = [t.rule("**", P.PERMISSION_WRITE)]
 
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
+        if a.ref_build:
+            ab_starts(a, d, s, cb.id, rules, level)
+            if a.starts_only:
+                return 0
         # Create + start.
         starts, ids, failed = [], [], 0
         own0, _ = cpu_ms(d.proc.pid)
         for _ in range(a.starts):
-            t0 = time.perf_counter()
-            sb = s.CreateSandbox(sb_pb.CreateSandboxRequest(codebase_id=cb.id, permissions=rules))
-            ids.append(sb.id)
-            try:
-                s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
-            except t.grpc.RpcError as e:
-                failed += 1
-                print("start failed:", e.details())
-                continue
-            starts.append((time.perf_counter() - t0) * 1000)
+            failed += not create_start(s, cb.id, rules, starts, ids)
         own1, _ = cpu_ms(d.proc.pid)
         print(f"create+start: p50 {pct(starts, 50):.1f} ms  p99 {pct(starts, 99):.1f} ms "
               f"({len(starts)} sandboxes, {failed} failed to start; afd-server CPU "
               f"{(own1 - own0) / a.starts:.1f} ms each)")
+        if a.breakdown:
+            breakdown(d, "this build")
+        if a.starts_only:
+            return 0
 
         # Memory per running sandbox: our processes (af-fuse, af-exec and
         # the sandbox's bwrap + init) while idle.
