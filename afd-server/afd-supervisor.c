@@ -91,11 +91,31 @@ helpers_unref (AfdHelpers *h)
   g_free (h);
 }
 
+/* @path as mountinfo spells it: blank, tab, newline and backslash as
+ * octal escapes. */
+static char *
+mountinfo_escape (const char *path)
+{
+  GString *s = g_string_new (NULL);
+  for (const char *p = path; *p; p++) {
+    if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\\')
+      g_string_append_printf (s, "\\%03o", (unsigned char)*p);
+    else
+      g_string_append_c (s, *p);
+  }
+  return g_string_free (s, FALSE);
+}
+
 gboolean
 afd_is_mounted (const char *path)
 {
   g_autofree char *text = NULL;
   if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
+    return FALSE;
+  /* Most calls ask about a path that is not mounted (each start checks
+   * for a leftover): one search before splitting every line. */
+  g_autofree char *escaped = mountinfo_escape (path);
+  if (strstr (text, escaped) == NULL)
     return FALSE;
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   for (char **l = lines; *l; l++) {
