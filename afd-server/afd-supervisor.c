@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -138,12 +139,11 @@ afd_is_mounted (const char *path)
 void
 afd_force_unmount (const char *path)
 {
-  if (geteuid () == 0) {
-    for (int i = 0; i < MAX_STACKED_MOUNTS && afd_is_mounted (path); i++)
-      if (umount2 (path, MNT_DETACH) != 0)
-        break;
-  }
-  if (!afd_is_mounted (path))
+  gboolean mounted = afd_is_mounted (path);
+  if (geteuid () == 0)
+    for (int i = 0; mounted && i < MAX_STACKED_MOUNTS && umount2 (path, MNT_DETACH) == 0; i++)
+      mounted = afd_is_mounted (path);
+  if (!mounted)
     return;
   const char *argv[] = { "fusermount3", "-u", "-z", path, NULL };
   g_spawn_sync (NULL, (char **)argv, NULL,
@@ -151,12 +151,30 @@ afd_force_unmount (const char *path)
                 NULL, NULL, NULL, NULL, NULL);
 }
 
+/* Whether @path may be a mount point, without reading mountinfo (its
+ * text grows with every running sandbox): the mount-root attribute of
+ * statx. AT_STATX_DONT_SYNC: a FUSE mount answers from its cache, never
+ * asks its daemon. A dead FUSE mount (ENOTCONN) counts as one. */
+static gboolean
+may_be_mount_point (const char *path)
+{
+  struct statx stx;
+  if (statx (AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC, STATX_TYPE,
+             &stx) != 0)
+    return errno != ENOENT;
+  if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+    return TRUE; /* a kernel that does not say: ask mountinfo */
+  return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
 gboolean
 afd_share_mountpoint (const char *path)
 {
   if (geteuid () != 0)
     return FALSE;
-  afd_force_unmount (path); /* a leftover would sit between the bind and the directory */
+  /* A leftover would sit between the bind and the directory. */
+  if (may_be_mount_point (path))
+    afd_force_unmount (path);
   if (mount (path, path, NULL, MS_BIND, NULL) != 0)
     return FALSE;
   /* Private first: a bind inherits the peer group of its source's mount,

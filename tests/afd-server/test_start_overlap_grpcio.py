@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -220,6 +221,26 @@ class Overlap(unittest.TestCase):
                 self.assertFalse(t.wait_gone(lambda: t.procs_mentioning(sb_id)))
         self.start(sb_id)
         self.assert_sees_codebase(sb_id)
+
+    def test_leftover_mount_is_cleared(self):
+        """Something already mounted at the mount point (a tmpfs with a
+        file of its own): the start takes it away first, so the sandbox
+        sees the codebase, never the leftover."""
+        cb_id = self.codebase()
+        sb_id = self.create(cb_id)
+        mnt = os.path.join(self.mounts, sb_id)
+        os.makedirs(mnt, mode=0o755, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "leftover", mnt], check=True)
+        try:
+            with open(os.path.join(mnt, "stale"), "w") as f:
+                f.write("old\n")
+            self.start(sb_id)
+            self.assert_sees_codebase(sb_id)
+            self.assertEqual(len(self.host_mounts(sb_id)), 2)
+            self.assertFalse([e for e in self.host_mounts(sb_id) if "leftover" in e])
+        finally:
+            if [e for e in self.host_mounts(sb_id) if "leftover" in e]:
+                subprocess.run(["umount", "-l", mnt])
 
     def test_failed_start_leaves_no_bind(self):
         """af-fuse cannot mount (its source is gone): the start fails, and
