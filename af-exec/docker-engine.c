@@ -15,6 +15,7 @@ struct _AfDockerEngine {
   char *socket;
   char version[16]; /* "v1.41", or the engine's minimum once it refused ours */
   gboolean raised;  /* at most once per engine */
+  gboolean podman;  /* its /_ping answered with Server: Libpod/… */
 };
 
 AfDockerEngine *
@@ -151,6 +152,29 @@ call (AfDockerEngine *engine, const char *method, const char *target, const char
   }
 }
 
+gboolean
+af_docker_engine_ping (AfDockerEngine *engine, GError **error)
+{
+  g_auto (AfHttpResponse) resp = { 0 };
+
+  if (!call (engine, "GET", "/_ping", NULL, &resp, error))
+    return FALSE;
+  if (resp.status != 200) {
+    g_autofree char *msg = engine_message (&resp);
+    g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE,
+                 "the Docker engine at %s is not healthy (/_ping): %s", engine->socket, msg);
+    return FALSE;
+  }
+  engine->podman = resp.server != NULL && g_str_has_prefix (resp.server, "Libpod/");
+  return TRUE;
+}
+
+gboolean
+af_docker_engine_is_podman (AfDockerEngine *engine)
+{
+  return engine->podman;
+}
+
 char *
 af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *config,
                          const char *image, GError **error)
@@ -172,7 +196,9 @@ af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *con
                    "docker image %s not found (it is never pulled: docker pull or load it "
                    "first): %s",
                    image, msg);
-    else if (resp.status == 409)
+    else if (resp.status == 409 ||
+             /* Podman 4 answers a name conflict with 500 and this text */
+             (engine->podman && resp.status == 500 && strstr (msg, "name is already in use")))
       g_set_error (error, AF_ERROR, AF_ERROR_ALREADY_EXISTS, "container name %s is taken: %s", name,
                    msg);
     else

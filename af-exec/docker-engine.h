@@ -31,6 +31,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfDockerEngine, af_docker_engine_free)
 
 const char *af_docker_engine_socket (AfDockerEngine *engine);
 
+/* GET /_ping: whether an engine answers, and which. AF_ERROR_UNAVAILABLE
+ * when none does or it is not healthy. */
+gboolean af_docker_engine_ping (AfDockerEngine *engine, GError **error);
+
+/* Whether the last ping found Podman's compatible service rather than
+ * dockerd. Its compat layer differs in one place we use: a SecurityOpt
+ * `seccomp=` value names a profile file, where dockerd takes the
+ * profile's JSON itself (what the docker CLI sends). */
+gboolean af_docker_engine_is_podman (AfDockerEngine *engine);
+
 /* POST /containers/create?name=@name with @config (a Config with its
  * HostConfig; @image is the one it names, for the error). Returns the
  * container's full id. AF_ERROR_ALREADY_EXISTS when the name is taken,

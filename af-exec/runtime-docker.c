@@ -137,12 +137,10 @@ accept_init (AfRuntimeDocker *self, int lfd, GError **error)
 /* The container's Config, HostConfig included: what `docker run` would
  * send for the same flags. */
 static JsonNode *
-container_config (AfRuntimeDocker *self, const char *init_sock)
+container_config (AfRuntimeDocker *self, const char *init_sock, const char *seccomp)
 {
   const AfSandboxConfig *cfg = self->parent.cfg;
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autofree char *profile = af_seccomp_docker_profile ();
-  g_autofree char *seccomp = g_strconcat ("seccomp=", profile, NULL);
   g_autofree char *user = g_strdup_printf ("%u:%u", (guint)cfg->host_uid, (guint)cfg->host_gid);
   g_autofree char *owner = g_strdup_printf ("%d", (int)getpid ());
   g_autofree char *tmpfs =
@@ -212,7 +210,8 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
   json_builder_begin_array (b);
   json_builder_add_string_value (b, "ALL");
   json_builder_end_array (b);
-  /* The profile travels inline, as the CLI sends a --security-opt file. */
+  /* dockerd takes the profile inline (what the CLI sends for a
+   * --security-opt file); Podman a path (seccomp_option). */
   json_builder_set_member_name (b, "SecurityOpt");
   json_builder_begin_array (b);
   json_builder_add_string_value (b, "no-new-privileges");
@@ -278,11 +277,35 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
 /* Create and start the container. A container of a crashed af-exec that
  * holds the name is removed and the create retried once. Errors name what
  * is missing: the engine or the image. */
+/* The SecurityOpt entry with our seccomp profile. dockerd wants the
+ * profile's JSON in it; Podman's compat layer reads `seccomp=` as the
+ * path of a profile file (the service runs on this host as root), so
+ * for Podman the profile is written next to the init socket, readable
+ * by the service, and named. */
+static char *
+seccomp_option (AfRuntimeDocker *self, GError **error)
+{
+  g_autofree char *profile = af_seccomp_docker_profile ();
+  g_autofree char *path = NULL;
+
+  if (!af_docker_engine_is_podman (self->engine))
+    return g_strconcat ("seccomp=", profile, NULL);
+  path = g_build_filename (self->dir, "seccomp.json", NULL);
+  if (!g_file_set_contents_full (path, profile, -1, G_FILE_SET_CONTENTS_NONE, 0644, error))
+    return NULL;
+  return g_strconcat ("seccomp=", path, NULL);
+}
+
 static gboolean
 run_container (AfRuntimeDocker *self, const char *name, const char *init_sock, GError **error)
 {
-  g_autoptr (JsonNode) config = container_config (self, init_sock);
+  g_autofree char *seccomp = seccomp_option (self, error);
+  g_autoptr (JsonNode) config = NULL;
   g_autoptr (GError) local = NULL;
+
+  if (seccomp == NULL)
+    return FALSE;
+  config = container_config (self, init_sock, seccomp);
 
   self->container =
       af_docker_engine_create (self->engine, name, config, self->parent.cfg->image, &local);
@@ -340,7 +363,7 @@ docker_start (AfRuntime *rt, GError **error)
     return FALSE;
   }
   self->engine = af_docker_engine_new (g_getenv ("DOCKER_HOST"), error);
-  if (self->engine == NULL)
+  if (self->engine == NULL || !af_docker_engine_ping (self->engine, error))
     return FALSE;
 
   af_dirs_env_from_process (&env);
