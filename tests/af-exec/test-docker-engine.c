@@ -219,6 +219,93 @@ test_live_owner (ExecFixture *fx, gconstpointer data)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
 
+/* `docker create` (never started) a container named @name with our
+ * sandbox label and owner labels @pid and @start (NULL: no start label);
+ * returns its id. */
+static char *
+create_owned (const char *name, int pid, const char *start)
+{
+  g_autofree char *owner = g_strdup_printf ("org.agentfense.owner-pid=%d", pid);
+  g_autofree char *owner_start =
+      start ? g_strdup_printf ("org.agentfense.owner-start=%s", start) : NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *id = NULL;
+  int status = -1;
+
+  for (const char *const *a =
+           (const char *const[]){ "docker", "create", "--name", (char *)name, "--network", "none",
+                                  "--label", "org.agentfense.sandbox", "--label", owner, NULL };
+       *a; a++)
+    g_ptr_array_add (argv, (char *)*a);
+  if (owner_start) {
+    g_ptr_array_add (argv, "--label");
+    g_ptr_array_add (argv, owner_start);
+  }
+  g_ptr_array_add (argv, EXEC_TEST_IMAGE);
+  g_ptr_array_add (argv, "true");
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &id, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_strstrip (id);
+  g_assert_cmpuint (strlen (id), ==, 64);
+  return g_steal_pointer (&id);
+}
+
+/* This process's start time in clock ticks since boot (/proc/self/stat
+ * field 22), as af-exec labels its containers. */
+static char *
+own_start_time (void)
+{
+  g_autofree char *stat = NULL;
+  g_auto (GStrv) fields = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL));
+  fields = g_strsplit (strrchr (stat, ')') + 2, " ", -1);
+  g_assert_cmpuint (g_strv_length (fields), >, 19);
+  return g_strdup (fields[19]); /* field 22; fields[0] is field 3 */
+}
+
+/* Containers created for sandboxes whose af-exec died before starting
+ * them are never removed by the engine (AutoRemove needs a run): the next
+ * docker sandbox started removes them — those whose owner is gone, or
+ * whose pid now names another process (start time differs) — and leaves
+ * the one of a live owner alone. */
+static void
+test_orphans_removed (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *tag = g_strdup_printf ("%d", (int)getpid ());
+  g_autofree char *n_dead = g_strconcat ("agentfense-dtest-orphan-dead-", tag, NULL);
+  g_autofree char *n_reused = g_strconcat ("agentfense-dtest-orphan-reused-", tag, NULL);
+  g_autofree char *n_live = g_strconcat ("agentfense-dtest-orphan-live-", tag, NULL);
+  g_autofree char *start = NULL, *dead_id = NULL, *reused_id = NULL, *live_id = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  const char *args[] = { "--image", EXEC_TEST_IMAGE, "--", "echo", "swept", NULL };
+  const char *true_argv[] = { "/bin/true", NULL };
+  const char *rm[] = { "docker", "rm", "-f", n_live, NULL };
+  GPid dead;
+  int status = -1;
+  SETUP_ENGINE ();
+
+  g_assert_true (g_spawn_async (NULL, (char **)true_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &dead, NULL));
+  g_assert_cmpint (waitpid (dead, &status, 0), ==, dead);
+  start = own_start_time ();
+  dead_id = create_owned (n_dead, dead, "4242");
+  reused_id = create_owned (n_reused, (int)getpid (), "1"); /* our pid, not our start */
+  live_id = create_owned (n_live, (int)getpid (), start);
+
+  g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, 0);
+  g_assert_cmpstr (out, ==, "swept\n");
+  g_assert_false (container_exists (dead_id));
+  g_assert_false (container_exists (reused_id));
+  g_assert_true (container_exists (live_id));
+
+  g_assert_true (g_spawn_sync (NULL, (char **)rm, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
 /* Without network the container has no engine-made network at all
  * (NetworkDisabled): still its own loopback, up, where a server and a
  * client inside talk, and `localhost` resolves through our /etc/hosts. */
@@ -297,6 +384,7 @@ main (int argc, char **argv)
   ADD ("image-missing", test_image_missing);
   ADD ("stale-name", test_stale_name);
   ADD ("live-owner", test_live_owner);
+  ADD ("orphans-removed", test_orphans_removed);
   ADD ("loopback-without-network", test_loopback_without_network);
   ADD ("start-failure-removes", test_start_failure_removes);
   return g_test_run ();
