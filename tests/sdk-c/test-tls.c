@@ -136,6 +136,66 @@ test_tls (void)
   sdk_test_server_stop (server);
 }
 
+/* Copies the PKI's file @from over @to (a new file renamed over it, as
+ * renewal tools write). */
+static void
+install (const AfTestPki *p, const char *from, const char *to)
+{
+  g_autofree char *text = af_test_pki_read (p, from);
+  g_autofree char *path = af_test_pki_path (p, to);
+  g_autofree char *tmp = g_strconcat (path, ".new", NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (tmp, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+}
+
+/* A certificate renewed on disk is what the running server presents to the
+ * next connection: no restart, and the log says so. */
+static void
+test_renewed_certificate (void)
+{
+  g_autoptr (AfTestPki) p = af_test_pki_new ();
+  if (p == NULL)
+    return;
+  install (p, "server.pem", "live.pem");
+  install (p, "server.key", "live.key");
+  g_autofree char *cert = af_test_pki_path (p, "live.pem");
+  g_autofree char *key = af_test_pki_path (p, "live.key");
+  g_autofree char *cert_arg = g_strconcat ("--tls-cert=", cert, NULL);
+  g_autofree char *key_arg = g_strconcat ("--tls-key=", key, NULL);
+  const char *args[] = { "--listen=127.0.0.1:0", cert_arg, key_arg, NULL };
+  SdkTestServer *server = sdk_test_server_start (args);
+  if (server == NULL)
+    return;
+  g_autofree char *endpoint = g_strdup_printf ("127.0.0.1:%d", server->tcp_port);
+  g_autofree char *ca = af_test_pki_path (p, "ca.pem");
+  g_autofree char *other_ca = af_test_pki_path (p, "other-ca.pem");
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (AfClient) before = af_client_new_tls (endpoint, ca, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GError) trip = round_trip (before);
+  g_assert_no_error (trip);
+
+  /* Renewed, by another CA so that the difference shows. */
+  install (p, "rotated.key", "live.key");
+  install (p, "rotated.pem", "live.pem");
+  g_autoptr (AfClient) after = af_client_new_tls (endpoint, other_ca, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GError) renewed = round_trip (after);
+  g_assert_no_error (renewed);
+  g_autoptr (AfClient) stale = af_client_new_tls (endpoint, ca, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GError) refused = round_trip (stale);
+  g_assert_error (refused, AF_SDK_ERROR, AF_SDK_ERROR_CONNECTION);
+
+  g_autofree char *log = NULL;
+  g_assert_true (g_file_get_contents (server->log, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "TLS certificate reloaded"));
+  sdk_test_server_stop (server);
+}
+
 static void
 test_mutual (void)
 {
@@ -234,6 +294,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sdk/tls/server-auth", test_tls);
   g_test_add_func ("/sdk/tls/mutual", test_mutual);
+  g_test_add_func ("/sdk/tls/renewed-certificate", test_renewed_certificate);
   g_test_add_func ("/sdk/tls/startup-errors", test_startup_errors);
   return g_test_run ();
 }
