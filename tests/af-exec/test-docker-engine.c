@@ -145,6 +145,52 @@ test_image_missing (ExecFixture *fx, gconstpointer data)
   g_assert_false (container_exists (name));
 }
 
+/* A pid that named a process which has exited and been reaped. */
+static int
+dead_pid (void)
+{
+  const char *true_argv[] = { "/bin/true", NULL };
+  int status = -1;
+  GPid dead;
+  g_assert_true (g_spawn_async (NULL, (char **)true_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &dead, NULL));
+  g_assert_cmpint (waitpid (dead, &status, 0), ==, dead);
+  return dead;
+}
+
+/* `docker create` (never started) a container named @name with our
+ * sandbox label and owner labels @pid and @start (NULL: no start label);
+ * returns its id. */
+static char *
+create_owned (const char *name, int pid, const char *start)
+{
+  g_autofree char *owner = g_strdup_printf ("org.agentfense.owner-pid=%d", pid);
+  g_autofree char *owner_start =
+      start ? g_strdup_printf ("org.agentfense.owner-start=%s", start) : NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *id = NULL;
+  int status = -1;
+
+  for (const char *const *a =
+           (const char *const[]){ "docker", "create", "--name", (char *)name, "--network", "none",
+                                  "--label", "org.agentfense.sandbox", "--label", owner, NULL };
+       *a; a++)
+    g_ptr_array_add (argv, (char *)*a);
+  if (owner_start) {
+    g_ptr_array_add (argv, "--label");
+    g_ptr_array_add (argv, owner_start);
+  }
+  g_ptr_array_add (argv, EXEC_TEST_IMAGE);
+  g_ptr_array_add (argv, "true");
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &id, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_strstrip (id);
+  g_assert_cmpuint (strlen (id), ==, 64);
+  return g_steal_pointer (&id);
+}
+
 /* A container left holding the name by a dead owner (as after a crash
  * between create and start) is removed and the start retried; both are
  * gone afterwards. */
@@ -157,29 +203,10 @@ test_stale_name (ExecFixture *fx, gconstpointer data)
   const char *args[] = {
     "--image", EXEC_TEST_IMAGE, "--sandbox-id", id, "--", "echo", "fresh", NULL
   };
-  g_autofree char *owner = NULL;
-  const char *create[] = {
-    "docker",  "create", "--name",    name,   "--label",       "org.agentfense.sandbox",
-    "--label", NULL,     "--network", "none", EXEC_TEST_IMAGE, "true",
-    NULL
-  };
-  const char *true_argv[] = { "/bin/true", NULL };
-  GPid dead;
-  int status = -1;
   SETUP_ENGINE ();
 
-  /* Its owner: a process that has exited (reaped, so its pid is free). */
-  g_assert_true (g_spawn_async (NULL, (char **)true_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                NULL, &dead, NULL));
-  g_assert_cmpint (waitpid (dead, &status, 0), ==, dead);
-  owner = g_strdup_printf ("org.agentfense.owner-pid=%d", (int)dead);
-  create[7] = owner;
-
-  g_assert_true (g_spawn_sync (NULL, (char **)create, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &stale,
-                               NULL, &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_strstrip (stale);
-  g_assert_cmpuint (strlen (stale), ==, 64);
+  /* Its owner: a process that has exited. */
+  stale = create_owned (name, dead_pid (), NULL);
   g_assert_true (container_exists (stale));
 
   g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, 0);
@@ -219,39 +246,6 @@ test_live_owner (ExecFixture *fx, gconstpointer data)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
 
-/* `docker create` (never started) a container named @name with our
- * sandbox label and owner labels @pid and @start (NULL: no start label);
- * returns its id. */
-static char *
-create_owned (const char *name, int pid, const char *start)
-{
-  g_autofree char *owner = g_strdup_printf ("org.agentfense.owner-pid=%d", pid);
-  g_autofree char *owner_start =
-      start ? g_strdup_printf ("org.agentfense.owner-start=%s", start) : NULL;
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *id = NULL;
-  int status = -1;
-
-  for (const char *const *a =
-           (const char *const[]){ "docker", "create", "--name", (char *)name, "--network", "none",
-                                  "--label", "org.agentfense.sandbox", "--label", owner, NULL };
-       *a; a++)
-    g_ptr_array_add (argv, (char *)*a);
-  if (owner_start) {
-    g_ptr_array_add (argv, "--label");
-    g_ptr_array_add (argv, owner_start);
-  }
-  g_ptr_array_add (argv, EXEC_TEST_IMAGE);
-  g_ptr_array_add (argv, "true");
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                               &id, NULL, &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_strstrip (id);
-  g_assert_cmpuint (strlen (id), ==, 64);
-  return g_steal_pointer (&id);
-}
-
 /* This process's start time in clock ticks since boot (/proc/self/stat
  * field 22), as af-exec labels its containers. */
 static char *
@@ -280,17 +274,12 @@ test_orphans_removed (ExecFixture *fx, gconstpointer data)
   g_autofree char *start = NULL, *dead_id = NULL, *reused_id = NULL, *live_id = NULL;
   g_autofree char *out = NULL, *err = NULL;
   const char *args[] = { "--image", EXEC_TEST_IMAGE, "--", "echo", "swept", NULL };
-  const char *true_argv[] = { "/bin/true", NULL };
   const char *rm[] = { "docker", "rm", "-f", n_live, NULL };
-  GPid dead;
   int status = -1;
   SETUP_ENGINE ();
 
-  g_assert_true (g_spawn_async (NULL, (char **)true_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                NULL, &dead, NULL));
-  g_assert_cmpint (waitpid (dead, &status, 0), ==, dead);
   start = own_start_time ();
-  dead_id = create_owned (n_dead, dead, "4242");
+  dead_id = create_owned (n_dead, dead_pid (), "4242");
   reused_id = create_owned (n_reused, (int)getpid (), "1"); /* our pid, not our start */
   live_id = create_owned (n_live, (int)getpid (), start);
 

@@ -314,18 +314,6 @@ on_reloaded (gboolean ok, const char *message, gpointer data)
   g_mutex_unlock (&r->lock);
 }
 
-/* Replaces @path by @pem the way renewal tools do: a new file renamed
- * over the old one. */
-static void
-replace_file (const char *path, const char *pem)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_strconcat (path, ".new", NULL);
-  g_file_set_contents (tmp, pem, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_rename (tmp, path), ==, 0);
-}
-
 /* A server started from files serves their renewed contents from the next
  * connection on, without a restart; a half-renewed set (certificate
  * without its key) is refused and the last valid one kept, until the key
@@ -336,17 +324,12 @@ test_reload_from_files (void)
   g_autoptr (Pki) p = pki_new ();
   if (p == NULL)
     return;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("af-tls-reload-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *cert = g_build_filename (dir, "server.pem", NULL);
-  g_autofree char *key = g_build_filename (dir, "server.key", NULL);
-  g_autofree char *rotated_cert = af_test_pki_read (p->pki, "rotated.pem");
-  g_autofree char *rotated_key = af_test_pki_read (p->pki, "rotated.key");
+  g_autofree char *cert = af_test_pki_path (p->pki, "live.pem");
+  g_autofree char *key = af_test_pki_path (p->pki, "live.key");
   Reloads seen = { .rejected = g_ptr_array_new_with_free_func (g_free) };
   g_mutex_init (&seen.lock);
-  replace_file (cert, p->server_cert);
-  replace_file (key, p->server_key);
+  af_test_pki_install (p->pki, "server.pem", "live.pem");
+  af_test_pki_install (p->pki, "server.key", "live.key");
 
   AfGrpcServerTls tls = {
     p->server_cert, p->server_key, NULL, cert, key, NULL, on_reloaded, &seen
@@ -358,15 +341,15 @@ test_reload_from_files (void)
   g_assert_no_error (first);
 
   /* Renewed by the other CA: key first, then certificate. */
-  replace_file (key, rotated_key);
-  replace_file (cert, rotated_cert);
+  af_test_pki_install (p->pki, "rotated.key", "live.key");
+  af_test_pki_install (p->pki, "rotated.pem", "live.pem");
   g_autoptr (GError) renewed = echo (ts->tcp_endpoint, &by_other);
   g_assert_no_error (renewed);
   g_autoptr (GError) old_trust = echo (ts->tcp_endpoint, &by_ca);
   g_assert_error (old_trust, AF_ERROR, AF_ERROR_UNAVAILABLE);
 
   /* Half a renewal: the certificate without its key is not taken. */
-  replace_file (cert, p->server_cert);
+  af_test_pki_install (p->pki, "server.pem", "live.pem");
   g_autoptr (GError) kept = echo (ts->tcp_endpoint, &by_other);
   g_assert_no_error (kept);
   g_mutex_lock (&seen.lock);
@@ -376,7 +359,7 @@ test_reload_from_files (void)
   g_mutex_unlock (&seen.lock);
 
   /* The key follows: the set is whole again and served. */
-  replace_file (key, p->server_key);
+  af_test_pki_install (p->pki, "server.key", "live.key");
   g_autoptr (GError) back = echo (ts->tcp_endpoint, &by_ca);
   g_assert_no_error (back);
   test_server_stop (ts, 1000);
@@ -384,9 +367,6 @@ test_reload_from_files (void)
 
   g_ptr_array_unref (seen.rejected);
   g_mutex_clear (&seen.lock);
-  g_assert_cmpint (g_unlink (cert), ==, 0);
-  g_assert_cmpint (g_unlink (key), ==, 0);
-  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 int
