@@ -15,6 +15,7 @@ struct _AfDockerEngine {
   char *socket;
   char version[16]; /* "v1.41", or the engine's minimum once it refused ours */
   gboolean raised;  /* at most once per engine */
+  gboolean podman;  /* its /_ping answered with Server: Libpod/… */
 };
 
 AfDockerEngine *
@@ -151,6 +152,29 @@ call (AfDockerEngine *engine, const char *method, const char *target, const char
   }
 }
 
+gboolean
+af_docker_engine_ping (AfDockerEngine *engine, GError **error)
+{
+  g_auto (AfHttpResponse) resp = { 0 };
+
+  if (!call (engine, "GET", "/_ping", NULL, &resp, error))
+    return FALSE;
+  if (resp.status != 200) {
+    g_autofree char *msg = engine_message (&resp);
+    g_set_error (error, AF_ERROR, AF_ERROR_UNAVAILABLE,
+                 "the Docker engine at %s is not healthy (/_ping): %s", engine->socket, msg);
+    return FALSE;
+  }
+  engine->podman = resp.server != NULL && g_str_has_prefix (resp.server, "Libpod/");
+  return TRUE;
+}
+
+gboolean
+af_docker_engine_is_podman (AfDockerEngine *engine)
+{
+  return engine->podman;
+}
+
 char *
 af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *config,
                          const char *image, GError **error)
@@ -172,7 +196,9 @@ af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *con
                    "docker image %s not found (it is never pulled: docker pull or load it "
                    "first): %s",
                    image, msg);
-    else if (resp.status == 409)
+    else if (resp.status == 409 ||
+             /* Podman 4 answers a name conflict with 500 and this text */
+             (engine->podman && resp.status == 500 && strstr (msg, "name is already in use")))
       g_set_error (error, AF_ERROR, AF_ERROR_ALREADY_EXISTS, "container name %s is taken: %s", name,
                    msg);
     else
@@ -190,41 +216,82 @@ af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *con
   return g_strdup (id);
 }
 
+/* The member @name of @o when it is an object; else NULL. */
+static JsonObject *
+object_member (JsonObject *o, const char *name)
+{
+  JsonNode *m = o ? json_object_get_member (o, name) : NULL;
+  return m && JSON_NODE_HOLDS_OBJECT (m) ? json_node_get_object (m) : NULL;
+}
+
 gboolean
-af_docker_engine_label_int (AfDockerEngine *engine, const char *name, const char *label,
-                            gint64 *value, GError **error)
+af_docker_engine_labels (AfDockerEngine *engine, const char *name, JsonObject **labels,
+                         GError **error)
 {
   g_auto (AfHttpResponse) resp = { 0 };
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *escaped = g_uri_escape_string (name, NULL, FALSE);
   g_autofree char *target = g_strdup_printf ("/containers/%s/json", escaped);
-  g_autofree char *msg = NULL;
   JsonNode *root;
-  const char *text = NULL;
+  JsonObject *found;
 
-  *value = 0;
+  *labels = NULL;
   if (!call (engine, "GET", target, NULL, &resp, error))
     return FALSE;
   if (resp.status == 404)
     return TRUE;
   if (resp.status != 200) {
-    msg = engine_message (&resp);
+    g_autofree char *msg = engine_message (&resp);
     g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
                  "the Docker engine could not inspect container %s: %s", name, msg);
     return FALSE;
   }
   if (json_parser_load_from_data (parser, (const char *)resp.body->data, resp.body->len, NULL) &&
       (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root)) {
-    JsonObject *o = json_node_get_object (root);
-    JsonNode *config = json_object_get_member (o, "Config");
-    JsonNode *labels = config && JSON_NODE_HOLDS_OBJECT (config)
-                           ? json_object_get_member (json_node_get_object (config), "Labels")
-                           : NULL;
-    text = string_member (labels, label);
+    found = object_member (object_member (json_node_get_object (root), "Config"), "Labels");
+    *labels = found ? json_object_ref (found) : json_object_new ();
+  } else {
+    *labels = json_object_new ();
   }
-  if (text != NULL && !g_ascii_string_to_signed (text, 10, 1, G_MAXINT, value, NULL))
-    *value = 0;
   return TRUE;
+}
+
+GPtrArray *
+af_docker_engine_list_created (AfDockerEngine *engine, const char *label, GError **error)
+{
+  g_auto (AfHttpResponse) resp = { 0 };
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree char *filters =
+      g_strdup_printf ("{\"label\":[\"%s\"],\"status\":[\"created\"]}", label);
+  g_autofree char *escaped = g_uri_escape_string (filters, NULL, FALSE);
+  g_autofree char *target = g_strdup_printf ("/containers/json?all=1&filters=%s", escaped);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+  JsonNode *root;
+  JsonArray *list;
+
+  if (!call (engine, "GET", target, NULL, &resp, error))
+    return NULL;
+  if (resp.status != 200) {
+    g_autofree char *msg = engine_message (&resp);
+    g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                 "the Docker engine could not list containers: %s", msg);
+    return NULL;
+  }
+  if (!json_parser_load_from_data (parser, (const char *)resp.body->data, resp.body->len, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_ARRAY (root)) {
+    g_set_error (error, AF_ERROR, AF_ERROR_DATA_LOSS,
+                 "the Docker engine's container list is not a JSON array");
+    return NULL;
+  }
+  list = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (list); i++) {
+    JsonNode *item = json_array_get_element (list, i);
+    const char *id = string_member (item, "Id");
+    if (id == NULL || strlen (id) != 64 || strspn (id, "0123456789abcdef") != 64)
+      continue;
+    g_ptr_array_add (out, json_object_ref (json_node_get_object (item)));
+  }
+  return g_steal_pointer (&out);
 }
 
 gboolean

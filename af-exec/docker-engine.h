@@ -31,6 +31,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfDockerEngine, af_docker_engine_free)
 
 const char *af_docker_engine_socket (AfDockerEngine *engine);
 
+/* GET /_ping: whether an engine answers, and which. AF_ERROR_UNAVAILABLE
+ * when none does or it is not healthy. */
+gboolean af_docker_engine_ping (AfDockerEngine *engine, GError **error);
+
+/* Whether the last ping found Podman's compatible service rather than
+ * dockerd. Its compat layer differs in one place we use: a SecurityOpt
+ * `seccomp=` value names a profile file, where dockerd takes the
+ * profile's JSON itself (what the docker CLI sends). */
+gboolean af_docker_engine_is_podman (AfDockerEngine *engine);
+
 /* POST /containers/create?name=@name with @config (a Config with its
  * HostConfig; @image is the one it names, for the error). Returns the
  * container's full id. AF_ERROR_ALREADY_EXISTS when the name is taken,
@@ -39,11 +49,17 @@ const char *af_docker_engine_socket (AfDockerEngine *engine);
 char *af_docker_engine_create (AfDockerEngine *engine, const char *name, JsonNode *config,
                                const char *image, GError **error);
 
-/* GET /containers/@name/json: the integer value of its label @label in
- * @value (0 when the label is absent, not a number, or the container is
- * gone). */
-gboolean af_docker_engine_label_int (AfDockerEngine *engine, const char *name, const char *label,
-                                     gint64 *value, GError **error);
+/* GET /containers/@name/json: its Config.Labels in @labels (a new
+ * reference; empty when it has none), or NULL when there is no such
+ * container. */
+gboolean af_docker_engine_labels (AfDockerEngine *engine, const char *name, JsonObject **labels,
+                                  GError **error);
+
+/* GET /containers/json?all=1 filtered to containers carrying @label that
+ * were created and never started: each as the engine lists it (an object
+ * with a valid 64-hex "Id" and its "Labels"). */
+GPtrArray *af_docker_engine_list_created (AfDockerEngine *engine, const char *label,
+                                          GError **error);
 
 /* POST /containers/@id/start. */
 gboolean af_docker_engine_start (AfDockerEngine *engine, const char *id, GError **error);

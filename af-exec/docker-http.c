@@ -23,6 +23,7 @@ af_http_response_clear (AfHttpResponse *resp)
 {
   resp->status = 0;
   g_clear_pointer (&resp->content_type, g_free);
+  g_clear_pointer (&resp->server, g_free);
   g_clear_pointer (&resp->body, g_byte_array_unref);
 }
 
@@ -139,7 +140,7 @@ af_http_parse_response (const char *buf, gsize len, gboolean eof, const AfHttpLi
 
   for (;;) {
     const char *head_end, *line, *eol;
-    g_autofree char *content_type = NULL;
+    g_autofree char *content_type = NULL, *server = NULL;
     g_autoptr (GByteArray) body = NULL;
     gboolean chunked = FALSE, have_length = FALSE;
     gsize length = 0;
@@ -194,6 +195,9 @@ af_http_parse_response (const char *buf, gsize len, gboolean eof, const AfHttpLi
       } else if (g_ascii_strcasecmp (name, "Content-Type") == 0) {
         g_free (content_type);
         content_type = g_steal_pointer (&value);
+      } else if (g_ascii_strcasecmp (name, "Server") == 0) {
+        g_free (server);
+        server = g_steal_pointer (&value);
       }
     }
     p = head_end + 4;
@@ -229,6 +233,7 @@ af_http_parse_response (const char *buf, gsize len, gboolean eof, const AfHttpLi
     af_http_response_clear (resp);
     resp->status = status;
     resp->content_type = g_steal_pointer (&content_type);
+    resp->server = g_steal_pointer (&server);
     resp->body = g_steal_pointer (&body);
     return AF_HTTP_PARSE_DONE;
   }

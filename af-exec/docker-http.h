@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
   guint status;
   char *content_type; /* NULL when absent */
+  char *server;       /* the Server header ("Docker/28.2.2 (linux)"); NULL when absent */
   GByteArray *body;   /* decoded; never NULL after a successful parse */
 } AfHttpResponse;
 

@@ -15,11 +15,13 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -31,7 +33,11 @@
 #include "seccomp-filter.h"
 
 #define CONNECT_TIMEOUT_MS 30000
+#define SANDBOX_LABEL "org.agentfense.sandbox"
 #define OWNER_LABEL "org.agentfense.owner-pid"
+/* The owner's start time (clock ticks since boot, /proc/PID/stat field 22):
+ * with the pid, it names one process, however pids are reused. */
+#define OWNER_START_LABEL "org.agentfense.owner-start"
 
 /* /etc/hosts of a container without network: names for loopback only. */
 #define HOSTS "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -134,17 +140,104 @@ accept_init (AfRuntimeDocker *self, int lfd, GError **error)
   }
 }
 
+/* Start time of @pid in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or 0 when there is no such process. */
+static guint64
+proc_start_time (pid_t pid)
+{
+  char path[64], buf[1024];
+  const char *p;
+  ssize_t n;
+  int fd;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* After the command name's closing parenthesis: field 3 onwards. */
+  p = strrchr (buf, ')');
+  for (int field = 2; p != NULL && field < 22; field++)
+    p = strchr (p + 1, ' ');
+  return p ? g_ascii_strtoull (p + 1, NULL, 10) : 0;
+}
+
+/* The integer value of label @name, 0 when absent or not a number. */
+static gint64
+label_int (JsonObject *labels, const char *name)
+{
+  const char *text = json_object_get_string_member_with_default (labels, name, NULL);
+  gint64 v;
+  return text && g_ascii_string_to_signed (text, 10, 1, G_MAXINT64, &v, NULL) ? v : 0;
+}
+
+/* Whether the af-exec named by a container's owner labels still runs
+ * (pid in @pid). A container without an owner pid has none alive; one
+ * without a start time (made before that label existed) is judged by its
+ * pid alone. */
+static gboolean
+owner_alive (JsonObject *labels, gint64 *pid)
+{
+  gint64 start = label_int (labels, OWNER_START_LABEL);
+
+  *pid = label_int (labels, OWNER_LABEL);
+  if (*pid <= 0 || *pid > G_MAXINT)
+    return FALSE;
+  if (*pid == getpid ())
+    return FALSE; /* ours is being made now, under this name: a leftover */
+  if (kill ((pid_t)*pid, 0) != 0 && errno != EPERM)
+    return FALSE;
+  return start == 0 || (gint64)proc_start_time ((pid_t)*pid) == start;
+}
+
+/* Containers of ours that were created but never started, whose af-exec
+ * is gone (killed between create and start): AutoRemove only acts on a
+ * container that ran, so nothing else would ever remove them. Best
+ * effort, at each start: a failure here must not fail the sandbox. */
+static void
+remove_orphans (AfRuntimeDocker *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) list = af_docker_engine_list_created (self->engine, SANDBOX_LABEL, &error);
+
+  if (list == NULL) {
+    g_debug ("not looking for orphaned containers: %s", error->message);
+    return;
+  }
+  for (guint i = 0; i < list->len; i++) {
+    JsonObject *c = list->pdata[i];
+    JsonNode *labels = json_object_get_member (c, "Labels");
+    const char *id = json_object_get_string_member (c, "Id");
+    gint64 pid;
+
+    if (labels == NULL || !JSON_NODE_HOLDS_OBJECT (labels) ||
+        owner_alive (json_node_get_object (labels), &pid))
+      continue;
+    if (af_docker_engine_remove (self->engine, id, &error))
+      g_debug ("removed container %.12s, created by a process that is gone (pid %" G_GINT64_FORMAT
+               ")",
+               id, pid);
+    else
+      g_debug ("%s", error->message);
+    g_clear_error (&error);
+  }
+}
+
 /* The container's Config, HostConfig included: what `docker run` would
  * send for the same flags. */
 static JsonNode *
-container_config (AfRuntimeDocker *self, const char *init_sock)
+container_config (AfRuntimeDocker *self, const char *init_sock, const char *seccomp)
 {
   const AfSandboxConfig *cfg = self->parent.cfg;
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autofree char *profile = af_seccomp_docker_profile ();
-  g_autofree char *seccomp = g_strconcat ("seccomp=", profile, NULL);
   g_autofree char *user = g_strdup_printf ("%u:%u", (guint)cfg->host_uid, (guint)cfg->host_gid);
   g_autofree char *owner = g_strdup_printf ("%d", (int)getpid ());
+  g_autofree char *owner_start =
+      g_strdup_printf ("%" G_GUINT64_FORMAT, proc_start_time (getpid ()));
   g_autofree char *tmpfs =
       g_strdup_printf ("rw,nosuid,nodev,size=%" G_GINT64_FORMAT ",mode=1777", cfg->tmp_size);
   g_autofree char *hosts = g_build_filename (self->dir, "hosts", NULL);
@@ -188,10 +281,12 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
   json_builder_add_boolean_value (b, !cfg->network);
   json_builder_set_member_name (b, "Labels");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "org.agentfense.sandbox");
+  json_builder_set_member_name (b, SANDBOX_LABEL);
   json_builder_add_string_value (b, "");
   json_builder_set_member_name (b, OWNER_LABEL);
   json_builder_add_string_value (b, owner);
+  json_builder_set_member_name (b, OWNER_START_LABEL);
+  json_builder_add_string_value (b, owner_start);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "HostConfig");
@@ -212,7 +307,8 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
   json_builder_begin_array (b);
   json_builder_add_string_value (b, "ALL");
   json_builder_end_array (b);
-  /* The profile travels inline, as the CLI sends a --security-opt file. */
+  /* dockerd takes the profile inline (what the CLI sends for a
+   * --security-opt file); Podman a path (seccomp_option). */
   json_builder_set_member_name (b, "SecurityOpt");
   json_builder_begin_array (b);
   json_builder_add_string_value (b, "no-new-privileges");
@@ -278,22 +374,47 @@ container_config (AfRuntimeDocker *self, const char *init_sock)
 /* Create and start the container. A container of a crashed af-exec that
  * holds the name is removed and the create retried once. Errors name what
  * is missing: the engine or the image. */
+/* The SecurityOpt entry with our seccomp profile. dockerd wants the
+ * profile's JSON in it; Podman's compat layer reads `seccomp=` as the
+ * path of a profile file (the service runs on this host as root), so
+ * for Podman the profile is written next to the init socket, readable
+ * by the service, and named. */
+static char *
+seccomp_option (AfRuntimeDocker *self, GError **error)
+{
+  g_autofree char *profile = af_seccomp_docker_profile ();
+  g_autofree char *path = NULL;
+
+  if (!af_docker_engine_is_podman (self->engine))
+    return g_strconcat ("seccomp=", profile, NULL);
+  path = g_build_filename (self->dir, "seccomp.json", NULL);
+  if (!g_file_set_contents_full (path, profile, -1, G_FILE_SET_CONTENTS_NONE, 0644, error))
+    return NULL;
+  return g_strconcat ("seccomp=", path, NULL);
+}
+
 static gboolean
 run_container (AfRuntimeDocker *self, const char *name, const char *init_sock, GError **error)
 {
-  g_autoptr (JsonNode) config = container_config (self, init_sock);
+  g_autofree char *seccomp = seccomp_option (self, error);
+  g_autoptr (JsonNode) config = NULL;
   g_autoptr (GError) local = NULL;
+
+  if (seccomp == NULL)
+    return FALSE;
+  config = container_config (self, init_sock, seccomp);
 
   self->container =
       af_docker_engine_create (self->engine, name, config, self->parent.cfg->image, &local);
   if (self->container == NULL && g_error_matches (local, AF_ERROR, AF_ERROR_ALREADY_EXISTS)) {
+    g_autoptr (JsonObject) labels = NULL;
     gint64 owner;
     g_clear_error (&local);
     /* Stale only if its owner is gone: never remove the container of a
      * live af-exec that uses the same sandbox name. */
-    if (!af_docker_engine_label_int (self->engine, name, OWNER_LABEL, &owner, error))
+    if (!af_docker_engine_labels (self->engine, name, &labels, error))
       return FALSE;
-    if (owner > 0 && owner != getpid () && (kill ((pid_t)owner, 0) == 0 || errno == EPERM)) {
+    if (labels != NULL && owner_alive (labels, &owner)) {
       g_set_error (error, AF_ERROR, AF_ERROR_ALREADY_EXISTS,
                    "container %s belongs to a running process (pid %" G_GINT64_FORMAT
                    "): sandbox name in use",
@@ -340,8 +461,9 @@ docker_start (AfRuntime *rt, GError **error)
     return FALSE;
   }
   self->engine = af_docker_engine_new (g_getenv ("DOCKER_HOST"), error);
-  if (self->engine == NULL)
+  if (self->engine == NULL || !af_docker_engine_ping (self->engine, error))
     return FALSE;
+  remove_orphans (self);
 
   af_dirs_env_from_process (&env);
   runtime_dir = af_dirs_runtime_dir (&env);

@@ -93,6 +93,8 @@ afd_settings_free (AfdSettings *s)
   g_free (s->listen);
   g_free (s->auth_token);
   g_free (s->tls_cert_file);
+  g_free (s->tls_key_file);
+  g_free (s->tls_client_ca_file);
   g_free (s->tls_cert_pem);
   if (s->tls_key_pem != NULL)
     memset (s->tls_key_pem, 0, strlen (s->tls_key_pem)); /* no key left in freed memory */
@@ -197,7 +199,10 @@ resolve_tls (AfConfig *config, AfdSettings *s, GError **error)
                  key, cert, local->message);
     return FALSE;
   }
-  s->tls_cert_file = g_strdup (cert);
+  s->tls_cert_file = g_canonicalize_filename (cert, NULL);
+  s->tls_key_file = g_canonicalize_filename (key, NULL);
+  if (s->tls_client_ca_pem != NULL)
+    s->tls_client_ca_file = g_canonicalize_filename (ca, NULL);
   return TRUE;
 }
 

@@ -25,7 +25,10 @@ typedef struct {
   char *auth_token; /* NULL when none is configured */
   /* TLS of the TCP listener, PEM text read and checked at start-up; all
    * NULL when TCP is plain. */
-  char *tls_cert_file; /* the path, for the log */
+  char
+      *tls_cert_file; /* absolute paths: watched, renewed files are served (af-grpc-tls-reload.h) */
+  char *tls_key_file;
+  char *tls_client_ca_file; /* NULL with tls_client_ca_pem */
   char *tls_cert_pem;
   char *tls_key_pem;
   char *tls_client_ca_pem; /* NULL: no client certificates */

@@ -6,6 +6,17 @@
 
 #include <string.h>
 
+/* From a grpc thread, when a watched TLS file changed: GLib's log is
+ * thread-safe. */
+static void
+on_tls_files_changed (gboolean ok, const char *message, gpointer data)
+{
+  if (ok)
+    g_message ("%s", message);
+  else
+    g_warning ("%s", message);
+}
+
 AfdRpc *
 afd_rpc_new (const AfdSettings *settings, AfdCodebases *codebases, GError **error)
 {
@@ -19,8 +30,12 @@ afd_rpc_new (const AfdSettings *settings, AfdCodebases *codebases, GError **erro
   if (rpc->server == NULL)
     return NULL;
   if (settings->tls_cert_pem != NULL) {
-    AfGrpcServerTls tls = { settings->tls_cert_pem, settings->tls_key_pem,
-                            settings->tls_client_ca_pem };
+    AfGrpcServerTls tls = {
+      settings->tls_cert_pem,      settings->tls_key_pem,
+      settings->tls_client_ca_pem, settings->tls_cert_file,
+      settings->tls_key_file,      settings->tls_client_ca_file,
+      on_tls_files_changed,        NULL,
+    };
     if (!af_grpc_server_set_tls (rpc->server, &tls, error))
       return NULL;
   }

@@ -59,8 +59,9 @@ struct _AfGrpcServer {
   grpc_server *server;
   grpc_completion_queue *cq;
   grpc_server_credentials *insecure;
-  grpc_server_credentials *tls; /* NULL: TCP listeners are plain */
-  gboolean listening;           /* a listener was added: TLS can no longer change */
+  grpc_server_credentials *tls;        /* NULL: TCP listeners are plain */
+  struct _AfGrpcTlsReload *tls_reload; /* the files behind tls, when watched; outlives it */
+  gboolean listening;                  /* a listener was added: TLS can no longer change */
 
   GPtrArray *methods; /* AfGrpcMethodEntry*, owned */
   GHashTable *paths;  /* path → AfGrpcMethodEntry* */

@@ -17,6 +17,7 @@
 #include <grpc/support/alloc.h>
 
 #include "af-error.h"
+#include "af-grpc-tls-reload.h"
 #include "af-grpc-tls.h"
 #include "af-grpc-wire.h"
 
@@ -292,14 +293,21 @@ af_grpc_server_set_tls (AfGrpcServer *self, const AfGrpcServerTls *tls, GError *
     g_prefix_error (error, "client CA: ");
     return FALSE;
   }
-  grpc_ssl_pem_key_cert_pair pair = { tls->private_key_pem, tls->cert_chain_pem };
-  /* Copied by grpc. With a client CA, a connection without a certificate
-   * that CA issued fails its handshake: mutual TLS. */
-  self->tls = grpc_ssl_server_credentials_create_ex (
-      tls->client_ca_pem, &pair, 1,
-      tls->client_ca_pem != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                 : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
-      NULL);
+  if (tls->cert_chain_file != NULL) {
+    self->tls_reload = af_grpc_tls_reload_new (tls, error);
+    if (self->tls_reload == NULL)
+      return FALSE;
+    self->tls = af_grpc_tls_reload_credentials (self->tls_reload);
+  } else {
+    grpc_ssl_pem_key_cert_pair pair = { tls->private_key_pem, tls->cert_chain_pem };
+    /* Copied by grpc. With a client CA, a connection without a certificate
+     * that CA issued fails its handshake: mutual TLS. */
+    self->tls = grpc_ssl_server_credentials_create_ex (
+        tls->client_ca_pem, &pair, 1,
+        tls->client_ca_pem != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                   : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+        NULL);
+  }
   if (self->tls == NULL) {
     g_set_error_literal (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
                          "certificate: grpc refused the TLS credentials");
@@ -525,6 +533,8 @@ af_grpc_server_free (AfGrpcServer *self)
   g_hash_table_unref (self->paths);
   g_ptr_array_unref (self->methods);
   g_main_context_unref (self->context);
-  g_free (self);
   af_grpc_runtime_unref ();
+  /* After the credentials and the server: no handshake can ask it now. */
+  af_grpc_tls_reload_free (self->tls_reload);
+  g_free (self);
 }

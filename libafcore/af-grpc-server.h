@@ -110,11 +110,23 @@ gboolean af_grpc_server_listen_fd (AfGrpcServer *server, int fd, int *out_port, 
 
 /* TLS of the TCP listeners (PEM text, copied). With @client_ca_pem, every
  * client must present a certificate issued by one of those CAs (mutual
- * TLS); without it none is asked for. */
+ * TLS); without it none is asked for.
+ *
+ * With the *_file members naming the files the text was read from, the
+ * files are watched: before each new handshake a changed, valid set
+ * replaces the served one (af-grpc-tls-reload.h), so renewed certificates
+ * need no restart; an invalid change keeps the last valid set. @reloaded
+ * (may be NULL) is told of each reload or rejected change, on a grpc
+ * thread. */
 typedef struct {
   const char *cert_chain_pem;  /* the server's certificate, then intermediates */
   const char *private_key_pem; /* unencrypted */
   const char *client_ca_pem;   /* NULL: no client certificates */
+  const char *cert_chain_file; /* NULL: the text is fixed */
+  const char *private_key_file;
+  const char *client_ca_file;
+  void (*reloaded) (gboolean ok, const char *message, gpointer data);
+  gpointer reloaded_data;
 } AfGrpcServerTls;
 
 /* From now on TCP listeners (af_grpc_server_listen_tcp) speak TLS only.

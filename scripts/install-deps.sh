@@ -12,7 +12,7 @@ build_pkgs="meson ninja-build pkg-config gcc clang libglib2.0-dev libglib2.0-dev
   musl-tools"
 run_pkgs="bubblewrap fuse3 sqlite3 iproute2"
 test_pkgs="python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
-  valgrind clang-format libclang-rt-14-dev busybox-static docker.io nix-bin
+  valgrind clang-format libclang-rt-14-dev busybox-static docker.io podman nix-bin
   psmisc procps debhelper lintian man-db gobject-introspection libgirepository1.0-dev
   python3-gi"
 

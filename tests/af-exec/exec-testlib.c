@@ -65,7 +65,7 @@ prepare_docker (void)
       g_build_filename (g_getenv ("G_TEST_SRCDIR") ? g_getenv ("G_TEST_SRCDIR") : ".", "..",
                         "scripts", "start-dockerd.sh", NULL);
   g_autofree char *start = g_strdup_printf ("sh '%s'", script);
-  g_autofree char *tmp = NULL, *import = NULL;
+  g_autofree char *import = NULL;
   g_autofree char *cli = g_find_program_in_path ("docker");
 
   if (cli == NULL)
@@ -76,13 +76,9 @@ prepare_docker (void)
     return NULL;
   if (!g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
     return g_strdup ("busybox-static is not installed (needed for the test image)");
-  tmp = g_dir_make_tmp ("af-exec-image-XXXXXX", NULL);
-  import = g_strdup_printf ("set -e; cd '%s'; mkdir -p bin etc tmp workspace home/sandbox; "
-                            "cp /bin/busybox bin/; for a in $(bin/busybox --list); do "
-                            "[ -e bin/$a ] || ln -s busybox bin/$a; done; "
-                            "echo 'root:x:0:0::/:/bin/sh' > etc/passwd; "
-                            "tar -cf - . | docker import - " EXEC_TEST_IMAGE "; cd /; rm -rf '%s'",
-                            tmp, tmp);
+  import = g_strdup_printf ("sh '%s/make-test-image.sh' " EXEC_TEST_IMAGE,
+                            g_getenv ("AF_TEST_COMMON_DIR") ? g_getenv ("AF_TEST_COMMON_DIR")
+                                                            : "../tests/common");
   if (!run_ok (import, &why))
     return g_strdup_printf ("cannot import the test image: %s", why);
   return NULL;
@@ -274,4 +270,11 @@ exec_test_wait_proc (const char *needle, int timeout_ms)
       g_main_context_iteration (NULL, TRUE);
   }
   return -1;
+}
+
+gboolean
+exec_test_no_such_container (const char *err)
+{
+  g_autofree char *lower = g_ascii_strdown (err ? err : "", -1);
+  return strstr (lower, "no such container") != NULL;
 }

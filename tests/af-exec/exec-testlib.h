@@ -43,3 +43,8 @@ gint64 exec_test_proc_uid (int pid);
 
 /* Wait (at most @timeout_ms) until a process with @needle shows up. */
 int exec_test_wait_proc (const char *needle, int timeout_ms);
+
+/* Whether @err, the stderr of a failed `docker container inspect`, says
+ * the container does not exist: "Error: No such container: …" from
+ * dockerd, "… no such container" from Podman. */
+gboolean exec_test_no_such_container (const char *err);

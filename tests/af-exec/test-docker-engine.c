@@ -14,7 +14,7 @@
 #define EXIT_AF_EXEC 125
 
 /* af-exec one-shot on @fx's workspace with @docker_host as DOCKER_HOST
- * (unset when NULL), the docker runtime, and @args. */
+ * (the suite's own when NULL), the docker runtime, and @args. */
 static int
 run_af_exec (ExecFixture *fx, const char *docker_host, char **out, char **err,
              const char *const *args)
@@ -33,10 +33,10 @@ run_af_exec (ExecFixture *fx, const char *docker_host, char **out, char **err,
     g_ptr_array_add (argv, (char *)*a);
   g_ptr_array_add (argv, NULL);
   l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  /* NULL: the suite's engine (DOCKER_HOST as the suite was given it, set
+   * for the Podman run), which the docker CLI of these tests also uses. */
   if (docker_host)
     g_subprocess_launcher_setenv (l, "DOCKER_HOST", docker_host, TRUE);
-  else
-    g_subprocess_launcher_unsetenv (l, "DOCKER_HOST");
   p = g_subprocess_launcher_spawnv (l, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error);
@@ -57,7 +57,7 @@ container_exists (const char *what)
                                &err, &status, NULL));
   if (g_spawn_check_wait_status (status, NULL))
     return TRUE;
-  g_assert_nonnull (strstr (err, "No such"));
+  g_assert_true (exec_test_no_such_container (err));
   return FALSE;
 }
 
@@ -100,13 +100,20 @@ test_docker_host_honoured (ExecFixture *fx, gconstpointer data)
   const char *args[] = { "--image", EXEC_TEST_IMAGE, "--", "echo", "via-link", NULL };
   SETUP_ENGINE ();
 
-  if (!g_file_test ("/var/run/docker.sock", G_FILE_TEST_EXISTS)) {
-    g_test_skip ("the engine does not listen at /var/run/docker.sock");
+  /* The engine the suite runs against: DOCKER_HOST's socket when set
+   * (the Podman run), else the default one. */
+  const char *env = g_getenv ("DOCKER_HOST");
+  const char *engine =
+      env && g_str_has_prefix (env, "unix://") ? env + strlen ("unix://") : "/var/run/docker.sock";
+
+  if (!g_file_test (engine, G_FILE_TEST_EXISTS)) {
+    g_autofree char *why = g_strdup_printf ("the engine does not listen at %s", engine);
+    g_test_skip (why);
     return;
   }
   dir = g_dir_make_tmp ("af-docker-host-XXXXXX", NULL);
   link = g_build_filename (dir, "engine.sock", NULL);
-  g_assert_cmpint (symlink ("/var/run/docker.sock", link), ==, 0);
+  g_assert_cmpint (symlink (engine, link), ==, 0);
   host = g_strconcat ("unix://", link, NULL);
   g_assert_cmpint (run_af_exec (fx, host, &out, &err, args), ==, 0);
   g_assert_cmpstr (out, ==, "via-link\n");
@@ -138,6 +145,52 @@ test_image_missing (ExecFixture *fx, gconstpointer data)
   g_assert_false (container_exists (name));
 }
 
+/* A pid that named a process which has exited and been reaped. */
+static int
+dead_pid (void)
+{
+  const char *true_argv[] = { "/bin/true", NULL };
+  int status = -1;
+  GPid dead;
+  g_assert_true (g_spawn_async (NULL, (char **)true_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &dead, NULL));
+  g_assert_cmpint (waitpid (dead, &status, 0), ==, dead);
+  return dead;
+}
+
+/* `docker create` (never started) a container named @name with our
+ * sandbox label and owner labels @pid and @start (NULL: no start label);
+ * returns its id. */
+static char *
+create_owned (const char *name, int pid, const char *start)
+{
+  g_autofree char *owner = g_strdup_printf ("org.agentfense.owner-pid=%d", pid);
+  g_autofree char *owner_start =
+      start ? g_strdup_printf ("org.agentfense.owner-start=%s", start) : NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *id = NULL;
+  int status = -1;
+
+  for (const char *const *a =
+           (const char *const[]){ "docker", "create", "--name", (char *)name, "--network", "none",
+                                  "--label", "org.agentfense.sandbox", "--label", owner, NULL };
+       *a; a++)
+    g_ptr_array_add (argv, (char *)*a);
+  if (owner_start) {
+    g_ptr_array_add (argv, "--label");
+    g_ptr_array_add (argv, owner_start);
+  }
+  g_ptr_array_add (argv, EXEC_TEST_IMAGE);
+  g_ptr_array_add (argv, "true");
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &id, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_strstrip (id);
+  g_assert_cmpuint (strlen (id), ==, 64);
+  return g_steal_pointer (&id);
+}
+
 /* A container left holding the name by a dead owner (as after a crash
  * between create and start) is removed and the start retried; both are
  * gone afterwards. */
@@ -150,29 +203,10 @@ test_stale_name (ExecFixture *fx, gconstpointer data)
   const char *args[] = {
     "--image", EXEC_TEST_IMAGE, "--sandbox-id", id, "--", "echo", "fresh", NULL
   };
-  g_autofree char *owner = NULL;
-  const char *create[] = {
-    "docker",  "create", "--name",    name,   "--label",       "org.agentfense.sandbox",
-    "--label", NULL,     "--network", "none", EXEC_TEST_IMAGE, "true",
-    NULL
-  };
-  const char *true_argv[] = { "/bin/true", NULL };
-  GPid dead;
-  int status = -1;
   SETUP_ENGINE ();
 
-  /* Its owner: a process that has exited (reaped, so its pid is free). */
-  g_assert_true (g_spawn_async (NULL, (char **)true_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                NULL, &dead, NULL));
-  g_assert_cmpint (waitpid (dead, &status, 0), ==, dead);
-  owner = g_strdup_printf ("org.agentfense.owner-pid=%d", (int)dead);
-  create[7] = owner;
-
-  g_assert_true (g_spawn_sync (NULL, (char **)create, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &stale,
-                               NULL, &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_strstrip (stale);
-  g_assert_cmpuint (strlen (stale), ==, 64);
+  /* Its owner: a process that has exited. */
+  stale = create_owned (name, dead_pid (), NULL);
   g_assert_true (container_exists (stale));
 
   g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, 0);
@@ -205,6 +239,55 @@ test_live_owner (ExecFixture *fx, gconstpointer data)
   g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, EXIT_AF_EXEC);
   g_assert_nonnull (strstr (err, "sandbox name in use"));
   g_assert_true (container_exists (theirs));
+
+  g_assert_true (g_spawn_sync (NULL, (char **)rm, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+/* This process's start time in clock ticks since boot (/proc/self/stat
+ * field 22), as af-exec labels its containers. */
+static char *
+own_start_time (void)
+{
+  g_autofree char *stat = NULL;
+  g_auto (GStrv) fields = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL));
+  fields = g_strsplit (strrchr (stat, ')') + 2, " ", -1);
+  g_assert_cmpuint (g_strv_length (fields), >, 19);
+  return g_strdup (fields[19]); /* field 22; fields[0] is field 3 */
+}
+
+/* Containers created for sandboxes whose af-exec died before starting
+ * them are never removed by the engine (AutoRemove needs a run): the next
+ * docker sandbox started removes them — those whose owner is gone, or
+ * whose pid now names another process (start time differs) — and leaves
+ * the one of a live owner alone. */
+static void
+test_orphans_removed (ExecFixture *fx, gconstpointer data)
+{
+  g_autofree char *tag = g_strdup_printf ("%d", (int)getpid ());
+  g_autofree char *n_dead = g_strconcat ("agentfense-dtest-orphan-dead-", tag, NULL);
+  g_autofree char *n_reused = g_strconcat ("agentfense-dtest-orphan-reused-", tag, NULL);
+  g_autofree char *n_live = g_strconcat ("agentfense-dtest-orphan-live-", tag, NULL);
+  g_autofree char *start = NULL, *dead_id = NULL, *reused_id = NULL, *live_id = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  const char *args[] = { "--image", EXEC_TEST_IMAGE, "--", "echo", "swept", NULL };
+  const char *rm[] = { "docker", "rm", "-f", n_live, NULL };
+  int status = -1;
+  SETUP_ENGINE ();
+
+  start = own_start_time ();
+  dead_id = create_owned (n_dead, dead_pid (), "4242");
+  reused_id = create_owned (n_reused, (int)getpid (), "1"); /* our pid, not our start */
+  live_id = create_owned (n_live, (int)getpid (), start);
+
+  g_assert_cmpint (run_af_exec (fx, NULL, &out, &err, args), ==, 0);
+  g_assert_cmpstr (out, ==, "swept\n");
+  g_assert_false (container_exists (dead_id));
+  g_assert_false (container_exists (reused_id));
+  g_assert_true (container_exists (live_id));
 
   g_assert_true (g_spawn_sync (NULL, (char **)rm, NULL,
                                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
@@ -290,6 +373,7 @@ main (int argc, char **argv)
   ADD ("image-missing", test_image_missing);
   ADD ("stale-name", test_stale_name);
   ADD ("live-owner", test_live_owner);
+  ADD ("orphans-removed", test_orphans_removed);
   ADD ("loopback-without-network", test_loopback_without_network);
   ADD ("start-failure-removes", test_start_failure_removes);
   return g_test_run ();

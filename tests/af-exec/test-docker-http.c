@@ -52,6 +52,7 @@ static void
 test_content_length (void)
 {
   const char *s = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                  "server:  Libpod/4.3.1 (linux) \r\n"
                   "content-length: 11\r\n\r\n{\"Id\":\"x\"}\n";
   g_auto (AfHttpResponse) resp = { 0 };
   g_autoptr (GError) error = NULL;
@@ -62,6 +63,7 @@ test_content_length (void)
   g_assert_no_error (error);
   g_assert_cmpuint (resp.status, ==, 201);
   g_assert_cmpstr (resp.content_type, ==, "application/json");
+  g_assert_cmpstr (resp.server, ==, "Libpod/4.3.1 (linux)");
   body = body_str (&resp);
   g_assert_cmpstr (body, ==, "{\"Id\":\"x\"}\n");
   assert_prefixes_incomplete (s, &limits);
@@ -80,6 +82,7 @@ test_chunked (void)
   g_assert_no_error (error);
   g_assert_cmpuint (resp.status, ==, 404);
   g_assert_null (resp.content_type);
+  g_assert_null (resp.server);
   body = body_str (&resp);
   g_assert_cmpstr (body, ==, "hello world");
   assert_prefixes_incomplete (s, &small);

@@ -985,13 +985,22 @@ class Docker(Base):
 
 
 def docker_reason():
+    """Why the docker runtime cannot be tested here, or None; imports the
+    suite's busybox image into the engine (DOCKER_HOST's) when missing."""
     if shutil.which("docker") is None:
         return "no docker CLI"
-    r = subprocess.run(["docker", "image", "inspect",
-                        os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:test")],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        return "no Docker engine answers (scripts/start-dockerd.sh starts one)"
+    image = os.environ.get("AF_TEST_DOCKER_IMAGE", "agentfense-busybox:test")
+    if subprocess.run(["docker", "image", "inspect", image], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode == 0:
+        return None
+    script = os.path.join(os.environ.get("AF_TEST_COMMON_DIR", ""), "make-test-image.sh")
+    r = subprocess.run(["sh", script, image], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        return "docker engine or the test image is not available"
+        return f"cannot import the test image {image}: {r.stderr.strip()}"
     return None
 
 

@@ -12,13 +12,16 @@
 
 #include "test-pki.h"
 
-/* afd-server on 127.0.0.1 (a free port) with TLS, and client
- * certificates required when @mutual. */
+/* afd-server on 127.0.0.1 (a free port) with TLS from the PKI's files
+ * @name.pem and @name.key, and client certificates required when
+ * @mutual. */
 static SdkTestServer *
-start_tls_server (const AfTestPki *p, gboolean mutual, char **out_endpoint)
+start_tls_server (const AfTestPki *p, const char *name, gboolean mutual, char **out_endpoint)
 {
-  g_autofree char *cert = af_test_pki_path (p, "server.pem");
-  g_autofree char *key = af_test_pki_path (p, "server.key");
+  g_autofree char *cert_name = g_strconcat (name, ".pem", NULL);
+  g_autofree char *key_name = g_strconcat (name, ".key", NULL);
+  g_autofree char *cert = af_test_pki_path (p, cert_name);
+  g_autofree char *key = af_test_pki_path (p, key_name);
   g_autofree char *ca = af_test_pki_path (p, "ca.pem");
   g_autofree char *cert_arg = g_strconcat ("--tls-cert=", cert, NULL);
   g_autofree char *key_arg = g_strconcat ("--tls-key=", key, NULL);
@@ -54,6 +57,16 @@ round_trip (AfClient *client)
   return NULL;
 }
 
+/* round_trip () with a new client trusting the CA file @ca. */
+static GError *
+trip_trusting (const char *endpoint, const char *ca)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfClient) client = af_client_new_tls (endpoint, ca, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return round_trip (client);
+}
+
 /* `agentfense --endpoint ENDPOINT [OPTION [VALUE]] codebase ls`; the exit
  * status. */
 static int
@@ -86,7 +99,7 @@ test_tls (void)
   if (p == NULL)
     return;
   g_autofree char *endpoint = NULL;
-  SdkTestServer *server = start_tls_server (p, FALSE, &endpoint);
+  SdkTestServer *server = start_tls_server (p, "server", FALSE, &endpoint);
   if (server == NULL)
     return;
   g_autofree char *ca = af_test_pki_path (p, "ca.pem");
@@ -136,6 +149,40 @@ test_tls (void)
   sdk_test_server_stop (server);
 }
 
+/* A certificate renewed on disk is what the running server presents to the
+ * next connection: no restart, and the log says so. */
+static void
+test_renewed_certificate (void)
+{
+  g_autoptr (AfTestPki) p = af_test_pki_new ();
+  if (p == NULL)
+    return;
+  af_test_pki_install (p, "server.pem", "live.pem");
+  af_test_pki_install (p, "server.key", "live.key");
+  g_autofree char *endpoint = NULL;
+  SdkTestServer *server = start_tls_server (p, "live", FALSE, &endpoint);
+  if (server == NULL)
+    return;
+  g_autofree char *ca = af_test_pki_path (p, "ca.pem");
+  g_autofree char *other_ca = af_test_pki_path (p, "other-ca.pem");
+
+  g_autoptr (GError) before = trip_trusting (endpoint, ca);
+  g_assert_no_error (before);
+
+  /* Renewed, by another CA so that the difference shows. */
+  af_test_pki_install (p, "rotated.key", "live.key");
+  af_test_pki_install (p, "rotated.pem", "live.pem");
+  g_autoptr (GError) renewed = trip_trusting (endpoint, other_ca);
+  g_assert_no_error (renewed);
+  g_autoptr (GError) refused = trip_trusting (endpoint, ca);
+  g_assert_error (refused, AF_SDK_ERROR, AF_SDK_ERROR_CONNECTION);
+
+  g_autofree char *log = NULL;
+  g_assert_true (g_file_get_contents (server->log, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "TLS certificate reloaded"));
+  sdk_test_server_stop (server);
+}
+
 static void
 test_mutual (void)
 {
@@ -143,7 +190,7 @@ test_mutual (void)
   if (p == NULL)
     return;
   g_autofree char *endpoint = NULL;
-  SdkTestServer *server = start_tls_server (p, TRUE, &endpoint);
+  SdkTestServer *server = start_tls_server (p, "server", TRUE, &endpoint);
   if (server == NULL)
     return;
   g_autofree char *ca = af_test_pki_path (p, "ca.pem");
@@ -234,6 +281,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sdk/tls/server-auth", test_tls);
   g_test_add_func ("/sdk/tls/mutual", test_mutual);
+  g_test_add_func ("/sdk/tls/renewed-certificate", test_renewed_certificate);
   g_test_add_func ("/sdk/tls/startup-errors", test_startup_errors);
   return g_test_run ();
 }

@@ -7,6 +7,8 @@
 #   client.pem / client.key  a client certificate (mutual TLS)
 #   other-ca.pem             a second CA that issued none of them
 #   other-client.pem / .key  a client certificate from the other CA
+#   rotated.pem / rotated.key for localhost, from the other CA (a renewal
+#                            a client trusting only ca.pem refuses)
 # Exit 77 (skip) when openssl is missing. Keys are P-256: fast to make.
 set -eu
 dir=$1
@@ -36,4 +38,6 @@ leaf server ca localhost "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKe
 leaf named ca afd.test "subjectAltName=DNS:afd.test" "extendedKeyUsage=serverAuth"
 leaf client ca test-client "extendedKeyUsage=clientAuth"
 leaf other-client other-ca other-client "extendedKeyUsage=clientAuth"
+leaf rotated other-ca localhost "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  "extendedKeyUsage=serverAuth"
 rm -f ./*.srl

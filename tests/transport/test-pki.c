@@ -44,6 +44,18 @@ af_test_pki_read (const AfTestPki *p, const char *name)
 }
 
 void
+af_test_pki_install (const AfTestPki *p, const char *from, const char *to)
+{
+  g_autofree char *text = af_test_pki_read (p, from);
+  g_autofree char *path = af_test_pki_path (p, to);
+  g_autofree char *tmp = g_strconcat (path, ".new", NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (tmp, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+}
+
+void
 af_test_pki_free (AfTestPki *p)
 {
   if (p == NULL)

@@ -20,6 +20,9 @@ AfTestPki *af_test_pki_new (void);
 char *af_test_pki_path (const AfTestPki *p, const char *name);
 /* The PEM text of the file @name of @p (asserts it is readable PEM). */
 char *af_test_pki_read (const AfTestPki *p, const char *name);
+/* Copies @p's file @from over its file @to the way renewal tools write: a
+ * new file renamed over the old one. */
+void af_test_pki_install (const AfTestPki *p, const char *from, const char *to);
 /* Removes the directory and its files; NULL is accepted. */
 void af_test_pki_free (AfTestPki *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfTestPki, af_test_pki_free)

@@ -295,6 +295,80 @@ test_adopted_tcp_refused (void)
   g_assert_nonnull (strstr (error->message, "TLS"));
 }
 
+/* What the server reported of its watched files, from grpc's threads. */
+typedef struct {
+  GMutex lock;
+  guint ok;
+  GPtrArray *rejected; /* messages */
+} Reloads;
+
+static void
+on_reloaded (gboolean ok, const char *message, gpointer data)
+{
+  Reloads *r = data;
+  g_mutex_lock (&r->lock);
+  if (ok)
+    r->ok++;
+  else
+    g_ptr_array_add (r->rejected, g_strdup (message));
+  g_mutex_unlock (&r->lock);
+}
+
+/* A server started from files serves their renewed contents from the next
+ * connection on, without a restart; a half-renewed set (certificate
+ * without its key) is refused and the last valid one kept, until the key
+ * follows. */
+static void
+test_reload_from_files (void)
+{
+  g_autoptr (Pki) p = pki_new ();
+  if (p == NULL)
+    return;
+  g_autofree char *cert = af_test_pki_path (p->pki, "live.pem");
+  g_autofree char *key = af_test_pki_path (p->pki, "live.key");
+  Reloads seen = { .rejected = g_ptr_array_new_with_free_func (g_free) };
+  g_mutex_init (&seen.lock);
+  af_test_pki_install (p->pki, "server.pem", "live.pem");
+  af_test_pki_install (p->pki, "server.key", "live.key");
+
+  AfGrpcServerTls tls = {
+    p->server_cert, p->server_key, NULL, cert, key, NULL, on_reloaded, &seen
+  };
+  TestServer *ts = test_server_start_tls (NULL, &tls);
+  AfGrpcChannelOptions by_ca = { .tls = TRUE, .tls_root_certs_pem = p->ca };
+  AfGrpcChannelOptions by_other = { .tls = TRUE, .tls_root_certs_pem = p->other_ca };
+  g_autoptr (GError) first = echo (ts->tcp_endpoint, &by_ca);
+  g_assert_no_error (first);
+
+  /* Renewed by the other CA: key first, then certificate. */
+  af_test_pki_install (p->pki, "rotated.key", "live.key");
+  af_test_pki_install (p->pki, "rotated.pem", "live.pem");
+  g_autoptr (GError) renewed = echo (ts->tcp_endpoint, &by_other);
+  g_assert_no_error (renewed);
+  g_autoptr (GError) old_trust = echo (ts->tcp_endpoint, &by_ca);
+  g_assert_error (old_trust, AF_ERROR, AF_ERROR_UNAVAILABLE);
+
+  /* Half a renewal: the certificate without its key is not taken. */
+  af_test_pki_install (p->pki, "server.pem", "live.pem");
+  g_autoptr (GError) kept = echo (ts->tcp_endpoint, &by_other);
+  g_assert_no_error (kept);
+  g_mutex_lock (&seen.lock);
+  g_assert_cmpuint (seen.rejected->len, >=, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (seen.rejected, 0), "private key"));
+  g_assert_nonnull (strstr (g_ptr_array_index (seen.rejected, 0), key));
+  g_mutex_unlock (&seen.lock);
+
+  /* The key follows: the set is whole again and served. */
+  af_test_pki_install (p->pki, "server.key", "live.key");
+  g_autoptr (GError) back = echo (ts->tcp_endpoint, &by_ca);
+  g_assert_no_error (back);
+  test_server_stop (ts, 1000);
+  g_assert_cmpuint (seen.ok, ==, 2);
+
+  g_ptr_array_unref (seen.rejected);
+  g_mutex_clear (&seen.lock);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -309,5 +383,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/mutual", test_mutual);
   g_test_add_func ("/tls/bad-material", test_bad_material);
   g_test_add_func ("/tls/adopted-tcp-refused", test_adopted_tcp_refused);
+  g_test_add_func ("/tls/reload-from-files", test_reload_from_files);
   return g_test_run ();
 }
