@@ -77,6 +77,7 @@ op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     return;
   }
   affs_fill_attr (fs, t.path, &t.node, &st);
+  affs_inode_note_stat (fs, ino, &t.node.st);
   affs_count (fs, AFFS_OP_GETATTR, TRUE);
   fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
 }
@@ -183,6 +184,7 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
   }
   struct stat st;
   affs_fill_attr (fs, t.path, &t.node, &st);
+  affs_inode_note_stat (fs, ino, &t.node.st);
   affs_count (fs, AFFS_OP_SETATTR, TRUE);
   fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
 }

@@ -114,7 +114,8 @@ affs_free (AfFs *fs)
   while (g_hash_table_iter_next (&iter, &key, NULL)) {
     AffsHandle *h = key;
     affs_io_release (fs, h);
-    close (h->fd);
+    if (h->fd >= 0)
+      close (h->fd);
     g_free (h);
   }
   g_hash_table_unref (fs->handles);
