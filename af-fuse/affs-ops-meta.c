@@ -24,6 +24,16 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
   AfFs *fs = affs_from_req (req);
   g_auto (AffsTarget) t = { 0 };
   int r = affs_child (fs, parent, name, AFFS_OP_LOOKUP, &t);
+  if (r == 0 && !t.exists && affs_negative_note (fs, parent, name)) {
+    /* Absent from the merged view (not hidden: a hidden name exists, and
+     * a rule change must be able to show it): the kernel may remember
+     * that, so a stat-then-create or a search path probed again does not
+     * ask twice. Every invalidation of the view drops these entries. */
+    struct fuse_entry_param e = { 0 };
+    e.entry_timeout = fs->timeout;
+    fuse_reply_entry (req, &e);
+    return;
+  }
   if (r < 0 || !t.exists) {
     fuse_reply_err (req, r < 0 ? -r : ENOENT);
     return;

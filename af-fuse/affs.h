@@ -132,6 +132,12 @@ typedef struct {
   GHashTable *dir_nlink;     /* dir path → GINT_TO_POINTER (1 + visible link count) */
   guint cache_gen;           /* bumped by every clear: a value computed across a
                               * clear is not stored (affs_cache_put) */
+  /* Names the kernel was told do not exist, for the entry timeout (keys
+   * "<parent ino>/<name>", owned): the kernel cannot list its negative
+   * dentries, so an invalidation of the view drops these one by one
+   * (affs-invalidate.c). Bounded by AFFS_NEGATIVE_MAX; not cleared by
+   * affs_caches_clear. cache_lock. */
+  GHashTable *negatives;
 
   /* Serializes every change to the upper layer (copy-up, whiteouts, opaque
    * marks, renames, commit, discard): the merged view stays consistent
@@ -373,6 +379,9 @@ void affs_invalidate_paths (AfFs *fs, const char *const *paths);
 /* Attributes only, of every regular file: a hard link changed a link count
  * that other names (other inodes here) show. */
 void affs_invalidate_file_attrs (AfFs *fs);
+/* Record that the kernel may cache "@name does not exist in @parent";
+ * FALSE (do not let it) when the record is full. */
+gboolean affs_negative_note (AfFs *fs, fuse_ino_t parent, const char *name);
 
 /* ---- affs-commit.c: commit, discard, changes (takes delta_lock) ---- */
 typedef struct {

@@ -189,6 +189,58 @@ test_open_file_outlives_its_name (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
+/* A name absent from the view is remembered by the kernel (a second stat
+ * asks nobody), yet what could make it appear is seen at once: a create
+ * through the mount, a discard bringing back a deleted file, another
+ * sandbox's commit announced with InvalidatePaths, and a rule change
+ * (a hidden name is never cached as absent). */
+static void
+test_negative_entries (FuseFixture *f, gconstpointer data)
+{
+  FX_SKIP_IF (fx_skip_reason ());
+  g_autofree char *sg = fx_path (f->src, "gone");
+  g_assert_true (g_file_set_contents (sg, "here\n", -1, NULL));
+  g_autofree char *ss = fx_path (f->src, "secret-x");
+  g_assert_true (g_file_set_contents (ss, "hidden\n", -1, NULL));
+  fx_mount (f, rules, TRUE, NULL);
+  g_autofree char *ma = fx_path (f->mnt, "absent");
+  g_autofree char *mg = fx_path (f->mnt, "gone");
+  g_autofree char *mn = fx_path (f->mnt, "newcomer");
+  g_autofree char *ms = fx_path (f->mnt, "secret-x");
+  struct stat st;
+  /* Created through the mount after being looked up as absent. */
+  g_assert_cmpint (stat (ma, &st), ==, -1);
+  g_assert_cmpint (stat (ma, &st), ==, -1);
+  fx_write (ma, "made\n");
+  g_assert_cmpint (stat (ma, &st), ==, 0);
+  /* Deleted, looked up as absent, then brought back by a discard. */
+  g_assert_cmpint (unlink (mg), ==, 0);
+  g_assert_cmpint (stat (mg, &st), ==, -1);
+  g_assert_cmpint (stat (mg, &st), ==, -1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) d = fx_call (f, "Discard", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (mg, &st), ==, 0);
+  g_autofree char *cg = fx_read (mg);
+  g_assert_cmpstr (cg, ==, "here\n");
+  g_assert_cmpint (stat (ma, &st), ==, -1);
+  /* Appears in the source (another sandbox's commit), then announced. */
+  g_assert_cmpint (stat (mn, &st), ==, -1);
+  g_autofree char *sn = fx_path (f->src, "newcomer");
+  g_assert_true (g_file_set_contents (sn, "new\n", -1, NULL));
+  const char *paths[] = { "/newcomer", NULL };
+  g_autoptr (GVariant) r = fx_call (f, "InvalidatePaths", g_variant_new ("(^as)", paths), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (mn, &st), ==, 0);
+  /* Hidden, then shown by a rule change. */
+  g_assert_cmpint (stat (ms, &st), ==, -1);
+  g_assert_cmpint (errno, ==, ENOENT);
+  fx_update_rules (f, "[{\"pattern\":\"/**\",\"permission\":\"write\",\"priority\":1},"
+                      "{\"pattern\":\"/\",\"permission\":\"write\",\"priority\":1}]");
+  g_assert_cmpint (stat (ms, &st), ==, 0);
+  fx_unmount (f);
+}
+
 /* Only user.* exists in the view: other namespaces are "not supported"
  * (ls -l then stops asking for labels and ACLs), a hidden path is ENOENT
  * whatever the name, and user.* still works. */
@@ -232,5 +284,6 @@ main (int argc, char **argv)
   FX_ADD ("cache/reader-follows-copy-up", test_reader_follows_copy_up);
   FX_ADD ("cache/xattr-namespaces", test_xattr_namespaces);
   FX_ADD ("cache/open-file-outlives-its-name", test_open_file_outlives_its_name);
+  FX_ADD ("cache/negative-entries", test_negative_entries);
   return g_test_run ();
 }
