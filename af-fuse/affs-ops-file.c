@@ -289,22 +289,22 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     affs_handle_close (fs, h);
 }
 
-/* The merged node of the file just created in upper as @fd (@name in
- * @pfd), owned by the caller. Without a whiteout there was no visible
- * lower entry (the path resolved to nothing under delta_lock), so the
- * descriptor's own stat is the node; a chown is needed only when the
+/* The merged node of the file just created in upper as @fd (owned by the
+ * caller). Without a whiteout there was no visible lower entry (the path
+ * resolved to nothing under delta_lock), so the descriptor's own stat is
+ * the node; the owner is changed (through the descriptor) only when the
  * daemon's identity is not the caller's. Over a whiteout, the lower entry
  * it hid is part of the node: resolve it. */
 static int
-created_node (AfFs *fs, fuse_req_t req, int pfd, const char *name, int fd, const char *path,
-              gboolean was_whiteout, AffsNode *out)
+created_node (AfFs *fs, fuse_req_t req, int fd, const char *path, gboolean was_whiteout,
+              AffsNode *out)
 {
   memset (out, 0, sizeof *out);
   if (fstat (fd, &out->st) < 0)
     return -errno;
   const struct fuse_ctx *ctx = fuse_req_ctx (req);
   if (out->st.st_uid != ctx->uid || out->st.st_gid != ctx->gid) {
-    affs_chown_new (pfd, name, req);
+    (void)!fchown (fd, ctx->uid, ctx->gid);
     if (fstat (fd, &out->st) < 0)
       return -errno;
   }
@@ -315,9 +315,10 @@ created_node (AfFs *fs, fuse_req_t req, int pfd, const char *name, int fd, const
 /* Create @path (which resolved to nothing under delta_lock, held by the
  * caller) in upper, opened with @oflags; *@out_fd and *@out_node on
  * success. The parent is made in upper if needed (known ones from the
- * cache, without a syscall). A whiteout is the only entry upper can hold
- * there: the exclusive create runs first and only an EEXIST looks for one
- * to replace, so the common case asks nothing before creating. */
+ * cache, without a syscall), and the file is created beneath the upper
+ * root in one openat2 (exclusive, no symlink anywhere on the way). A
+ * whiteout is the only entry upper can hold there: only an EEXIST looks
+ * for one to replace, so the common case asks nothing before creating. */
 static int
 create_new (AfFs *fs, fuse_req_t req, const char *path, int oflags, mode_t mode, AffsNode *out_node,
             int *out_fd, gboolean *out_was_whiteout)
@@ -327,35 +328,33 @@ create_new (AfFs *fs, fuse_req_t req, const char *path, int oflags, mode_t mode,
   int r = affs_upper_mkdirs (fs, parent);
   if (r < 0)
     return r;
-  const char *bname;
-  int pfd = affs_upper_parent (fs, path, &bname);
-  if (pfd < 0)
-    return pfd;
-  oflags |= O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  oflags |= O_CREAT | O_EXCL;
   mode_t m = mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID);
-  int fd = openat (pfd, bname, oflags, m);
-  if (fd < 0 && errno == EEXIST) {
+  int fd = affs_open_beneath (fs->upper_fd, path, oflags, m);
+  if (fd == -EEXIST) {
+    const char *bname;
+    int pfd = affs_upper_parent (fs, path, &bname);
+    if (pfd < 0)
+      return pfd;
     struct stat st;
     if (fstatat (pfd, bname, &st, AT_SYMLINK_NOFOLLOW) == 0 && affs_is_whiteout (&st) &&
         unlinkat (pfd, bname, 0) == 0) {
       *out_was_whiteout = TRUE;
-      fd = openat (pfd, bname, oflags, m);
-    } else {
-      errno = EEXIST;
+      fd = openat (pfd, bname, oflags | O_NOFOLLOW | O_CLOEXEC, m);
+      if (fd < 0) {
+        fd = -errno;
+        (void)mknodat (pfd, bname, S_IFCHR, 0);
+      }
     }
+    close (pfd);
   }
-  if (fd < 0) {
-    r = -errno;
-    if (*out_was_whiteout)
-      (void)mknodat (pfd, bname, S_IFCHR, 0);
-  } else {
-    r = created_node (fs, req, pfd, bname, fd, path, *out_was_whiteout, out_node);
-    if (r < 0)
-      close (fd);
-    else
-      *out_fd = fd;
-  }
-  close (pfd);
+  if (fd < 0)
+    return fd;
+  r = created_node (fs, req, fd, path, *out_was_whiteout, out_node);
+  if (r < 0)
+    close (fd);
+  else
+    *out_fd = fd;
   return r;
 }
 
