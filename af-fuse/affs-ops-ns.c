@@ -369,7 +369,9 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
      * paths (replaced, moved, exchanged). */
     fuse_ino_t moved = affs_inode_find (fs, src.path);
     fuse_ino_t replaced = affs_inode_find (fs, dst.path);
-    if (moved != 0)
+    if (S_ISDIR (src.node.st.st_mode))
+      affs_handles_materialize (fs, 0); /* files below it move too */
+    else if (moved != 0)
       affs_handles_materialize (fs, moved);
     if (replaced != 0)
       affs_handles_materialize (fs, replaced);
