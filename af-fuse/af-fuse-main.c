@@ -20,6 +20,7 @@
 #include "af-error.h"
 #include "af-log.h"
 #include "affs-dbus.h"
+#include "affs-ops.h"
 #include "affs-session.h"
 
 typedef struct {
@@ -215,6 +216,8 @@ main (int argc, char **argv)
   g_clear_pointer (&dbus, affs_dbus_free);
   affs_session_stop (fs);
   affs_session_finish (fs);
+  if (fs->verbose)
+    affs_requests_log (fs);
   int status = 0;
   if (opt_commit_on_exit) {
     g_autoptr (AffsChanges) changes = affs_changes_new ();

@@ -19,7 +19,7 @@
  * Must never: follow a symlink in the source or the delta (all access via
  * affs_open_beneath or *at calls on one name with NOFOLLOW), or remove an
  * upper entry before its change is durable in the source. */
-#include "affs.h"
+#include "affs-ops.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -384,8 +384,12 @@ commit_dir (AfFs *fs, const char *path, AffsChanges *out)
 gboolean
 affs_commit (AfFs *fs, AffsChanges *out, GError **error)
 {
+  affs_handles_materialize (fs, 0); /* open files keep what they opened */
   g_mutex_lock (&fs->delta_lock);
   int r = commit_dir (fs, "", out);
+  /* Before the lock goes: a create must not trust a cached upper
+   * directory the commit removed (affs_upper_mkdirs). */
+  affs_caches_clear (fs);
   g_mutex_unlock (&fs->delta_lock);
   /* Inode numbers and layers changed under the kernel's caches. */
   affs_layers_changed (fs);
@@ -400,8 +404,10 @@ affs_commit (AfFs *fs, AffsChanges *out, GError **error)
 gboolean
 affs_discard (AfFs *fs, GError **error)
 {
+  affs_handles_materialize (fs, 0);
   g_mutex_lock (&fs->delta_lock);
   int r = affs_remove_tree (fs->upper_fd, "");
+  affs_caches_clear (fs); /* under the lock, as in affs_commit */
   g_mutex_unlock (&fs->delta_lock);
   affs_layers_changed (fs);
   affs_invalidate_all (fs);

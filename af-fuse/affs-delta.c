@@ -99,6 +99,11 @@ affs_upper_mkdirs (AfFs *fs, const char *path)
 {
   if (path[0] == '\0')
     return 0;
+  /* Known to be there (the cache is cleared by every change that could
+   * remove it, all under delta_lock, which the caller holds). */
+  int cached;
+  if (affs_cache_get (fs, fs->upper_dirs, path, &cached) && cached)
+    return 0;
   struct stat st;
   int r = affs_lstat_beneath (fs->upper_fd, path, &st);
   if (r == 0)

@@ -69,8 +69,9 @@ affs_inode_path (AfFs *fs, fuse_ino_t ino, mode_t *out_type)
 }
 
 fuse_ino_t
-affs_inode_ref_path (AfFs *fs, const char *path, mode_t type)
+affs_inode_ref_path (AfFs *fs, const char *path, const struct stat *st)
 {
+  mode_t type = st->st_mode;
   g_mutex_lock (&fs->lock);
   AffsInode *inode = g_hash_table_lookup (fs->paths, path);
   if (inode != NULL && (inode->type & S_IFMT) != (type & S_IFMT) && inode->ino != FUSE_ROOT_ID) {
@@ -89,9 +90,42 @@ affs_inode_ref_path (AfFs *fs, const char *path, mode_t type)
     g_hash_table_insert (fs->paths, inode->path, inode);
   }
   inode->nlookup++;
+  inode->size = st->st_size;
+  inode->nlink = st->st_nlink;
   fuse_ino_t ino = inode->ino;
   g_mutex_unlock (&fs->lock);
   return ino;
+}
+
+void
+affs_inode_note_stat (AfFs *fs, fuse_ino_t ino, const struct stat *st)
+{
+  g_mutex_lock (&fs->lock);
+  AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
+  if (inode != NULL && (inode->type & S_IFMT) == (st->st_mode & S_IFMT)) {
+    inode->size = st->st_size;
+    inode->nlink = st->st_nlink;
+  }
+  g_mutex_unlock (&fs->lock);
+}
+
+char *
+affs_inode_info (AfFs *fs, fuse_ino_t ino, mode_t *out_type, gint64 *out_size, nlink_t *out_nlink)
+{
+  g_mutex_lock (&fs->lock);
+  AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
+  char *path = NULL;
+  /* Only an inode without passthrough opens: the size recorded at create
+   * says nothing of what was written through the kernel since, and a new
+   * open must join the backing file (which needs the file). */
+  if (inode != NULL && inode->path != NULL && inode->backing == NULL) {
+    path = g_strdup (inode->path);
+    *out_type = inode->type;
+    *out_size = inode->size;
+    *out_nlink = inode->nlink;
+  }
+  g_mutex_unlock (&fs->lock);
+  return path;
 }
 
 fuse_ino_t
@@ -130,7 +164,8 @@ affs_inode_handle_opened (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer)
   AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
   if (inode != NULL) {
     inode->writers += writer ? 1 : 0;
-    inode->open_fds = g_slist_prepend (inode->open_fds, GINT_TO_POINTER (fd));
+    if (fd >= 0) /* a lazy handle has none yet */
+      inode->open_fds = g_slist_prepend (inode->open_fds, GINT_TO_POINTER (fd));
   }
   g_mutex_unlock (&fs->lock);
 }
@@ -142,7 +177,8 @@ affs_inode_handle_closed (AfFs *fs, fuse_ino_t ino, int fd, gboolean writer)
   AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
   if (inode != NULL) {
     inode->writers -= writer ? 1 : 0;
-    inode->open_fds = g_slist_remove (inode->open_fds, GINT_TO_POINTER (fd));
+    if (fd >= 0)
+      inode->open_fds = g_slist_remove (inode->open_fds, GINT_TO_POINTER (fd));
   }
   g_mutex_unlock (&fs->lock);
 }

@@ -21,10 +21,50 @@ invalidate_ref (AfFs *fs, const AffsInodeRef *ref)
     (void)fuse_lowlevel_notify_inval_entry (fs->se, ref->parent, ref->name, strlen (ref->name));
 }
 
+/* Negative entries outstanding at most: one key each (~40 bytes + name). */
+#define AFFS_NEGATIVE_MAX 20000
+
+gboolean
+affs_negative_note (AfFs *fs, fuse_ino_t parent, const char *name)
+{
+  g_autofree char *key = g_strdup_printf ("%" G_GUINT64_FORMAT "/%s", (guint64)parent, name);
+  g_mutex_lock (&fs->cache_lock);
+  gboolean ok = g_hash_table_contains (fs->negatives, key) ||
+                g_hash_table_size (fs->negatives) < AFFS_NEGATIVE_MAX;
+  if (ok)
+    g_hash_table_add (fs->negatives, g_steal_pointer (&key));
+  g_mutex_unlock (&fs->cache_lock);
+  return ok;
+}
+
+/* Drop every negative entry handed out: a name absent before a commit,
+ * a discard (whiteouts gone), another sandbox's commit or a rule change
+ * may name something now. Names created through the mount since were
+ * replaced in the kernel already; telling it again costs nothing. */
+static void
+invalidate_negatives (AfFs *fs)
+{
+  g_mutex_lock (&fs->cache_lock);
+  GHashTable *old = fs->negatives;
+  fs->negatives = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_mutex_unlock (&fs->cache_lock);
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, old);
+  while (fs->se != NULL && g_hash_table_iter_next (&iter, &key, NULL)) {
+    const char *slash = strchr (key, '/');
+    fuse_ino_t parent = (fuse_ino_t)g_ascii_strtoull (key, NULL, 10);
+    if (slash != NULL)
+      (void)fuse_lowlevel_notify_inval_entry (fs->se, parent, slash + 1, strlen (slash + 1));
+  }
+  g_hash_table_unref (old);
+}
+
 void
 affs_invalidate_all (AfFs *fs)
 {
   affs_caches_clear (fs);
+  invalidate_negatives (fs);
   g_autoptr (GArray) refs = affs_inode_snapshot (fs);
   /* Order does not matter: an ino the kernel already dropped (because its
    * parent's dentry went first) is simply unknown to it (ENOENT, ignored). */
@@ -36,6 +76,7 @@ void
 affs_invalidate_paths (AfFs *fs, const char *const *paths)
 {
   affs_caches_clear (fs);
+  invalidate_negatives (fs);
   affs_layers_changed (fs);
   g_autoptr (GArray) refs = affs_inode_snapshot (fs);
   for (guint i = 0; i < refs->len; i++) {

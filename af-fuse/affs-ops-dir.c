@@ -118,7 +118,7 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
       st.st_ino = g_str_hash (child) | 1u;
       if (plus && affs_resolve (fs, child, &node) == 0) {
         affs_fill_attr (fs, child, &node, &e.attr);
-        e.ino = affs_inode_ref_path (fs, child, node.st.st_mode);
+        e.ino = affs_inode_ref_path (fs, child, &node.st);
         e.generation = 1;
         e.attr_timeout = affs_attr_timeout (fs, &e.attr);
         e.entry_timeout = fs->timeout;

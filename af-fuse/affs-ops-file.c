@@ -6,7 +6,10 @@
  * Read and write decide the level again, so a rule change reaches files
  * that are already open. Each handle holds one fd (a read-only handle one more
  * per time its file was replaced under it: copy-up, commit), every one
- * counted against the bound (affs_handle_open).
+ * counted against the bound (affs-handle.c). A read-only open of a small
+ * file is decided from the inode table alone and its handle is lazy: it
+ * opens its file at the first request that needs one, or before its name
+ * goes away (affs_handles_materialize), whichever comes first.
  *
  * Must never: open a backing file by any route other than
  * affs_open_beneath, or truncate anything on an open that is refused. */
@@ -15,94 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-
-int
-affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out)
-{
-  if (g_atomic_int_add (&fs->open_handles, 1) >= fs->max_handles) {
-    g_atomic_int_add (&fs->open_handles, -1);
-    close (fd);
-    return -ENFILE;
-  }
-  AffsHandle *h = g_new0 (AffsHandle, 1);
-  h->fd = fd;
-  h->read_fd = fd;
-  h->writable = writable;
-  /* Unknown generation: the first read that reaches us checks the file.
-   * Openers that read the generation before resolving record it instead,
-   * so a copy-up between their resolution and now is still noticed. */
-  h->gen = g_atomic_int_get ((gint *)&fs->layer_gen) - 1;
-  g_mutex_init (&h->lock);
-  g_mutex_lock (&fs->handles_lock);
-  g_hash_table_add (fs->handles, h);
-  g_mutex_unlock (&fs->handles_lock);
-  *out = h;
-  return 0;
-}
-
-void
-affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino)
-{
-  h->ino = ino;
-  affs_inode_handle_opened (fs, ino, h->fd, h->writable);
-}
-
-void
-affs_handle_close (AfFs *fs, AffsHandle *h)
-{
-  affs_io_release (fs, h);
-  if (h->ino != 0)
-    affs_inode_handle_closed (fs, h->ino, h->fd, h->writable);
-  g_mutex_lock (&fs->handles_lock);
-  g_hash_table_remove (fs->handles, h);
-  g_mutex_unlock (&fs->handles_lock);
-  close (h->fd);
-  for (GSList *l = h->retired; l != NULL; l = l->next) {
-    close (GPOINTER_TO_INT (l->data));
-    g_atomic_int_add (&fs->open_handles, -1);
-  }
-  if (h->read_fd != h->fd) {
-    close (h->read_fd);
-    g_atomic_int_add (&fs->open_handles, -1);
-  }
-  g_slist_free (h->retired);
-  g_mutex_clear (&h->lock);
-  g_free (h);
-  g_atomic_int_add (&fs->open_handles, -1);
-}
-
-/* The fd a read on @h uses: the file @ino's path resolves to now. Opened
- * read-only, a handle was bound to the layer the file was in; a writer's
- * copy-up (or a commit) since then made another file the content. */
-static int
-handle_read_fd (AfFs *fs, fuse_ino_t ino, AffsHandle *h)
-{
-  guint gen = g_atomic_int_get ((gint *)&fs->layer_gen);
-  if (h->writable || (guint)g_atomic_int_get ((gint *)&h->gen) == gen)
-    return g_atomic_int_get (&h->read_fd);
-  g_mutex_lock (&h->lock);
-  g_autofree char *path = affs_inode_path (fs, ino, NULL);
-  AffsNode node;
-  struct stat cur;
-  if (path != NULL && affs_resolve (fs, path, &node) == 0 && S_ISREG (node.st.st_mode) &&
-      fstat (h->read_fd, &cur) == 0 &&
-      (cur.st_dev != node.st.st_dev || cur.st_ino != node.st.st_ino)) {
-    /* Counted like a handle; over the budget the old file stays. */
-    int fd = -EMFILE;
-    if (g_atomic_int_add (&fs->open_handles, 1) < fs->max_handles)
-      fd = affs_open_beneath (affs_layer_root (fs, &node), path, O_RDONLY, 0);
-    if (fd >= 0) {
-      if (h->read_fd != h->fd)
-        h->retired = g_slist_prepend (h->retired, GINT_TO_POINTER (h->read_fd));
-      g_atomic_int_set (&h->read_fd, fd);
-    } else {
-      g_atomic_int_add (&fs->open_handles, -1);
-    }
-  }
-  g_atomic_int_set ((gint *)&h->gen, gen);
-  g_mutex_unlock (&h->lock);
-  return g_atomic_int_get (&h->read_fd);
-}
 
 /* Flags for the backing open: only what changes how the backing file
  * behaves. Creation is ours to do, O_DIRECT buys nothing behind FUSE, and
@@ -277,11 +192,66 @@ open_read_only (AfFs *fs, fuse_ino_t ino, int flags, AffsTarget *t, AffsHandle *
   return r;
 }
 
+/* A read-only open of a small regular file, decided on the inode table
+ * alone: the level from the path and type the kernel was given, the
+ * caching from the recorded size and link count. Its backing file is
+ * opened at the first request that needs it (a warm read never sends
+ * one: the page cache is kept), so the open itself costs no syscall.
+ * FALSE (nothing replied) where the file itself must be seen first: an
+ * unknown or non-regular inode, or a size that may pass through. */
+static gboolean
+open_lazy (fuse_req_t req, AfFs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  mode_t type = 0;
+  gint64 size = 0;
+  nlink_t nlink = 0;
+  g_autofree char *path = affs_inode_info (fs, ino, &type, &size, &nlink);
+  if (path == NULL || !S_ISREG (type) ||
+      (g_atomic_int_get (&fs->passthrough) && size >= fs->passthrough_min_size))
+    return FALSE;
+  if (fs->verbose)
+    g_debug ("open /%s (lazy)", path);
+  int rule = -1;
+  AffsLevel level = affs_level_now (fs, path, type, &rule);
+  int r = 0;
+  if (level == AFFS_HIDDEN)
+    r = affs_deny (fs, AFFS_OP_OPEN, path, rule, -ENOENT);
+  else if (level < AFFS_READ)
+    r = affs_deny (fs, AFFS_OP_OPEN, path, rule, -EACCES);
+  AffsHandle *h = NULL;
+  if (r == 0) {
+    /* Counted before the handle is listed: a materialization running
+     * concurrently must not skip it (the count only lets it skip when
+     * there is no lazy handle at all). */
+    g_atomic_int_inc (&fs->lazy_handles);
+    r = affs_handle_open (fs, -1, FALSE, &h);
+    if (r < 0)
+      g_atomic_int_add (&fs->lazy_handles, -1);
+  }
+  if (r < 0) {
+    fuse_reply_err (req, -r);
+    return TRUE;
+  }
+  h->open_flags = backing_flags (fi->flags) | O_NOCTTY;
+  affs_handle_bind (fs, h, ino);
+  AffsIoRequest rq = { NULL, FALSE, FALSE, -1, FALSE };
+  affs_io_choose (fs, h, ino, &rq);
+  AffsNode node = { 0 };
+  node.st.st_nlink = nlink;
+  set_open_flags (fi, &node, h);
+  affs_count (fs, AFFS_OP_OPEN, TRUE);
+  if (reply_open (req, h, fi) != 0)
+    affs_handle_close (fs, h);
+  return TRUE;
+}
+
 static void
 op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   AfFs *fs = affs_from_req (req);
   g_auto (AffsTarget) t = { 0 };
+  if (!wants_write (fi->flags) && open_lazy (req, fs, ino, fi))
+    return;
   if (!wants_write (fi->flags)) {
     AffsHandle *h = NULL;
     int r = open_read_only (fs, ino, fi->flags, &t, &h);
@@ -319,6 +289,75 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     affs_handle_close (fs, h);
 }
 
+/* The merged node of the file just created in upper as @fd (owned by the
+ * caller). Without a whiteout there was no visible lower entry (the path
+ * resolved to nothing under delta_lock), so the descriptor's own stat is
+ * the node; the owner is changed (through the descriptor) only when the
+ * daemon's identity is not the caller's. Over a whiteout, the lower entry
+ * it hid is part of the node: resolve it. */
+static int
+created_node (AfFs *fs, fuse_req_t req, int fd, const char *path, gboolean was_whiteout,
+              AffsNode *out)
+{
+  memset (out, 0, sizeof *out);
+  if (fstat (fd, &out->st) < 0)
+    return -errno;
+  const struct fuse_ctx *ctx = fuse_req_ctx (req);
+  if (out->st.st_uid != ctx->uid || out->st.st_gid != ctx->gid) {
+    (void)!fchown (fd, ctx->uid, ctx->gid);
+    if (fstat (fd, &out->st) < 0)
+      return -errno;
+  }
+  out->layer = AFFS_LAYER_UPPER;
+  return was_whiteout ? affs_resolve (fs, path, out) : 0;
+}
+
+/* Create @path (which resolved to nothing under delta_lock, held by the
+ * caller) in upper, opened with @oflags; *@out_fd and *@out_node on
+ * success. The parent is made in upper if needed (known ones from the
+ * cache, without a syscall), and the file is created beneath the upper
+ * root in one openat2 (exclusive, no symlink anywhere on the way). A
+ * whiteout is the only entry upper can hold there: only an EEXIST looks
+ * for one to replace, so the common case asks nothing before creating. */
+static int
+create_new (AfFs *fs, fuse_req_t req, const char *path, int oflags, mode_t mode, AffsNode *out_node,
+            int *out_fd, gboolean *out_was_whiteout)
+{
+  *out_was_whiteout = FALSE;
+  g_autofree char *parent = affs_path_dirname (path);
+  int r = affs_upper_mkdirs (fs, parent);
+  if (r < 0)
+    return r;
+  oflags |= O_CREAT | O_EXCL;
+  mode_t m = mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID);
+  int fd = affs_open_beneath (fs->upper_fd, path, oflags, m);
+  if (fd == -EEXIST) {
+    const char *bname;
+    int pfd = affs_upper_parent (fs, path, &bname);
+    if (pfd < 0)
+      return pfd;
+    struct stat st;
+    if (fstatat (pfd, bname, &st, AT_SYMLINK_NOFOLLOW) == 0 && affs_is_whiteout (&st) &&
+        unlinkat (pfd, bname, 0) == 0) {
+      *out_was_whiteout = TRUE;
+      fd = openat (pfd, bname, oflags | O_NOFOLLOW | O_CLOEXEC, m);
+      if (fd < 0) {
+        fd = -errno;
+        (void)mknodat (pfd, bname, S_IFCHR, 0);
+      }
+    }
+    close (pfd);
+  }
+  if (fd < 0)
+    return fd;
+  r = created_node (fs, req, fd, path, *out_was_whiteout, out_node);
+  if (r < 0)
+    close (fd);
+  else
+    *out_fd = fd;
+  return r;
+}
+
 static void
 op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
            struct fuse_file_info *fi)
@@ -334,6 +373,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   if (r == 0 && t.exists && (fi->flags & O_EXCL))
     r = -EEXIST;
   AffsHandle *h = NULL;
+  int fd = -1;
   if (r == 0 && t.exists) {
     r = S_ISDIR (t.node.st.st_mode) ? -EISDIR : 0;
     if (r == 0)
@@ -344,29 +384,16 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     AffsNode cur;
     r = affs_resolve (fs, t.path, &cur) == 0 ? -EEXIST : 0;
     if (r == 0)
-      r = affs_prepare_create (fs, t.path, &was_whiteout);
-    const char *bname;
-    int pfd = r == 0 ? affs_upper_parent (fs, t.path, &bname) : r;
-    int fd = -1;
-    if (pfd >= 0) {
-      fd = openat (pfd, bname,
-                   writer_flags (fs, fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
-      if (fd < 0) {
-        r = -errno;
-        if (was_whiteout)
-          (void)mknodat (pfd, bname, S_IFCHR, 0);
-      } else {
-        affs_chown_new (pfd, bname, req);
-      }
-      close (pfd);
-    } else {
-      r = pfd;
-    }
-    if (r == 0)
-      r = affs_resolve (fs, t.path, &t.node);
+      r = create_new (fs, req, t.path, writer_flags (fs, fi->flags), mode, &t.node, &fd,
+                      &was_whiteout);
     g_mutex_unlock (&fs->delta_lock);
-    affs_caches_clear (fs);
+    /* A new regular file changes none of the cached directory facts
+     * (upper directories, lower visibility, revealed none directories,
+     * subdirectory counts): affs_upper_mkdirs already cleared them if it
+     * made a parent. A whiteout replaced by the file is a change of the
+     * merged view those facts may rest on. */
+    if (was_whiteout)
+      affs_caches_clear (fs);
     if (r == 0) {
       r = affs_handle_open (fs, fd, (fi->flags & O_ACCMODE) != O_RDONLY, &h);
       if (r == 0)
@@ -380,7 +407,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   }
   struct fuse_entry_param e = { 0 };
   affs_fill_attr (fs, t.path, &t.node, &e.attr);
-  e.ino = affs_inode_ref_path (fs, t.path, t.node.st.st_mode);
+  e.ino = affs_inode_ref_path (fs, t.path, &t.node.st);
   e.generation = 1;
   e.attr_timeout = affs_attr_timeout (fs, &e.attr);
   e.entry_timeout = fs->timeout;
@@ -423,9 +450,14 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
     fuse_reply_err (req, -r);
     return;
   }
+  int fd = affs_handle_read_fd (fs, ino, h);
+  if (fd < 0) {
+    fuse_reply_err (req, -fd);
+    return;
+  }
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT (size);
   buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  buf.buf[0].fd = handle_read_fd (fs, ino, h);
+  buf.buf[0].fd = fd;
   buf.buf[0].pos = off;
   affs_count (fs, AFFS_OP_READ, TRUE);
   __atomic_fetch_add (&fs->bytes_read, (gint64)size, __ATOMIC_RELAXED);
@@ -478,7 +510,9 @@ op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *f
 {
   AfFs *fs = affs_from_req (req);
   AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
-  int r = (datasync ? fdatasync (h->fd) : fsync (h->fd)) < 0 ? -errno : 0;
+  int r = affs_handle_materialize (fs, h);
+  if (r == 0)
+    r = (datasync ? fdatasync (h->fd) : fsync (h->fd)) < 0 ? -errno : 0;
   AFFS_REPLY_ERR (req, fs, AFFS_OP_FSYNC, r);
 }
 
@@ -500,8 +534,11 @@ static void
 op_lseek (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
   AffsHandle *h = (AffsHandle *)(uintptr_t)fi->fh;
-  off_t res = lseek (h->fd, off, whence);
-  if (res < 0)
+  int r = affs_handle_materialize (affs_from_req (req), h);
+  off_t res = r < 0 ? -1 : lseek (h->fd, off, whence);
+  if (r < 0)
+    fuse_reply_err (req, -r);
+  else if (res < 0)
     fuse_reply_err (req, errno);
   else
     fuse_reply_lseek (req, res);

@@ -24,6 +24,16 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
   AfFs *fs = affs_from_req (req);
   g_auto (AffsTarget) t = { 0 };
   int r = affs_child (fs, parent, name, AFFS_OP_LOOKUP, &t);
+  if (r == 0 && !t.exists && affs_negative_note (fs, parent, name)) {
+    /* Absent from the merged view (not hidden: a hidden name exists, and
+     * a rule change must be able to show it): the kernel may remember
+     * that, so a stat-then-create or a search path probed again does not
+     * ask twice. Every invalidation of the view drops these entries. */
+    struct fuse_entry_param e = { 0 };
+    e.entry_timeout = fs->timeout;
+    fuse_reply_entry (req, &e);
+    return;
+  }
   if (r < 0 || !t.exists) {
     fuse_reply_err (req, r < 0 ? -r : ENOENT);
     return;
@@ -77,6 +87,7 @@ op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     return;
   }
   affs_fill_attr (fs, t.path, &t.node, &st);
+  affs_inode_note_stat (fs, ino, &t.node.st);
   affs_count (fs, AFFS_OP_GETATTR, TRUE);
   fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
 }
@@ -183,6 +194,7 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
   }
   struct stat st;
   affs_fill_attr (fs, t.path, &t.node, &st);
+  affs_inode_note_stat (fs, ino, &t.node.st);
   affs_count (fs, AFFS_OP_SETATTR, TRUE);
   fuse_reply_attr (req, &st, affs_attr_timeout (fs, &st));
 }

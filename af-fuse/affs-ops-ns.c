@@ -163,6 +163,9 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
    * the kernel holds during link/unlink, so it is safe before the reply
    * (and must be: the caller may stat as soon as it returns). */
   affs_invalidate_file_attrs (fs);
+  /* The source name's recorded link count decides whether its opens keep
+   * the page cache (affs-ops-file.c): it has another name now. */
+  affs_inode_note_stat (fs, ino, &dst.node.st);
   affs_count (fs, AFFS_OP_LINK, TRUE);
   affs_reply_entry (req, fs, dst.path, &dst.node);
 }
@@ -200,6 +203,9 @@ remove_common (fuse_req_t req, fuse_ino_t parent, const char *name, gboolean dir
   gboolean relink = FALSE;
   g_auto (AffsTarget) t = { 0 };
   int r = check_remove (fs, parent, name, op, &t);
+  fuse_ino_t victim = r == 0 && !dir ? affs_inode_find (fs, t.path) : 0;
+  if (victim != 0)
+    affs_handles_materialize (fs, victim); /* an open file stays readable */
   if (r == 0) {
     g_mutex_lock (&fs->delta_lock);
     r = affs_resolve (fs, t.path, &t.node);
@@ -359,6 +365,16 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
     return;
   }
   if (r == 0) {
+    /* Open files keep their content whatever the rename does to their
+     * paths (replaced, moved, exchanged). */
+    fuse_ino_t moved = affs_inode_find (fs, src.path);
+    fuse_ino_t replaced = affs_inode_find (fs, dst.path);
+    if (S_ISDIR (src.node.st.st_mode))
+      affs_handles_materialize (fs, 0); /* files below it move too */
+    else if (moved != 0)
+      affs_handles_materialize (fs, moved);
+    if (replaced != 0)
+      affs_handles_materialize (fs, replaced);
     g_mutex_lock (&fs->delta_lock);
     r = rename_upper (fs, &src, &dst, flags);
     g_mutex_unlock (&fs->delta_lock);

@@ -80,7 +80,7 @@ affs_reply_entry (fuse_req_t req, AfFs *fs, const char *path, const AffsNode *no
 {
   struct fuse_entry_param e = { 0 };
   affs_fill_attr (fs, path, node, &e.attr);
-  e.ino = affs_inode_ref_path (fs, path, node->st.st_mode);
+  e.ino = affs_inode_ref_path (fs, path, &node->st);
   e.generation = 1;
   e.attr_timeout = affs_attr_timeout (fs, &e.attr);
   e.entry_timeout = fs->timeout;

@@ -60,14 +60,29 @@ typedef struct {
    * content. Replaced fds stay open in @retired until release, so a read
    * running concurrently never sees its fd closed or reused. */
   int read_fd;
-  guint gen;       /* fs->layer_gen when read_fd was last checked; atomic */
-  GMutex lock;     /* serializes the check; guards retired */
+  guint gen;   /* fs->layer_gen when read_fd was last checked; atomic */
+  GMutex lock; /* serializes the check; guards retired, and fd/read_fd/closing of lazy handles */
   GSList *retired; /* GINT_TO_POINTER (fd) */
+  /* A lazy handle (read-only, small regular file, cached) is opened with
+   * fd = read_fd = -1: a warm read is served from the page cache and
+   * never reaches us, so the backing file is opened at the first request
+   * that needs it (affs_handle_materialize) with @open_flags. */
+  int open_flags;
+  gboolean closing; /* release under way: never materialize again */
 } AffsHandle;
 
 int affs_handle_open (AfFs *fs, int fd, gboolean writable, AffsHandle **out);
 void affs_handle_bind (AfFs *fs, AffsHandle *h, fuse_ino_t ino);
 void affs_handle_close (AfFs *fs, AffsHandle *h);
+/* Open the backing files of lazy handles, of inode @ino (0: all), before
+ * the file they would resolve to goes away (unlink, rename over it,
+ * commit, discard): an open file stays readable, as on any filesystem. */
+void affs_handles_materialize (AfFs *fs, fuse_ino_t ino);
+/* Open lazy handle @h now if it is not yet; 0 or -errno. */
+int affs_handle_materialize (AfFs *fs, AffsHandle *h);
+/* The fd a read on @h uses (opened if lazy, moved to the current file if
+ * its path was given another one); -errno on failure. */
+int affs_handle_read_fd (AfFs *fs, fuse_ino_t ino, AffsHandle *h);
 
 /* ---- affs-passthrough.c ---- */
 typedef struct {
@@ -84,6 +99,8 @@ void affs_passthrough_arm_init (void);
 /* Around fuse_reply_open/create of @h on this thread. */
 void affs_passthrough_arm_open (const AffsHandle *h);
 void affs_passthrough_disarm (void);
+/* Log fs->requests (debug level): one line, opcodes by name. */
+void affs_requests_log (AfFs *fs);
 /* Set h->io (after affs_handle_bind) and count the handle on @ino. */
 void affs_io_choose (AfFs *fs, AffsHandle *h, fuse_ino_t ino, const AffsIoRequest *rq);
 void affs_io_release (AfFs *fs, AffsHandle *h);

@@ -220,6 +220,11 @@ io_read (int fd, void *buf, size_t len, void *userdata)
 {
   AfFs *fs = userdata;
   ssize_t n = read (fd, buf, len);
+  if (n >= (ssize_t)sizeof (struct affs_fuse_in_header)) {
+    guint32 op = ((const struct affs_fuse_in_header *)buf)->opcode;
+    if (op < AFFS_REQ_OPCODES)
+      __atomic_fetch_add (&fs->requests[op], 1, __ATOMIC_RELAXED);
+  }
   if (n >= (ssize_t)(sizeof (struct affs_fuse_in_header) + sizeof (struct affs_fuse_init_in))) {
     const struct affs_fuse_in_header *ih = buf;
     if (ih->opcode == AFFS_FUSE_INIT) {
@@ -321,6 +326,8 @@ affs_io_choose (AfFs *fs, AffsHandle *h, fuse_ino_t ino, const AffsIoRequest *rq
   AffsInode *inode = g_hash_table_lookup (fs->inodes, &ino);
   if (inode == NULL) {
     h->io = AFFS_IO_DIRECT; /* counted nowhere: safe whatever is open */
+  } else if (inode->backing != NULL && rq->st == NULL) {
+    h->io = AFFS_IO_DIRECT; /* a lazy open: its file is not known yet */
   } else if (inode->backing != NULL) {
     AffsBacking *b = inode->backing;
     /* The inode passes through already: only the same file can join. */
@@ -386,4 +393,36 @@ affs_inode_backing_drop (AfFs *fs, AffsInode *inode)
     backing_unref_locked (fs, inode->backing);
     inode->backing = NULL;
   }
+}
+
+void
+affs_requests_log (AfFs *fs)
+{
+  /* Names of the opcodes (include/uapi/linux/fuse.h) a mount sees. */
+  static const char *const names[AFFS_REQ_OPCODES] = {
+    [1] = "LOOKUP",        [2] = "FORGET",     [3] = "GETATTR",
+    [4] = "SETATTR",       [5] = "READLINK",   [6] = "SYMLINK",
+    [8] = "MKNOD",         [9] = "MKDIR",      [10] = "UNLINK",
+    [11] = "RMDIR",        [12] = "RENAME",    [13] = "LINK",
+    [14] = "OPEN",         [15] = "READ",      [16] = "WRITE",
+    [17] = "STATFS",       [18] = "RELEASE",   [20] = "FSYNC",
+    [21] = "SETXATTR",     [22] = "GETXATTR",  [23] = "LISTXATTR",
+    [24] = "REMOVEXATTR",  [25] = "FLUSH",     [26] = "INIT",
+    [27] = "OPENDIR",      [28] = "READDIR",   [29] = "RELEASEDIR",
+    [30] = "FSYNCDIR",     [34] = "ACCESS",    [35] = "CREATE",
+    [36] = "INTERRUPT",    [38] = "DESTROY",   [39] = "IOCTL",
+    [42] = "BATCH_FORGET", [43] = "FALLOCATE", [44] = "READDIRPLUS",
+    [45] = "RENAME2",      [46] = "LSEEK",     [47] = "COPY_FILE_RANGE",
+  };
+  g_autoptr (GString) line = g_string_new (NULL);
+  for (guint i = 0; i < AFFS_REQ_OPCODES; i++) {
+    gint64 n = __atomic_load_n (&fs->requests[i], __ATOMIC_RELAXED);
+    if (n == 0)
+      continue;
+    if (names[i] != NULL)
+      g_string_append_printf (line, " %s=%" G_GINT64_FORMAT, names[i], n);
+    else
+      g_string_append_printf (line, " op%u=%" G_GINT64_FORMAT, i, n);
+  }
+  g_debug ("requests:%s", line->len > 0 ? line->str : " (not counted: no I/O wrapper)");
 }

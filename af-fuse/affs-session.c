@@ -56,6 +56,7 @@ affs_new (const char *source, const char *delta, GError **error)
   fs->handles = g_hash_table_new (NULL, NULL);
   fs->dir_handles = g_hash_table_new_full (NULL, NULL, affs_dir_handle_free, NULL);
   fs->lower_visible = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  fs->negatives = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->reveals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->upper_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fs->dir_nlink = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -114,7 +115,8 @@ affs_free (AfFs *fs)
   while (g_hash_table_iter_next (&iter, &key, NULL)) {
     AffsHandle *h = key;
     affs_io_release (fs, h);
-    close (h->fd);
+    if (h->fd >= 0)
+      close (h->fd);
     g_free (h);
   }
   g_hash_table_unref (fs->handles);
@@ -125,6 +127,7 @@ affs_free (AfFs *fs)
   g_clear_pointer (&fs->reveals, g_hash_table_unref);
   g_clear_pointer (&fs->upper_dirs, g_hash_table_unref);
   g_clear_pointer (&fs->dir_nlink, g_hash_table_unref);
+  g_clear_pointer (&fs->negatives, g_hash_table_unref);
   g_clear_pointer (&fs->policy, af_policy_unref);
   g_mutex_clear (&fs->policy_lock);
   g_mutex_clear (&fs->cache_lock);

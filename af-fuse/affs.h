@@ -85,6 +85,12 @@ typedef struct {
   guint pt_opens;
   guint cached_opens;  /* handles through the page cache */
   gboolean pt_written; /* written through passthrough since the last cached open */
+  /* The backing file's size and link count when the kernel was last given
+   * this inode's attributes (lookup, create, readdirplus, getattr,
+   * setattr, link); fs->lock. A read-only open chooses its I/O mode from
+   * them without touching the file (affs-ops-file.c, lazy handles). */
+  gint64 size;
+  nlink_t nlink;
 } AffsInode;
 
 /* A denial, handed to the control interface (which rate-limits it). */
@@ -126,6 +132,12 @@ typedef struct {
   GHashTable *dir_nlink;     /* dir path → GINT_TO_POINTER (1 + visible link count) */
   guint cache_gen;           /* bumped by every clear: a value computed across a
                               * clear is not stored (affs_cache_put) */
+  /* Names the kernel was told do not exist, for the entry timeout (keys
+   * "<parent ino>/<name>", owned): the kernel cannot list its negative
+   * dentries, so an invalidation of the view drops these one by one
+   * (affs-invalidate.c). Bounded by AFFS_NEGATIVE_MAX; not cleared by
+   * affs_caches_clear. cache_lock. */
+  GHashTable *negatives;
 
   /* Serializes every change to the upper layer (copy-up, whiteouts, opaque
    * marks, renames, commit, discard): the merged view stays consistent
@@ -141,6 +153,7 @@ typedef struct {
   GMutex handles_lock;
   GHashTable *handles;
   GHashTable *dir_handles; /* directory handles (owned, freed on removal) */
+  gint lazy_handles;       /* handles not opened yet (affs-ops-file.c); atomic */
 
   struct fuse_session *se;
   struct _AffsSession *session; /* affs-session.h */
@@ -164,6 +177,12 @@ typedef struct {
   gint passthrough;
   gint64 passthrough_min_size; /* smaller files read through the page cache */
 
+  /* Requests read from the kernel, by opcode (< AFFS_REQ_OPCODES; atomic),
+   * counted by the I/O wrapper (affs-passthrough.c) when installed, and
+   * logged at exit with --verbose: how many round trips a workload costs. */
+#define AFFS_REQ_OPCODES 64
+  gint64 requests[AFFS_REQ_OPCODES];
+
   /* Statistics: atomic counters. */
   gint64 op_allowed[AFFS_OP_N];
   gint64 op_denied[AFFS_OP_N];
@@ -179,8 +198,15 @@ void affs_inodes_init (AfFs *fs);
 void affs_inodes_clear (AfFs *fs);
 /* Copy of the path of @ino (NULL if unknown or unlinked); @out_type may be NULL. */
 char *affs_inode_path (AfFs *fs, fuse_ino_t ino, mode_t *out_type);
-/* The inode of @path, created if needed, with its lookup count raised by one. */
-fuse_ino_t affs_inode_ref_path (AfFs *fs, const char *path, mode_t type);
+/* The inode of @path, created if needed, with its lookup count raised by
+ * one; @st (the backing file's) gives its type, size and link count. */
+fuse_ino_t affs_inode_ref_path (AfFs *fs, const char *path, const struct stat *st);
+/* Record the size and link count of @st on @ino (attributes just given). */
+void affs_inode_note_stat (AfFs *fs, fuse_ino_t ino, const struct stat *st);
+/* Copy of the path of @ino with its type, size and link count as recorded;
+ * NULL if unknown, unlinked, or open in passthrough mode. */
+char *affs_inode_info (AfFs *fs, fuse_ino_t ino, mode_t *out_type, gint64 *out_size,
+                       nlink_t *out_nlink);
 /* The ino for @path if the kernel knows it, else 0. */
 fuse_ino_t affs_inode_find (AfFs *fs, const char *path);
 void affs_inode_forget (AfFs *fs, fuse_ino_t ino, guint64 n);
@@ -353,6 +379,9 @@ void affs_invalidate_paths (AfFs *fs, const char *const *paths);
 /* Attributes only, of every regular file: a hard link changed a link count
  * that other names (other inodes here) show. */
 void affs_invalidate_file_attrs (AfFs *fs);
+/* Record that the kernel may cache "@name does not exist in @parent";
+ * FALSE (do not let it) when the record is full. */
+gboolean affs_negative_note (AfFs *fs, fuse_ino_t parent, const char *name);
 
 /* ---- affs-commit.c: commit, discard, changes (takes delta_lock) ---- */
 typedef struct {

@@ -5,6 +5,7 @@
  * ENOENT. Real mounts. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -139,6 +140,107 @@ test_reader_follows_copy_up (FuseFixture *f, gconstpointer data)
   fx_unmount (f);
 }
 
+/* A read-only open of a small file costs no backing access (its file is
+ * opened at the first read that reaches the daemon): what it reads is
+ * still what an open file reads on any filesystem, whatever happens to
+ * its name before that first read: unlinked, replaced by a rename,
+ * copied up by a writer. */
+static void
+test_open_file_outlives_its_name (FuseFixture *f, gconstpointer data)
+{
+  FX_SKIP_IF (fx_skip_reason ());
+  const char *names[] = { "a", "b", "c", "d" };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *p = fx_path (f->src, names[i]);
+    g_autofree char *c = g_strdup_printf ("content of %s\n", names[i]);
+    g_assert_true (g_file_set_contents (p, c, -1, NULL));
+  }
+  fx_mount (f, rules, FALSE, NULL);
+  g_autofree char *ma = fx_path (f->mnt, "a");
+  g_autofree char *mb = fx_path (f->mnt, "b");
+  g_autofree char *mc = fx_path (f->mnt, "c");
+  g_autofree char *md = fx_path (f->mnt, "d");
+  /* Unlinked before its first read. */
+  int fa = open (ma, O_RDONLY);
+  g_assert_cmpint (fa, >=, 0);
+  g_assert_cmpint (unlink (ma), ==, 0);
+  g_autofree char *ca = pread_all (fa);
+  g_assert_cmpstr (ca, ==, "content of a\n");
+  struct stat st;
+  g_assert_cmpint (fstat (fa, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 13);
+  close (fa);
+  /* Replaced by a rename before its first read. */
+  int fb = open (mb, O_RDONLY);
+  g_assert_cmpint (fb, >=, 0);
+  g_assert_cmpint (rename (mc, mb), ==, 0);
+  g_autofree char *cb = pread_all (fb);
+  g_assert_cmpstr (cb, ==, "content of b\n");
+  close (fb);
+  g_autofree char *cb2 = fx_read (mb);
+  g_assert_cmpstr (cb2, ==, "content of c\n");
+  /* Copied up by a writer before its first read: the new content. */
+  int fd = open (md, O_RDONLY);
+  g_assert_cmpint (fd, >=, 0);
+  pwrite_str (md, "CONTENT");
+  g_autofree char *cd = pread_all (fd);
+  g_assert_cmpstr (cd, ==, "CONTENT of d\n");
+  close (fd);
+  fx_unmount (f);
+}
+
+/* A name absent from the view is remembered by the kernel (a second stat
+ * asks nobody), yet what could make it appear is seen at once: a create
+ * through the mount, a discard bringing back a deleted file, another
+ * sandbox's commit announced with InvalidatePaths, and a rule change
+ * (a hidden name is never cached as absent). */
+static void
+test_negative_entries (FuseFixture *f, gconstpointer data)
+{
+  FX_SKIP_IF (fx_skip_reason ());
+  g_autofree char *sg = fx_path (f->src, "gone");
+  g_assert_true (g_file_set_contents (sg, "here\n", -1, NULL));
+  g_autofree char *ss = fx_path (f->src, "secret-x");
+  g_assert_true (g_file_set_contents (ss, "hidden\n", -1, NULL));
+  fx_mount (f, rules, TRUE, NULL);
+  g_autofree char *ma = fx_path (f->mnt, "absent");
+  g_autofree char *mg = fx_path (f->mnt, "gone");
+  g_autofree char *mn = fx_path (f->mnt, "newcomer");
+  g_autofree char *ms = fx_path (f->mnt, "secret-x");
+  struct stat st;
+  /* Created through the mount after being looked up as absent. */
+  g_assert_cmpint (stat (ma, &st), ==, -1);
+  g_assert_cmpint (stat (ma, &st), ==, -1);
+  fx_write (ma, "made\n");
+  g_assert_cmpint (stat (ma, &st), ==, 0);
+  /* Deleted, looked up as absent, then brought back by a discard. */
+  g_assert_cmpint (unlink (mg), ==, 0);
+  g_assert_cmpint (stat (mg, &st), ==, -1);
+  g_assert_cmpint (stat (mg, &st), ==, -1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) d = fx_call (f, "Discard", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (mg, &st), ==, 0);
+  g_autofree char *cg = fx_read (mg);
+  g_assert_cmpstr (cg, ==, "here\n");
+  g_assert_cmpint (stat (ma, &st), ==, -1);
+  /* Appears in the source (another sandbox's commit), then announced. */
+  g_assert_cmpint (stat (mn, &st), ==, -1);
+  g_autofree char *sn = fx_path (f->src, "newcomer");
+  g_assert_true (g_file_set_contents (sn, "new\n", -1, NULL));
+  const char *paths[] = { "/newcomer", NULL };
+  g_autoptr (GVariant) r = fx_call (f, "InvalidatePaths", g_variant_new ("(^as)", paths), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (mn, &st), ==, 0);
+  /* Hidden, then shown by a rule change. */
+  g_assert_cmpint (stat (ms, &st), ==, -1);
+  g_assert_cmpint (errno, ==, ENOENT);
+  fx_update_rules (f, "[{\"pattern\":\"/**\",\"permission\":\"write\",\"priority\":1},"
+                      "{\"pattern\":\"/\",\"permission\":\"write\",\"priority\":1}]");
+  g_assert_cmpint (stat (ms, &st), ==, 0);
+  fx_unmount (f);
+}
+
 /* Only user.* exists in the view: other namespaces are "not supported"
  * (ls -l then stops asking for labels and ACLs), a hidden path is ENOENT
  * whatever the name, and user.* still works. */
@@ -181,5 +283,7 @@ main (int argc, char **argv)
   FX_ADD ("cache/hard-link-aliases", test_hard_link_aliases);
   FX_ADD ("cache/reader-follows-copy-up", test_reader_follows_copy_up);
   FX_ADD ("cache/xattr-namespaces", test_xattr_namespaces);
+  FX_ADD ("cache/open-file-outlives-its-name", test_open_file_outlives_its_name);
+  FX_ADD ("cache/negative-entries", test_negative_entries);
   return g_test_run ();
 }
