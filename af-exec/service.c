@@ -10,6 +10,7 @@
 #include "service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "af-exec-dbus.h"
 #include "af-ids.h"
 #include "af-log.h"
+#include "fd-watch.h"
 #include "options.h"
 #include "sandbox.h"
 #include "session.h"
@@ -52,10 +54,10 @@ typedef struct {
    * the one the skeleton handed over. */
   GDBusMethodInvocation *invocation;
   guint64 stream_id;
-  int fds[3];           /* stdin, stdout, stderr (-1 when absent) */
-  int lifeline;         /* the request's "lifeline" fd, -1 when absent */
-  guint lifeline_watch; /* sessions: the watch that ends the session */
-  char *session_id;     /* sessions: which one the lifeline ends */
+  int fds[3];                /* stdin, stdout, stderr (-1 when absent) */
+  int lifeline;              /* the request's "lifeline" fd, -1 when absent */
+  AfFdWatch *lifeline_watch; /* sessions: the watch that ends the session */
+  char *session_id;          /* sessions: which one the lifeline ends */
   char **argv;
   char **env;
 } Call;
@@ -66,7 +68,7 @@ call_free (Call *c)
   for (int i = 0; i < 3; i++)
     if (c->fds[i] >= 0)
       close (c->fds[i]);
-  g_clear_handle_id (&c->lifeline_watch, g_source_remove);
+  g_clear_pointer (&c->lifeline_watch, af_fd_watch_remove);
   if (c->lifeline >= 0)
     close (c->lifeline);
   g_free (c->session_id);
@@ -177,17 +179,59 @@ on_session_done (gpointer data, const AfExecResult *r, gboolean restarted, const
   complete (c, r ? result_to_variant (r, TRUE, restarted) : NULL, error);
 }
 
+/* The fds that came with a message, taken out of its list as they are
+ * (no duplicate of each, no close of the original after the call): the
+ * message is done with them once its handler runs. A handle named twice
+ * gets a duplicate the second time; what no handle named is closed. */
+typedef struct {
+  int *fds;
+  int n;
+  gboolean *used;
+} FdSet;
+
+static void
+fd_set_init (FdSet *set, GUnixFDList *list)
+{
+  set->n = 0;
+  set->fds = list ? g_unix_fd_list_steal_fds (list, &set->n) : NULL;
+  set->used = g_new0 (gboolean, MAX (set->n, 1));
+}
+
+static void
+fd_set_clear (FdSet *set)
+{
+  for (int i = 0; i < set->n; i++)
+    if (!set->used[i])
+      close (set->fds[i]);
+  g_free (set->fds);
+  g_free (set->used);
+}
+
+static int
+fd_set_take (FdSet *set, gint32 h, const char *what, GError **error)
+{
+  int fd;
+  if (h < 0 || h >= set->n) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s handle %d is not attached", what,
+                 h);
+    return -1;
+  }
+  if (!set->used[h]) {
+    set->used[h] = TRUE;
+    return set->fds[h];
+  }
+  fd = fcntl (set->fds[h], F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
+    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "dup: %s", g_strerror (errno));
+  return fd;
+}
+
 /* Take fds [stdin, stdout, stderr] (indices in the message's list). */
 static gboolean
-take_fds (GUnixFDList *list, const gint32 *handles, int n, Call *c, GError **error)
+take_fds (FdSet *set, const gint32 *handles, int n, Call *c, GError **error)
 {
   for (int i = 0; i < n; i++) {
-    if (list == NULL || handles[i] < 0 || handles[i] >= g_unix_fd_list_get_length (list)) {
-      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "fd handle %d is not attached",
-                   handles[i]);
-      return FALSE;
-    }
-    c->fds[i] = g_unix_fd_list_get (list, handles[i], error);
+    c->fds[i] = fd_set_take (set, handles[i], "fd", error);
     if (c->fds[i] < 0)
       return FALSE;
   }
@@ -198,17 +242,12 @@ take_fds (GUnixFDList *list, const gint32 *handles, int n, Call *c, GError **err
  * keeps the write end of, so a caller that goes away (its call cancelled,
  * or the process gone) is seen at once and its command killed. */
 static gboolean
-take_lifeline (GVariant *request, GUnixFDList *list, Call *c, GError **error)
+take_lifeline (GVariant *request, FdSet *set, Call *c, GError **error)
 {
   gint32 h;
   if (!g_variant_lookup (request, "lifeline", "h", &h))
     return TRUE;
-  if (list == NULL || h < 0 || h >= g_unix_fd_list_get_length (list)) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
-                 "lifeline fd handle %d is not attached", h);
-    return FALSE;
-  }
-  c->lifeline = g_unix_fd_list_get (list, h, error);
+  c->lifeline = fd_set_take (set, h, "lifeline fd", error);
   return c->lifeline >= 0;
 }
 
@@ -254,7 +293,7 @@ lookup_u64 (GVariant *dict, const char *key, gint64 dflt)
 }
 
 static gboolean
-start_exec (Service *svc, GVariant *request, GUnixFDList *fds, const gint32 *handles, Call *c,
+start_exec (Service *svc, GVariant *request, FdSet *fds, const gint32 *handles, Call *c,
             GError **error)
 {
   AfExecRequest req = { 0 };
@@ -308,14 +347,17 @@ handle_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVarian
   g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
+  FdSet set;
 
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
-  if (!start_exec (svc, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_exec (svc, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
   }
+  fd_set_clear (&set);
   return TRUE;
 }
 
@@ -328,15 +370,19 @@ handle_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, 
   g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
+  FdSet set;
 
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
-  if (!start_exec (svc, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_exec (svc, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
+    fd_set_clear (&set);
     return TRUE;
   }
+  fd_set_clear (&set);
   af_exec1_complete_exec_stream (obj, inv, NULL, c->stream_id);
   return TRUE;
 }
@@ -408,13 +454,13 @@ handle_create_session (AfExec1 *obj, GDBusMethodInvocation *inv, GVariant *reque
 /* A session command's caller went away: the command runs in the session's
  * shell, so ending it means ending the session (as a cancelled call). */
 static gboolean
-on_session_lifeline (gint fd, GIOCondition cond, gpointer data)
+on_session_lifeline (gpointer data)
 {
   Call *c = data;
   Service *svc = c->svc;
   AfSession *s = g_hash_table_lookup (svc->sessions, c->session_id);
 
-  c->lifeline_watch = 0;
+  c->lifeline_watch = NULL; /* a finished watch is gone */
   if (s != NULL) {
     af_sb_message (svc->sb_id, "the caller of a command in %s went away; ending the session",
                    c->session_id);
@@ -425,7 +471,7 @@ on_session_lifeline (gint fd, GIOCondition cond, gpointer data)
 }
 
 static gboolean
-start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList *fds,
+start_session_exec (Service *svc, const char *id, GVariant *request, FdSet *fds,
                     const gint32 *handles, Call *c, GError **error)
 {
   AfSession *s = g_hash_table_lookup (svc->sessions, id);
@@ -456,8 +502,7 @@ start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList
     return FALSE;
   if (c->lifeline >= 0) {
     c->session_id = g_strdup (id);
-    c->lifeline_watch =
-        g_unix_fd_add (c->lifeline, G_IO_IN | G_IO_HUP | G_IO_ERR, on_session_lifeline, c);
+    c->lifeline_watch = af_fd_watch_once (c->lifeline, on_session_lifeline, c);
   }
   svc->n_running++;
   svc->n_run++;
@@ -472,14 +517,17 @@ handle_session_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds,
   Call *c = g_new0 (Call, 1);
   g_autoptr (GError) error = NULL;
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
+  FdSet set;
 
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
-  if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
   }
+  fd_set_clear (&set);
   return TRUE;
 }
 
@@ -492,15 +540,19 @@ handle_session_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDLis
   Call *c = g_new0 (Call, 1);
   g_autoptr (GError) error = NULL;
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
+  FdSet set;
 
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
-  if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
+    fd_set_clear (&set);
     return TRUE;
   }
+  fd_set_clear (&set);
   af_exec1_complete_session_exec_stream (obj, inv, NULL, c->stream_id);
   return TRUE;
 }
