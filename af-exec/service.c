@@ -31,6 +31,7 @@
 #define EXEC1_VERSION 1
 #define MAX_RUNNING 256
 #define IDLE_TRIM_SECS 2
+#define LATE_CLOSE_MS 20
 
 typedef struct {
   AfConfig *config;
@@ -45,6 +46,10 @@ typedef struct {
   gboolean stopping;
   guint trim; /* pending give-back of freed heap, once idle */
   const char *sb_id;
+  /* Callers' output pipe ends of answered commands, closed at the next
+   * request or LATE_CLOSE_MS later (see complete). */
+  GArray *late_fds;
+  guint late_timer;
 } Service;
 
 /* One call in flight: the fds it owns and how to answer. */
@@ -137,6 +142,24 @@ on_sandbox_died (gpointer data)
 }
 
 static void
+close_late_fds (Service *svc)
+{
+  g_clear_handle_id (&svc->late_timer, g_source_remove);
+  for (guint i = 0; i < svc->late_fds->len; i++)
+    close (g_array_index (svc->late_fds, int, i));
+  g_array_set_size (svc->late_fds, 0);
+}
+
+static gboolean
+on_late_close (gpointer data)
+{
+  Service *svc = data;
+  svc->late_timer = 0;
+  close_late_fds (svc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 complete (Call *c, GVariant *result, const GError *error)
 {
   Service *svc = c->svc;
@@ -156,6 +179,19 @@ complete (Call *c, GVariant *result, const GError *error)
                                  e ? af_error_code_dbus_name (e->code) : "", e ? e->message : "");
   }
   svc->n_running--;
+  /* All output was forwarded before this answer, so a caller needs no
+   * end-of-file on its pipes (afd-server takes the answer as the end).
+   * Closing them now would hang them up before the answer has left (the
+   * D-Bus worker thread sends it) and wake the caller twice; a moment
+   * later — at the next request, or LATE_CLOSE_MS on — the caller has
+   * the answer and no longer watches them. */
+  for (int i = 1; i < 3; i++) {
+    if (c->fds[i] >= 0)
+      g_array_append_val (svc->late_fds, c->fds[i]);
+    c->fds[i] = -1;
+  }
+  if (svc->late_fds->len > 0 && svc->late_timer == 0)
+    svc->late_timer = g_timeout_add (LATE_CLOSE_MS, on_late_close, svc);
   call_free (c);
   if (svc->n_running == 0 && svc->trim == 0 && !svc->stopping)
     svc->trim = g_timeout_add_seconds (IDLE_TRIM_SECS, on_idle_trim, svc);
@@ -349,6 +385,7 @@ handle_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVarian
                         g_variant_get_handle (err) };
   FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
@@ -372,6 +409,7 @@ handle_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, 
                         g_variant_get_handle (err) };
   FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
@@ -519,6 +557,7 @@ handle_session_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds,
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
   FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
@@ -542,6 +581,7 @@ handle_session_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDLis
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
   FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
@@ -702,6 +742,7 @@ af_exec_serve (AfConfig *config, const char *address)
   }
   af_sandbox_set_died_func (svc.sb, on_sandbox_died, &svc);
   svc.sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  svc.late_fds = g_array_new (FALSE, FALSE, sizeof (int));
   svc.loop = g_main_loop_new (NULL, FALSE);
   svc.skeleton = af_exec1_skeleton_new ();
   af_exec1_set_version (svc.skeleton, EXEC1_VERSION);
@@ -735,6 +776,7 @@ af_exec_serve (AfConfig *config, const char *address)
   if (!svc.stopping || svc.n_running > 0 || af_sandbox_is_alive (svc.sb))
     g_main_loop_run (svc.loop);
   g_clear_handle_id (&svc.trim, g_source_remove);
+  close_late_fds (&svc);
 
   g_source_remove (term);
   g_source_remove (intr);
@@ -745,6 +787,7 @@ af_exec_serve (AfConfig *config, const char *address)
   g_object_unref (svc.conn);
   af_sandbox_free (svc.sb);
   g_hash_table_unref (svc.sessions);
+  g_array_unref (svc.late_fds);
   g_main_loop_unref (svc.loop);
   af_sb_message (svc.sb_id, "stopped");
   return 0;
