@@ -184,12 +184,21 @@ afd_db_light (AfdDb *db, GError **error)
   return flush_before_write (db, error) && apply_sync (db, FALSE, error);
 }
 
+static gboolean on_defer_timer (gpointer data);
+
 gboolean
 afd_db_flush_events (AfdDb *db, GError **error)
 {
-  g_clear_handle_id (&db->defer_timer, g_source_remove);
   if (db->deferred == NULL || db->deferred->len == 0 || db->flushing)
     return TRUE;
+  /* Inside a caller's transaction they wait for the timer: a BEGIN here
+   * would fail and lose them. */
+  if (!sqlite3_get_autocommit (db->handle)) {
+    if (db->defer_timer == 0)
+      db->defer_timer = g_timeout_add (AFD_DB_DEFER_MS, on_defer_timer, db);
+    return TRUE;
+  }
+  g_clear_handle_id (&db->defer_timer, g_source_remove);
   /* Taken first: whatever happens, a row is written once or dropped. */
   g_autoptr (GPtrArray) rows = g_steal_pointer (&db->deferred);
   db->flushing = TRUE;
