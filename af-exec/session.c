@@ -184,8 +184,9 @@ complete_command (AfSession *s)
     r.exit_code = 128 + r.term_signal;
   }
   memset (&s->cur, 0, sizeof s->cur);
-  done (data, error ? NULL : &r, restarted, error);
+  /* A destroyed session goes now; @done gets nothing of it. */
   maybe_free (s);
+  done (data, error ? NULL : &r, restarted, error);
 }
 
 static gboolean
@@ -350,14 +351,16 @@ on_shell_exited (gpointer data, int status)
   /* Background jobs end with their session's shell. */
   af_cgroup_cmd_kill (s->cg);
   if (s->destroyed) {
-    s->cur.stale_pipes = TRUE;
+    if (s->cur.active)
+      s->cur.stale_pipes = TRUE;
     maybe_free (s);
     return;
   }
   if (s->restarting) {
     s->restarting = FALSE;
     /* The relays keep the dead shell's pipes until they are done. */
-    s->cur.stale_pipes = TRUE;
+    if (s->cur.active)
+      s->cur.stale_pipes = TRUE;
     close_shell_fds (s);
     g_clear_pointer (&s->cg, af_cgroup_cmd_free);
     if (start_shell (s, &error)) {
@@ -500,6 +503,7 @@ af_session_exec (AfSession *s, const AfSessionExecRequest *req, AfSessionDone do
     return FALSE;
   }
 
+  memset (&s->cur, 0, sizeof s->cur);
   s->cur.active = TRUE;
   s->cur.seq = ++s->seq;
   s->cur.nonce = ((guint64)g_random_int () << 32) | g_random_int ();
