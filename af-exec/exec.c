@@ -17,6 +17,7 @@
 #include <glib-unix.h>
 
 #include "af-error.h"
+#include "fd-watch.h"
 #include "relay.h"
 
 typedef struct {
@@ -30,7 +31,7 @@ typedef struct {
   gint64 oom_before;
   gint64 start_us;
   guint timeout;
-  guint lifeline; /* watch on the caller's lifeline fd */
+  AfFdWatch *lifeline; /* watch on the caller's lifeline fd */
   gboolean exited;
   int relays_busy; /* relays still forwarding after the end (finish) */
 } Exec;
@@ -40,8 +41,7 @@ exec_free (Exec *ex)
 {
   if (ex->timeout)
     g_source_remove (ex->timeout);
-  if (ex->lifeline)
-    g_source_remove (ex->lifeline);
+  af_fd_watch_remove (ex->lifeline);
   af_cgroup_cmd_free (ex->cg);
   g_free (ex);
 }
@@ -118,7 +118,7 @@ on_exited (gpointer data, int status)
     g_source_remove (ex->timeout);
     ex->timeout = 0;
   }
-  g_clear_handle_id (&ex->lifeline, g_source_remove);
+  g_clear_pointer (&ex->lifeline, af_fd_watch_remove);
   if (af_cgroup_get_mode (af_sandbox_get_cgroup (ex->sb)) == AF_CGROUP_MODE_NONE) {
     /* The tree is the command's session (cgroup-none.c): kill what is
      * left of it, take what the pipes hold, stop waiting for EOF. */
@@ -142,6 +142,8 @@ on_spawned (gpointer data, int pid, const GError *error)
     af_cgroup_cmd_set_leader (ex->cg, pid);
     return;
   }
+  /* Out of the watch before the caller closes the fd with the answer. */
+  g_clear_pointer (&ex->lifeline, af_fd_watch_remove);
   if (ex->out)
     af_relay_drain_and_stop (ex->out);
   if (ex->err)
@@ -170,11 +172,11 @@ on_timeout (gpointer data)
 /* The caller closed its end of the lifeline (cancelled, or died): nobody
  * waits for this command any more. */
 static gboolean
-on_lifeline (gint fd, GIOCondition cond, gpointer data)
+on_lifeline (gpointer data)
 {
   Exec *ex = data;
 
-  ex->lifeline = 0;
+  ex->lifeline = NULL; /* a finished watch is gone */
   af_cgroup_cmd_kill (ex->cg);
   return G_SOURCE_REMOVE;
 }
@@ -273,7 +275,7 @@ af_sandbox_exec (AfSandbox *sb, const AfExecRequest *req, AfExecDone done, gpoin
   if (req->timeout_ms > 0)
     ex->timeout = g_timeout_add ((guint)MIN (req->timeout_ms, G_MAXUINT), on_timeout, ex);
   if (req->lifeline_fd > 0)
-    ex->lifeline = g_unix_fd_add (req->lifeline_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_lifeline, ex);
+    ex->lifeline = af_fd_watch_once (req->lifeline_fd, on_lifeline, ex);
   return TRUE;
 }
 

@@ -219,7 +219,15 @@ on_socket (gint fd, GIOCondition cond, gpointer user_data)
 void
 af_init_channel_attach (AfInitChannel *ch)
 {
-  ch->watch = g_unix_fd_add (ch->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, on_socket, ch);
+  g_autoptr (GSource) src = g_unix_fd_source_new (ch->sock, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_socket, ch, NULL);
+  /* Not blocked while it dispatches: GLib 2.74 blocks a source by taking
+   * its fds out of the poll set and back, and each of the two wakes the
+   * context — one extra loop iteration (a poll, two eventfd writes and a
+   * read) for every message of the init. on_socket never iterates the
+   * context, so it cannot be entered twice. */
+  g_source_set_can_recurse (src, TRUE);
+  ch->watch = g_source_attach (src, NULL);
 }
 
 gboolean

@@ -150,11 +150,17 @@ relay_pool (void)
   return pool;
 }
 
+static void signal_stop (AfRelay *relay);
+
 static void
 hand_off (AfRelay *r)
 {
   r->handed = TRUE;
   r->stop_fd = eventfd (0, EFD_CLOEXEC);
+  /* Asked to stop already (a session's pipe stays open after its command):
+   * the thread drains what is there and ends, never waits for EOF. */
+  if (r->stop_requested)
+    signal_stop (r);
   if (!g_thread_pool_push (relay_pool (), r, NULL))
     g_thread_unref (g_thread_new ("af-relay", relay_thread, r));
 }
@@ -220,6 +226,8 @@ watch_in_epoll (AfRelay *r)
     relay_epfd = epfd;
     src = g_unix_fd_source_new (epfd, G_IO_IN);
     g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_epoll, NULL, NULL);
+    /* Not blocked while it dispatches (see fd-watch.c). */
+    g_source_set_can_recurse (src, TRUE);
     g_source_attach (src, g_main_context_default ());
   }
   if (epoll_ctl (relay_epfd, EPOLL_CTL_ADD, r->src, &ev) < 0)
@@ -282,16 +290,16 @@ af_relay_when_finished (AfRelay *relay, GSourceFunc func, gpointer data)
     /* Bytes that came since the last look go to a thread too: forwarding
      * them here could block the main loop on a consumer that reads slowly,
      * and with it every other command of the sandbox. */
+    unwatch (relay);
     if (poll (&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN)) {
       /* EOF (HUP, no data: nothing left to read) or nothing right now:
-       * join finishes it without blocking. */
+       * join finishes it without blocking. Out of the watch, so bytes a
+       * session's background job writes meanwhile wait for join (which
+       * takes what is there) instead of starting a thread. */
       relay->at_eof = (pfd.revents & POLLHUP) != 0;
       return TRUE;
     }
-    unwatch (relay);
     hand_off (relay);
-    if (relay->stop_requested)
-      signal_stop (relay);
   }
   g_mutex_lock (&relay->lock);
   done = relay->finished;

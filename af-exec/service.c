@@ -10,6 +10,7 @@
 #include "service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "af-exec-dbus.h"
 #include "af-ids.h"
 #include "af-log.h"
+#include "fd-watch.h"
 #include "options.h"
 #include "sandbox.h"
 #include "session.h"
@@ -29,6 +31,7 @@
 #define EXEC1_VERSION 1
 #define MAX_RUNNING 256
 #define IDLE_TRIM_SECS 2
+#define LATE_CLOSE_MS 20
 
 typedef struct {
   AfConfig *config;
@@ -43,6 +46,10 @@ typedef struct {
   gboolean stopping;
   guint trim; /* pending give-back of freed heap, once idle */
   const char *sb_id;
+  /* Callers' output pipe ends of answered commands, closed at the next
+   * request or LATE_CLOSE_MS later (see complete). */
+  GArray *late_fds;
+  guint late_timer;
 } Service;
 
 /* One call in flight: the fds it owns and how to answer. */
@@ -52,10 +59,10 @@ typedef struct {
    * the one the skeleton handed over. */
   GDBusMethodInvocation *invocation;
   guint64 stream_id;
-  int fds[3];           /* stdin, stdout, stderr (-1 when absent) */
-  int lifeline;         /* the request's "lifeline" fd, -1 when absent */
-  guint lifeline_watch; /* sessions: the watch that ends the session */
-  char *session_id;     /* sessions: which one the lifeline ends */
+  int fds[3];                /* stdin, stdout, stderr (-1 when absent) */
+  int lifeline;              /* the request's "lifeline" fd, -1 when absent */
+  AfFdWatch *lifeline_watch; /* sessions: the watch that ends the session */
+  char *session_id;          /* sessions: which one the lifeline ends */
   char **argv;
   char **env;
 } Call;
@@ -66,7 +73,7 @@ call_free (Call *c)
   for (int i = 0; i < 3; i++)
     if (c->fds[i] >= 0)
       close (c->fds[i]);
-  g_clear_handle_id (&c->lifeline_watch, g_source_remove);
+  g_clear_pointer (&c->lifeline_watch, af_fd_watch_remove);
   if (c->lifeline >= 0)
     close (c->lifeline);
   g_free (c->session_id);
@@ -135,6 +142,24 @@ on_sandbox_died (gpointer data)
 }
 
 static void
+close_late_fds (Service *svc)
+{
+  g_clear_handle_id (&svc->late_timer, g_source_remove);
+  for (guint i = 0; i < svc->late_fds->len; i++)
+    close (g_array_index (svc->late_fds, int, i));
+  g_array_set_size (svc->late_fds, 0);
+}
+
+static gboolean
+on_late_close (gpointer data)
+{
+  Service *svc = data;
+  svc->late_timer = 0;
+  close_late_fds (svc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 complete (Call *c, GVariant *result, const GError *error)
 {
   Service *svc = c->svc;
@@ -154,6 +179,19 @@ complete (Call *c, GVariant *result, const GError *error)
                                  e ? af_error_code_dbus_name (e->code) : "", e ? e->message : "");
   }
   svc->n_running--;
+  /* All output was forwarded before this answer, so a caller needs no
+   * end-of-file on its pipes (afd-server takes the answer as the end).
+   * Closing them now would hang them up before the answer has left (the
+   * D-Bus worker thread sends it) and wake the caller twice; a moment
+   * later — at the next request, or LATE_CLOSE_MS on — the caller has
+   * the answer and no longer watches them. */
+  for (int i = 1; i < 3; i++) {
+    if (c->fds[i] >= 0)
+      g_array_append_val (svc->late_fds, c->fds[i]);
+    c->fds[i] = -1;
+  }
+  if (svc->late_fds->len > 0 && svc->late_timer == 0)
+    svc->late_timer = g_timeout_add (LATE_CLOSE_MS, on_late_close, svc);
   call_free (c);
   if (svc->n_running == 0 && svc->trim == 0 && !svc->stopping)
     svc->trim = g_timeout_add_seconds (IDLE_TRIM_SECS, on_idle_trim, svc);
@@ -177,17 +215,59 @@ on_session_done (gpointer data, const AfExecResult *r, gboolean restarted, const
   complete (c, r ? result_to_variant (r, TRUE, restarted) : NULL, error);
 }
 
+/* The fds that came with a message, taken out of its list as they are
+ * (no duplicate of each, no close of the original after the call): the
+ * message is done with them once its handler runs. A handle named twice
+ * gets a duplicate the second time; what no handle named is closed. */
+typedef struct {
+  int *fds;
+  int n;
+  gboolean *used;
+} FdSet;
+
+static void
+fd_set_init (FdSet *set, GUnixFDList *list)
+{
+  set->n = 0;
+  set->fds = list ? g_unix_fd_list_steal_fds (list, &set->n) : NULL;
+  set->used = g_new0 (gboolean, MAX (set->n, 1));
+}
+
+static void
+fd_set_clear (FdSet *set)
+{
+  for (int i = 0; i < set->n; i++)
+    if (!set->used[i])
+      close (set->fds[i]);
+  g_free (set->fds);
+  g_free (set->used);
+}
+
+static int
+fd_set_take (FdSet *set, gint32 h, const char *what, GError **error)
+{
+  int fd;
+  if (h < 0 || h >= set->n) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "%s handle %d is not attached", what,
+                 h);
+    return -1;
+  }
+  if (!set->used[h]) {
+    set->used[h] = TRUE;
+    return set->fds[h];
+  }
+  fd = fcntl (set->fds[h], F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
+    g_set_error (error, AF_ERROR, AF_ERROR_INTERNAL, "dup: %s", g_strerror (errno));
+  return fd;
+}
+
 /* Take fds [stdin, stdout, stderr] (indices in the message's list). */
 static gboolean
-take_fds (GUnixFDList *list, const gint32 *handles, int n, Call *c, GError **error)
+take_fds (FdSet *set, const gint32 *handles, int n, Call *c, GError **error)
 {
   for (int i = 0; i < n; i++) {
-    if (list == NULL || handles[i] < 0 || handles[i] >= g_unix_fd_list_get_length (list)) {
-      g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT, "fd handle %d is not attached",
-                   handles[i]);
-      return FALSE;
-    }
-    c->fds[i] = g_unix_fd_list_get (list, handles[i], error);
+    c->fds[i] = fd_set_take (set, handles[i], "fd", error);
     if (c->fds[i] < 0)
       return FALSE;
   }
@@ -198,17 +278,12 @@ take_fds (GUnixFDList *list, const gint32 *handles, int n, Call *c, GError **err
  * keeps the write end of, so a caller that goes away (its call cancelled,
  * or the process gone) is seen at once and its command killed. */
 static gboolean
-take_lifeline (GVariant *request, GUnixFDList *list, Call *c, GError **error)
+take_lifeline (GVariant *request, FdSet *set, Call *c, GError **error)
 {
   gint32 h;
   if (!g_variant_lookup (request, "lifeline", "h", &h))
     return TRUE;
-  if (list == NULL || h < 0 || h >= g_unix_fd_list_get_length (list)) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INVALID_ARGUMENT,
-                 "lifeline fd handle %d is not attached", h);
-    return FALSE;
-  }
-  c->lifeline = g_unix_fd_list_get (list, h, error);
+  c->lifeline = fd_set_take (set, h, "lifeline fd", error);
   return c->lifeline >= 0;
 }
 
@@ -254,7 +329,7 @@ lookup_u64 (GVariant *dict, const char *key, gint64 dflt)
 }
 
 static gboolean
-start_exec (Service *svc, GVariant *request, GUnixFDList *fds, const gint32 *handles, Call *c,
+start_exec (Service *svc, GVariant *request, FdSet *fds, const gint32 *handles, Call *c,
             GError **error)
 {
   AfExecRequest req = { 0 };
@@ -308,14 +383,18 @@ handle_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVarian
   g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
+  FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
-  if (!start_exec (svc, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_exec (svc, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
   }
+  fd_set_clear (&set);
   return TRUE;
 }
 
@@ -328,15 +407,20 @@ handle_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, 
   g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
+  FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
-  if (!start_exec (svc, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_exec (svc, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
+    fd_set_clear (&set);
     return TRUE;
   }
+  fd_set_clear (&set);
   af_exec1_complete_exec_stream (obj, inv, NULL, c->stream_id);
   return TRUE;
 }
@@ -408,13 +492,13 @@ handle_create_session (AfExec1 *obj, GDBusMethodInvocation *inv, GVariant *reque
 /* A session command's caller went away: the command runs in the session's
  * shell, so ending it means ending the session (as a cancelled call). */
 static gboolean
-on_session_lifeline (gint fd, GIOCondition cond, gpointer data)
+on_session_lifeline (gpointer data)
 {
   Call *c = data;
   Service *svc = c->svc;
   AfSession *s = g_hash_table_lookup (svc->sessions, c->session_id);
 
-  c->lifeline_watch = 0;
+  c->lifeline_watch = NULL; /* a finished watch is gone */
   if (s != NULL) {
     af_sb_message (svc->sb_id, "the caller of a command in %s went away; ending the session",
                    c->session_id);
@@ -425,7 +509,7 @@ on_session_lifeline (gint fd, GIOCondition cond, gpointer data)
 }
 
 static gboolean
-start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList *fds,
+start_session_exec (Service *svc, const char *id, GVariant *request, FdSet *fds,
                     const gint32 *handles, Call *c, GError **error)
 {
   AfSession *s = g_hash_table_lookup (svc->sessions, id);
@@ -456,8 +540,7 @@ start_session_exec (Service *svc, const char *id, GVariant *request, GUnixFDList
     return FALSE;
   if (c->lifeline >= 0) {
     c->session_id = g_strdup (id);
-    c->lifeline_watch =
-        g_unix_fd_add (c->lifeline, G_IO_IN | G_IO_HUP | G_IO_ERR, on_session_lifeline, c);
+    c->lifeline_watch = af_fd_watch_once (c->lifeline, on_session_lifeline, c);
   }
   svc->n_running++;
   svc->n_run++;
@@ -472,14 +555,18 @@ handle_session_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds,
   Call *c = g_new0 (Call, 1);
   g_autoptr (GError) error = NULL;
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
+  FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->invocation = inv;
-  if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
   }
+  fd_set_clear (&set);
   return TRUE;
 }
 
@@ -492,15 +579,20 @@ handle_session_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDLis
   Call *c = g_new0 (Call, 1);
   g_autoptr (GError) error = NULL;
   gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
+  FdSet set;
 
+  close_late_fds (svc);
   c->svc = svc;
   c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
   c->stream_id = ++svc->next_stream_id;
-  if (!start_session_exec (svc, id, request, fds, handles, c, &error)) {
+  fd_set_init (&set, fds);
+  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
     call_free (c);
+    fd_set_clear (&set);
     return TRUE;
   }
+  fd_set_clear (&set);
   af_exec1_complete_session_exec_stream (obj, inv, NULL, c->stream_id);
   return TRUE;
 }
@@ -658,6 +750,7 @@ af_exec_serve (AfConfig *config, const char *address)
   }
   af_sandbox_set_died_func (svc.sb, on_sandbox_died, &svc);
   svc.sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  svc.late_fds = g_array_new (FALSE, FALSE, sizeof (int));
   svc.loop = g_main_loop_new (NULL, FALSE);
   svc.skeleton = af_exec1_skeleton_new ();
   af_exec1_set_version (svc.skeleton, EXEC1_VERSION);
@@ -691,6 +784,7 @@ af_exec_serve (AfConfig *config, const char *address)
   if (!svc.stopping || svc.n_running > 0 || af_sandbox_is_alive (svc.sb))
     g_main_loop_run (svc.loop);
   g_clear_handle_id (&svc.trim, g_source_remove);
+  close_late_fds (&svc);
 
   g_source_remove (term);
   g_source_remove (intr);
@@ -701,6 +795,7 @@ af_exec_serve (AfConfig *config, const char *address)
   g_object_unref (svc.conn);
   af_sandbox_free (svc.sb);
   g_hash_table_unref (svc.sessions);
+  g_array_unref (svc.late_fds);
   g_main_loop_unref (svc.loop);
   af_sb_message (svc.sb_id, "stopped");
   return 0;

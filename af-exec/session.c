@@ -10,7 +10,9 @@
  * status line carries a random nonce the command never sees in its own
  * input; a line without it is ignored, so printing or writing fake status
  * lines changes nothing. Output written before the status line is already in
- * the pipes when it arrives, so the relays drain and stop there. */
+ * the pipes when it arrives, so the relays drain and stop there — and the
+ * result waits for them as an event, never in the main loop: a consumer that
+ * reads slowly holds only its own command's result, not the sandbox. */
 #define _GNU_SOURCE
 #include "session.h"
 
@@ -39,6 +41,14 @@ typedef struct {
   guint timer;
   int stage; /* 0 running, 1 SIGTERM sent, 2 SIGKILL sent, 3 shell killed */
   gboolean timed_out;
+  /* Ended, the relays still forwarding what the pipes held: */
+  gboolean finishing;
+  int relays_busy;
+  int wait_status;
+  gboolean restarted;
+  GError *error;
+  gint64 duration_us;
+  gboolean stale_pipes; /* the relays' pipes are of a shell that is gone */
 } Command;
 
 struct _AfSession {
@@ -51,6 +61,7 @@ struct _AfSession {
   GString *status_buf;
   int shell_host_pid;
   gboolean running, closed, destroyed, restarting;
+  gboolean doomed; /* free once no command is finishing */
   AfSessionReady ready;
   gpointer ready_data;
   Command cur;
@@ -127,20 +138,44 @@ stop_relays (AfSession *s, AfExecResult *r)
   s->cur.out = s->cur.err = NULL;
 }
 
+/* A session destroyed (or never started) goes once nothing of it is in
+ * flight: its shell reported, no command waiting for its relays. */
 static void
-finish_command (AfSession *s, int wait_status, gboolean restarted, const GError *error)
+maybe_free (AfSession *s)
+{
+  if (s->doomed && !s->running && s->ready == NULL && !s->cur.active)
+    session_free (s);
+}
+
+/* The relays are done: join them (no wait now), give the pipes back to
+ * the shell, and deliver the result. */
+static void
+complete_command (AfSession *s)
 {
   AfExecResult r = { 0 };
   AfSessionDone done = s->cur.done;
   gpointer data = s->cur.data;
+  g_autoptr (GError) error = g_steal_pointer (&s->cur.error);
+  gboolean restarted = s->cur.restarted;
+  int wait_status = s->cur.wait_status;
+  gboolean stale = s->cur.stale_pipes;
+  int out_r, err_r;
 
-  if (!s->cur.active)
-    return;
-  if (s->cur.timer)
-    g_source_remove (s->cur.timer);
-  g_clear_pointer (&s->cur.before, g_array_unref);
-  stop_relays (s, &r);
-  r.duration_us = g_get_monotonic_time () - s->cur.start_us;
+  if (s->cur.out) {
+    out_r = af_relay_join_keep_source (s->cur.out, &r.stdout_bytes, &r.stdout_truncated);
+    if (stale)
+      close (out_r);
+    else
+      s->out_r = out_r;
+  }
+  if (s->cur.err) {
+    err_r = af_relay_join_keep_source (s->cur.err, &r.stderr_bytes, &r.stderr_truncated);
+    if (stale)
+      close (err_r);
+    else
+      s->err_r = err_r;
+  }
+  r.duration_us = s->cur.duration_us;
   r.timed_out = s->cur.timed_out;
   if (WIFEXITED (wait_status)) {
     r.exit_code = WEXITSTATUS (wait_status);
@@ -149,7 +184,47 @@ finish_command (AfSession *s, int wait_status, gboolean restarted, const GError 
     r.exit_code = 128 + r.term_signal;
   }
   memset (&s->cur, 0, sizeof s->cur);
+  /* A destroyed session goes now; @done gets nothing of it. */
+  maybe_free (s);
   done (data, error ? NULL : &r, restarted, error);
+}
+
+static gboolean
+on_relay_finished (gpointer data)
+{
+  AfSession *s = data;
+  if (--s->cur.relays_busy == 0)
+    complete_command (s);
+  return G_SOURCE_REMOVE;
+}
+
+/* The command ended (its status, the shell's exit, a destroy): stop the
+ * relays where the output ends now and complete once they are done. The
+ * first end wins; later ones (the shell dying meanwhile) change nothing. */
+static void
+finish_command (AfSession *s, int wait_status, gboolean restarted, const GError *error)
+{
+  if (!s->cur.active || s->cur.finishing)
+    return;
+  s->cur.finishing = TRUE;
+  g_clear_handle_id (&s->cur.timer, g_source_remove);
+  g_clear_pointer (&s->cur.before, g_array_unref);
+  s->cur.duration_us = g_get_monotonic_time () - s->cur.start_us;
+  s->cur.wait_status = wait_status;
+  s->cur.restarted = restarted;
+  s->cur.error = error ? g_error_copy (error) : NULL;
+  s->cur.relays_busy = 1; /* held until both are asked */
+  if (s->cur.out) {
+    af_relay_drain_and_stop (s->cur.out);
+    if (!af_relay_when_finished (s->cur.out, on_relay_finished, s))
+      s->cur.relays_busy++;
+  }
+  if (s->cur.err) {
+    af_relay_drain_and_stop (s->cur.err);
+    if (!af_relay_when_finished (s->cur.err, on_relay_finished, s))
+      s->cur.relays_busy++;
+  }
+  on_relay_finished (s);
 }
 
 static gboolean
@@ -250,7 +325,8 @@ on_shell_spawned (gpointer data, int pid, const GError *error)
     if (ready) {
       s->ready = NULL;
       ready (s->ready_data, NULL, error);
-      session_free (s);
+      s->doomed = TRUE;
+      maybe_free (s);
     }
     return;
   }
@@ -275,13 +351,16 @@ on_shell_exited (gpointer data, int status)
   /* Background jobs end with their session's shell. */
   af_cgroup_cmd_kill (s->cg);
   if (s->destroyed) {
-    stop_relays (s, NULL);
-    session_free (s);
+    if (s->cur.active)
+      s->cur.stale_pipes = TRUE;
+    maybe_free (s);
     return;
   }
   if (s->restarting) {
     s->restarting = FALSE;
-    stop_relays (s, NULL);
+    /* The relays keep the dead shell's pipes until they are done. */
+    if (s->cur.active)
+      s->cur.stale_pipes = TRUE;
     close_shell_fds (s);
     g_clear_pointer (&s->cg, af_cgroup_cmd_free);
     if (start_shell (s, &error)) {
@@ -424,6 +503,7 @@ af_session_exec (AfSession *s, const AfSessionExecRequest *req, AfSessionDone do
     return FALSE;
   }
 
+  memset (&s->cur, 0, sizeof s->cur);
   s->cur.active = TRUE;
   s->cur.seq = ++s->seq;
   s->cur.nonce = ((guint64)g_random_int () << 32) | g_random_int ();
@@ -474,7 +554,8 @@ af_session_destroy (AfSession *s)
     finish_command (s, 0, FALSE, error);
   }
   af_cgroup_cmd_kill (s->cg);
-  if (!s->running && s->ready == NULL)
-    session_free (s);
-  /* else: freed when the shell's exit is reported (on_shell_exited). */
+  /* Freed now, or when the shell's exit is reported (on_shell_exited) and
+   * the command's relays are done. */
+  s->doomed = TRUE;
+  maybe_free (s);
 }

@@ -12,7 +12,28 @@ struct _AfdDb {
   int version;
   gboolean durable_full; /* server.sync: durable commits wait for the disk */
   int sync_now;          /* PRAGMA synchronous in force: 0 unknown, 1 NORMAL, 2 FULL */
+  GPtrArray *deferred;   /* DeferredEvent*, oldest first (afd_db_defer_event) */
+  guint defer_timer;
+  gboolean flushing;
 };
+
+typedef struct {
+  gint64 time_us;
+  char *actor, *action, *codebase_id, *sandbox_id, *session_id, *detail;
+} DeferredEvent;
+
+static void
+deferred_event_free (gpointer p)
+{
+  DeferredEvent *e = p;
+  g_free (e->actor);
+  g_free (e->action);
+  g_free (e->codebase_id);
+  g_free (e->sandbox_id);
+  g_free (e->session_id);
+  g_free (e->detail);
+  g_free (e);
+}
 
 sqlite3 *
 afd_db_handle (AfdDb *db)
@@ -133,10 +154,22 @@ afd_db_set_sync (AfdDb *db, gboolean full, GError **error)
   return apply_sync (db, full, error);
 }
 
+/* Queued history rows go before any other write, so row ids keep the
+ * order of what happened. Only between transactions. */
+static gboolean
+flush_before_write (AfdDb *db, GError **error)
+{
+  if (db->deferred == NULL || db->deferred->len == 0 || db->flushing ||
+      !sqlite3_get_autocommit (db->handle))
+    return TRUE;
+  return afd_db_flush_events (db, error);
+}
+
 gboolean
 afd_db_begin (AfdDb *db, GError **error)
 {
-  return apply_sync (db, db->durable_full, error) && run_cached (db, "BEGIN IMMEDIATE", error);
+  return flush_before_write (db, error) && apply_sync (db, db->durable_full, error) &&
+         run_cached (db, "BEGIN IMMEDIATE", error);
 }
 
 gboolean
@@ -148,7 +181,89 @@ afd_db_begin_light (AfdDb *db, GError **error)
 gboolean
 afd_db_light (AfdDb *db, GError **error)
 {
-  return apply_sync (db, FALSE, error);
+  return flush_before_write (db, error) && apply_sync (db, FALSE, error);
+}
+
+static gboolean on_defer_timer (gpointer data);
+
+gboolean
+afd_db_flush_events (AfdDb *db, GError **error)
+{
+  if (db->deferred == NULL || db->deferred->len == 0 || db->flushing)
+    return TRUE;
+  /* Inside a caller's transaction they wait for the timer: a BEGIN here
+   * would fail and lose them. */
+  if (!sqlite3_get_autocommit (db->handle)) {
+    if (db->defer_timer == 0)
+      db->defer_timer = g_timeout_add (AFD_DB_DEFER_MS, on_defer_timer, db);
+    return TRUE;
+  }
+  g_clear_handle_id (&db->defer_timer, g_source_remove);
+  /* Taken first: whatever happens, a row is written once or dropped. */
+  g_autoptr (GPtrArray) rows = g_steal_pointer (&db->deferred);
+  db->flushing = TRUE;
+  gboolean ok = afd_db_begin_light (db, error);
+  for (guint i = 0; ok && i < rows->len; i++) {
+    const DeferredEvent *e = g_ptr_array_index (rows, i);
+    g_auto (AfdStmt) stmt = afd_db_prepare (
+        db,
+        "INSERT INTO events (time, actor, action, codebase_id, sandbox_id, session_id, detail)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        error);
+    if (stmt == NULL) {
+      ok = FALSE;
+      break;
+    }
+    sqlite3_bind_int64 (stmt, 1, e->time_us);
+    sqlite3_bind_text (stmt, 2, e->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, e->action, -1, SQLITE_STATIC);
+    if (e->codebase_id)
+      sqlite3_bind_text (stmt, 4, e->codebase_id, -1, SQLITE_STATIC);
+    if (e->sandbox_id)
+      sqlite3_bind_text (stmt, 5, e->sandbox_id, -1, SQLITE_STATIC);
+    if (e->session_id)
+      sqlite3_bind_text (stmt, 6, e->session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 7, e->detail ? e->detail : "", -1, SQLITE_STATIC);
+    ok = afd_db_step_done (db, stmt, error);
+  }
+  if (ok)
+    ok = afd_db_commit (db, error);
+  if (!ok)
+    afd_db_rollback (db);
+  db->flushing = FALSE;
+  return ok;
+}
+
+static gboolean
+on_defer_timer (gpointer data)
+{
+  AfdDb *db = data;
+  db->defer_timer = 0;
+  /* A row that cannot be written now is dropped with the batch: history
+   * never holds back the commands themselves. */
+  afd_db_flush_events (db, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+void
+afd_db_defer_event (AfdDb *db, const char *actor, const char *action, const char *codebase_id,
+                    const char *sandbox_id, const char *session_id, const char *detail)
+{
+  DeferredEvent *e = g_new0 (DeferredEvent, 1);
+  e->time_us = afd_db_now_us ();
+  e->actor = g_strdup (actor);
+  e->action = g_strdup (action);
+  e->codebase_id = g_strdup (codebase_id);
+  e->sandbox_id = g_strdup (sandbox_id);
+  e->session_id = g_strdup (session_id);
+  e->detail = g_strdup (detail);
+  if (db->deferred == NULL)
+    db->deferred = g_ptr_array_new_with_free_func (deferred_event_free);
+  g_ptr_array_add (db->deferred, e);
+  if (db->deferred->len >= AFD_DB_DEFER_MAX)
+    afd_db_flush_events (db, NULL);
+  else if (db->defer_timer == 0)
+    db->defer_timer = g_timeout_add (AFD_DB_DEFER_MS, on_defer_timer, db);
 }
 
 gboolean
@@ -330,6 +445,10 @@ afd_db_close (AfdDb *db)
 {
   if (db == NULL)
     return;
+  if (db->handle)
+    afd_db_flush_events (db, NULL);
+  g_clear_handle_id (&db->defer_timer, g_source_remove);
+  g_clear_pointer (&db->deferred, g_ptr_array_unref);
   if (db->stmts)
     g_hash_table_destroy (db->stmts);
   if (db->handle)

@@ -78,6 +78,11 @@ list_events (AfGrpcCall *call, const ProtobufCMessage *request, gpointer user_da
   gint64 since = 0;
   if (req->since)
     since = req->since->seconds * G_USEC_PER_SEC + req->since->nanos / 1000;
+  /* Commands' rows still queued come first (afd_db_defer_event). */
+  if (!afd_db_flush_events (rpc->sandboxes->db, &error)) {
+    afd_rpc_finish (call, NULL, error, started);
+    return;
+  }
   g_autoptr (GPtrArray) rows = afd_rows_event_list (
       rpc->sandboxes->db, req->sandbox_id[0] ? req->sandbox_id : NULL,
       req->codebase_id[0] ? req->codebase_id : NULL, since, after, page + 1, &error);
@@ -142,6 +147,8 @@ static gboolean
 prune_batch (AfdEventRetention *r, int *out_deleted, GError **error)
 {
   gint64 before = r->max_age_us > 0 ? afd_db_now_us () - r->max_age_us : 0;
+  if (!afd_db_flush_events (r->db, error))
+    return FALSE;
   if (!afd_rows_event_prune (r->db, r->keep_count, before, PRUNE_BATCH, out_deleted, error))
     return FALSE;
   return *out_deleted == PRUNE_BATCH;

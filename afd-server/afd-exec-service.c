@@ -10,6 +10,7 @@
  * through D-Bus messages, or finish a call before the commit that follows
  * its command. */
 #include "afd-sandbox-service.h"
+#include "afd-fd-watch.h"
 
 #include "google/protobuf/duration.pb-c.h"
 
@@ -28,7 +29,7 @@
 
 typedef struct {
   int fd;
-  guint watch;
+  AfdFdWatch *watch;
   gboolean eof;
   GString *buf; /* unary: everything (af-exec caps it) */
 } Stream;
@@ -79,7 +80,7 @@ static void
 exec_state_free (ExecState *st)
 {
   for (Stream *s = &st->out; s <= &st->err; s++) {
-    g_clear_handle_id (&s->watch, g_source_remove);
+    g_clear_pointer (&s->watch, afd_fd_watch_remove);
     if (s->fd >= 0)
       close (s->fd);
     if (s->buf)
@@ -188,6 +189,10 @@ complete (ExecState *st)
   if (st->completing)
     return;
   st->completing = TRUE;
+  /* Nothing more is read: a hang-up that comes now must not wake us
+   * again and again while the commit runs. */
+  g_clear_pointer (&st->out.watch, afd_fd_watch_remove);
+  g_clear_pointer (&st->err.watch, afd_fd_watch_remove);
   gint64 duration = (gint64)st->duration_us;
   gboolean timed_out = st->timed_out, oom = st->oom_killed;
   if (st->result) {
@@ -215,7 +220,7 @@ complete (ExecState *st)
 }
 
 static gboolean
-on_readable (gint fd, GIOCondition cond, gpointer data)
+on_readable (gpointer data)
 {
   ExecState *st = data;
   pump (st);
@@ -225,8 +230,8 @@ on_readable (gint fd, GIOCondition cond, gpointer data)
 static void
 watch (ExecState *st, Stream *s)
 {
-  if (s->watch == 0 && !s->eof)
-    s->watch = g_unix_fd_add (s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, st);
+  if (s->watch == NULL && !s->eof)
+    s->watch = afd_fd_watch_add (s->fd, on_readable, st);
 }
 
 static void
@@ -274,8 +279,8 @@ pump (ExecState *st)
         continue;
       if (st->streaming && !af_grpc_call_can_send (st->call)) {
         st->paused = TRUE;
-        g_clear_handle_id (&st->out.watch, g_source_remove);
-        g_clear_handle_id (&st->err.watch, g_source_remove);
+        g_clear_pointer (&st->out.watch, afd_fd_watch_remove);
+        g_clear_pointer (&st->err.watch, afd_fd_watch_remove);
         return;
       }
       ssize_t n = read (s->fd, buf, sizeof buf);
@@ -287,7 +292,7 @@ pump (ExecState *st)
         continue;
       if (n <= 0) {
         s->eof = TRUE;
-        g_clear_handle_id (&s->watch, g_source_remove);
+        g_clear_pointer (&s->watch, afd_fd_watch_remove);
         continue;
       }
       progress = TRUE;

@@ -5,6 +5,7 @@
  * Must never: write into the codebase itself (af-fuse applies the delta,
  * file by file atomically), or leave rows that disagree with the files a
  * commit changed. */
+#define _GNU_SOURCE /* getdents64 */
 #include "afd-sandboxes-private.h"
 
 #include <dirent.h>
@@ -250,16 +251,29 @@ delta_is_clean (AfdSandbox *sb)
   int fd = open (upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return FALSE;
-  DIR *dir = fdopendir (fd);
-  if (dir == NULL) {
-    close (fd);
-    return FALSE;
-  }
+  /* getdents64 itself, not opendir/readdir: after every command, so the
+   * fstat and fcntls of fdopendir and its heap buffer are saved (open, two
+   * getdents64 and close for an empty directory). */
+  union {
+    struct dirent64 d;
+    char bytes[1024];
+  } buf;
   gboolean clean = TRUE;
-  struct dirent *e;
-  while (clean && (e = readdir (dir)) != NULL)
-    clean = g_str_equal (e->d_name, ".") || g_str_equal (e->d_name, "..");
-  closedir (dir);
+  for (;;) {
+    ssize_t n = getdents64 (fd, buf.bytes, sizeof buf);
+    if (n <= 0) {
+      clean = clean && n == 0;
+      break;
+    }
+    for (ssize_t off = 0; off < n && clean;) {
+      const struct dirent64 *e = (const struct dirent64 *)(buf.bytes + off);
+      clean = g_str_equal (e->d_name, ".") || g_str_equal (e->d_name, "..");
+      off += e->d_reclen;
+    }
+    if (!clean)
+      break;
+  }
+  close (fd);
   return clean;
 }
 
@@ -291,16 +305,19 @@ afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const AfdExecReco
     session_id = g_strdup (rec->session_id);
   }
   if (sb->row->commit_mode != AFD_COMMIT_AFTER_EACH || sb->helpers == NULL || delta_is_clean (sb)) {
-    /* Nothing to commit: the answer first, then the history row. Both
-     * run in this one main-loop callback, so no later call (ListEvents)
-     * can miss the row; the client just does not wait for the write. */
+    /* Nothing to commit: the answer first, then the history row, queued
+     * (afd_db_defer_event): written with others in one transaction, and
+     * before any later write or read of the history, so ListEvents never
+     * misses it; the client does not wait for it. */
     ((void (*) (gpointer))done) (data);
     if (sb->owner)
-      afd_sandboxes_event_as (sb->owner, actor, what, sb->row->id, session_id, detail);
+      afd_db_defer_event (sb->owner->db, actor, what, sb->row->codebase_id, sb->row->id, session_id,
+                          detail);
     return;
   }
   if (sb->owner)
-    afd_sandboxes_event_as (sb->owner, actor, what, sb->row->id, session_id, detail);
+    afd_db_defer_event (sb->owner->db, actor, what, sb->row->codebase_id, sb->row->id, session_id,
+                        detail);
   ExecEnd *e = g_new0 (ExecEnd, 1);
   e->done = done;
   e->data = data;

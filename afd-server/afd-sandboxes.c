@@ -163,8 +163,19 @@ afd_sandboxes_find_for (AfdSandboxes *self, const AfdCaller *caller, const char 
   if (sb == NULL)
     return NULL;
   /* Whoever may use the codebase may use its sandboxes. */
+  if (sb->cb_owner_known) {
+    AfdCodebase owner = { .id = sb->row->codebase_id,
+                          .has_owner_uid = sb->cb_has_owner_uid,
+                          .owner_uid = sb->cb_owner_uid };
+    return afd_caller_check_codebase (caller, &owner, error) ? sb : NULL;
+  }
   g_autoptr (AfdCodebase) cb =
       afd_codebases_get (self->codebases, caller, sb->row->codebase_id, error);
+  if (cb != NULL) {
+    sb->cb_owner_known = TRUE;
+    sb->cb_has_owner_uid = cb->has_owner_uid;
+    sb->cb_owner_uid = cb->owner_uid;
+  }
   if (cb == NULL) {
     if (g_error_matches (*error, AF_ERROR, AF_ERROR_NOT_FOUND)) {
       g_clear_error (error);

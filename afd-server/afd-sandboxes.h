@@ -30,6 +30,11 @@ typedef struct {
   guint n_sessions;    /* active sessions */
   GHashTable *streams; /* exec_id (guint64*) → AfdStreamWatch* */
   guint finished_sub;  /* ExecFinished subscription */
+  /* The codebase's owner, read once: a codebase never changes owner and
+   * cannot be deleted while a sandbox over it exists, so the access check
+   * of every later call (each Exec) needs no database read. */
+  gboolean cb_owner_known, cb_has_owner_uid;
+  gint64 cb_owner_uid;
   gint refs;
 } AfdSandbox;
 

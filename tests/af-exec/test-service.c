@@ -641,6 +641,72 @@ test_slow_consumer (ExecFixture *fx, gconstpointer data)
   exec_service_stop (svc);
 }
 
+/* The same for a session: a session command that ended with ~100 KB its
+ * consumer has not read yet holds only its own result — a plain Exec and
+ * GetStats answer meanwhile; once the consumer reads, the result arrives
+ * whole and the session runs its next command. */
+static void
+test_session_slow_consumer (ExecFixture *fx, gconstpointer data)
+{
+  ExecService *svc;
+  ExecOutcome o = { 0 };
+  int slow[2], devnull;
+  GVariant *first = NULL;
+  g_autoptr (GVariant) result = NULL, stats = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autofree char *id = NULL;
+  gsize got = 0;
+  SETUP ();
+
+  svc = exec_service_start (fx->workspace, NULL);
+  id = create_session (svc, NULL);
+  devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  g_assert_cmpint (devnull, >=, 0);
+  g_assert_true (g_unix_open_pipe (slow, FD_CLOEXEC, NULL));
+  g_unix_fd_list_append (fds, slow[1], NULL);
+  g_unix_fd_list_append (fds, devnull, NULL);
+  close (slow[1]);
+  g_dbus_connection_call_with_unix_fd_list (
+      svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", "SessionExec",
+      g_variant_new ("(s@a{sv}hh)", id, req_cmd ("head -c 100000 /dev/zero", 0), 0, 1),
+      G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 120000, fds, NULL, on_slow_reply, &first);
+  /* Let the command run and end (its bytes fill our unread pipe). */
+  g_usleep (G_USEC_PER_SEC);
+  g_main_context_iteration (NULL, FALSE);
+
+  exec_service_exec (svc, req_cmd ("echo other", 0), NULL, &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.out->str, ==, "other\n");
+  exec_outcome_clear (&o);
+  stats = exec_service_call (svc, "GetStats", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (first); /* still held by its consumer */
+
+  while (got < 100000) {
+    char buf[65536];
+    gssize n = read (slow[0], buf, sizeof buf);
+    g_assert_cmpint (n, >, 0);
+    got += (gsize)n;
+  }
+  while (first == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_variant_get (first, "(@a{sv})", &result);
+  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
+  g_assert_cmpuint (exec_result_u64 (result, "stdout_bytes"), ==, 100000);
+  g_variant_unref (first);
+  close (slow[0]);
+  close (devnull);
+
+  /* The session's pipes came back to its shell: it goes on. */
+  exec_service_session_exec (svc, id, req_cmd ("echo again; echo e >&2", 0), &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.out->str, ==, "again\n");
+  g_assert_cmpstr (o.err->str, ==, "e\n");
+  exec_outcome_clear (&o);
+  exec_service_stop (svc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -651,6 +717,7 @@ main (int argc, char **argv)
   ADD ("exec", test_exec);
   ADD ("shell-bypass", test_shell_bypass);
   ADD ("slow-consumer", test_slow_consumer);
+  ADD ("session-slow-consumer", test_session_slow_consumer);
   ADD ("timeout", test_timeout);
   ADD ("output-cap", test_output_cap);
   ADD ("stream-latency", test_stream_latency);

@@ -354,6 +354,62 @@ test_events_prune_and_readonly (Fixture *f, gconstpointer data)
   g_assert_nonnull (error);
 }
 
+/* Command history rows queued by afd_db_defer_event: not in the table
+ * until written, written together before any other write (so ids keep the
+ * order things happened in), on an explicit flush, when the queue is full,
+ * on the timer, and at close. */
+static void
+test_deferred_events (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  AfdDb *db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  const char *sb = "sb_00000000000000000000000000000000";
+
+  afd_db_defer_event (db, "uid:0", "sandbox.exec", "cb_00000000000000000000000000000000", sb, NULL,
+                      "n=1");
+  afd_db_defer_event (db, "uid:0", "session.exec", NULL, sb,
+                      "sess_00000000000000000000000000000000", "n=2");
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events"), ==, 0);
+  /* Another write first writes the queue: the stop comes after the execs. */
+  g_assert_true (afd_db_begin_light (db, &error));
+  g_assert_true (afd_rows_event_append (db, "uid:0", "sandbox.stop", NULL, sb, "", &error));
+  g_assert_true (afd_db_commit (db, &error));
+  g_autoptr (GPtrArray) rows = afd_rows_event_list (db, sb, NULL, 0, 0, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 3);
+  g_assert_cmpstr (((AfdEventRow *)g_ptr_array_index (rows, 0))->detail, ==, "n=1");
+  g_assert_cmpstr (((AfdEventRow *)g_ptr_array_index (rows, 0))->codebase_id, ==,
+                   "cb_00000000000000000000000000000000");
+  g_assert_cmpstr (((AfdEventRow *)g_ptr_array_index (rows, 1))->session_id, ==,
+                   "sess_00000000000000000000000000000000");
+  g_assert_cmpstr (((AfdEventRow *)g_ptr_array_index (rows, 2))->action, ==, "sandbox.stop");
+
+  /* A full queue is written at once. */
+  for (int i = 0; i < AFD_DB_DEFER_MAX; i++)
+    afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "full");
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'full'"), ==,
+                   AFD_DB_DEFER_MAX);
+
+  /* The timer writes what is left (the test waits on the main context). */
+  afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "timer");
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'timer'"), ==, 0);
+  while (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'timer'") == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* An explicit flush, and close: nothing queued is lost. */
+  afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "flush");
+  g_assert_true (afd_db_flush_events (db, &error));
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'flush'"), ==, 1);
+  afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "close");
+  afd_db_close (db);
+  db = afd_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'close'"), ==, 1);
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events"), ==, AFD_DB_DEFER_MAX + 6);
+  afd_db_close (db);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -368,5 +424,6 @@ main (int argc, char **argv)
   ADD ("/afd-db/migrate-v1-fixture", test_migrate_fixture);
   ADD ("/afd-db/triggers-and-cascade", test_triggers_and_cascade);
   ADD ("/afd-db/events-prune-and-readonly", test_events_prune_and_readonly);
+  ADD ("/afd-db/deferred-events", test_deferred_events);
   return g_test_run ();
 }

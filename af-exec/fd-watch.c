@@ -1,0 +1,102 @@
+/* fd-watch.c — see fd-watch.h. */
+#include "fd-watch.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+struct _AfFdWatch {
+  int fd;
+  GSourceFunc func;
+  gpointer data;
+  guint source; /* the fallback on other contexts */
+};
+
+static int watch_epfd = -1;
+
+/* One ready watch per dispatch: a callback may remove another watch, which
+ * must not then be touched from a list read before it. The set stays
+ * readable while more are ready, so the next iteration takes the next. */
+static gboolean
+on_epoll (gint fd, GIOCondition cond, gpointer unused)
+{
+  struct epoll_event ev;
+  int n;
+
+  do
+    n = epoll_wait (watch_epfd, &ev, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 1) {
+    AfFdWatch *w = ev.data.ptr;
+    epoll_ctl (watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->func (w->data);
+    g_free (w);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_source (gint fd, GIOCondition cond, gpointer data)
+{
+  AfFdWatch *w = data;
+  w->source = 0;
+  w->func (w->data);
+  g_free (w);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+add_to_epoll (AfFdWatch *w)
+{
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+  GMainContext *ctx = g_main_context_get_thread_default (); /* NULL: the default */
+
+  if (ctx != NULL && ctx != g_main_context_default ())
+    return FALSE;
+  if (watch_epfd < 0) {
+    g_autoptr (GSource) src = NULL;
+    int epfd = epoll_create1 (EPOLL_CLOEXEC);
+    if (epfd < 0)
+      return FALSE;
+    watch_epfd = epfd;
+    src = g_unix_fd_source_new (epfd, G_IO_IN);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_epoll, NULL, NULL);
+    /* Not blocked while it dispatches: GLib 2.74 blocks a source by taking
+     * its fds out of the poll set and putting them back, and each of the
+     * two wakes the context (an extra loop iteration per dispatch). The
+     * callbacks never iterate the context, so nothing re-enters. */
+    g_source_set_can_recurse (src, TRUE);
+    g_source_attach (src, g_main_context_default ());
+  }
+  return epoll_ctl (watch_epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0;
+}
+
+AfFdWatch *
+af_fd_watch_once (int fd, GSourceFunc func, gpointer data)
+{
+  AfFdWatch *w = g_new0 (AfFdWatch, 1);
+
+  w->fd = fd;
+  w->func = func;
+  w->data = data;
+  if (!add_to_epoll (w)) {
+    g_autoptr (GSource) src = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_source, w, NULL);
+    w->source = g_source_attach (src, g_main_context_get_thread_default ());
+  }
+  return w;
+}
+
+void
+af_fd_watch_remove (AfFdWatch *w)
+{
+  if (w == NULL)
+    return;
+  if (w->source)
+    g_source_remove (w->source);
+  else
+    epoll_ctl (watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
+  g_free (w);
+}
