@@ -249,6 +249,7 @@ void
 afd_db_defer_event (AfdDb *db, const char *actor, const char *action, const char *codebase_id,
                     const char *sandbox_id, const char *session_id, const char *detail)
 {
+  g_autoptr (GError) error = NULL;
   DeferredEvent *e = g_new0 (DeferredEvent, 1);
   e->time_us = afd_db_now_us ();
   e->actor = g_strdup (actor);
@@ -260,10 +261,11 @@ afd_db_defer_event (AfdDb *db, const char *actor, const char *action, const char
   if (db->deferred == NULL)
     db->deferred = g_ptr_array_new_with_free_func (deferred_event_free);
   g_ptr_array_add (db->deferred, e);
-  if (db->deferred->len >= AFD_DB_DEFER_MAX)
-    afd_db_flush_events (db, NULL);
-  else if (db->defer_timer == 0)
-    db->defer_timer = g_timeout_add (AFD_DB_DEFER_MS, on_defer_timer, db);
+  /* Written now, before the command's answer: a client that saw a result
+   * finds it in the history, even after a kill -9 of the server. Only
+   * inside a caller's transaction does it wait (for the timer). */
+  if (!afd_db_flush_events (db, &error))
+    g_warning ("a command's history row was not written: %s", error->message);
 }
 
 gboolean

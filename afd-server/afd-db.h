@@ -75,16 +75,14 @@ gboolean afd_db_light (AfdDb *db, GError **error);
 gboolean afd_db_commit (AfdDb *db, GError **error);
 void afd_db_rollback (AfdDb *db);
 
-/* History rows of commands, written in batches: an Exec is frequent and
- * its row changes no state, so rows are queued and written together in
- * one light transaction — at most AFD_DB_DEFER_MS later, at
- * AFD_DB_DEFER_MAX rows, before any other write transaction (so ids keep
- * the order things happened in), before a read of the history
- * (afd_db_flush_events) and at close. What a crash of the server can
- * lose: the rows of the commands that ended in the last
- * AFD_DB_DEFER_MS. The strings are copied; the time is taken now. */
+/* History rows of commands: written at once, in a light transaction (no
+ * fsync), before the command is answered. Inside a caller's transaction
+ * a row waits in a queue — at most AFD_DB_DEFER_MS, or until the next
+ * write transaction, read of the history (afd_db_flush_events) or close,
+ * whichever comes first — so ids keep the order things happened in. A
+ * row that cannot be written is reported with g_warning. The strings are
+ * copied; the time is taken now. */
 #define AFD_DB_DEFER_MS 50
-#define AFD_DB_DEFER_MAX 64
 void afd_db_defer_event (AfdDb *db, const char *actor, const char *action, const char *codebase_id,
                          const char *sandbox_id, const char *session_id, const char *detail);
 /* Write the queued rows now (nothing to do: TRUE). */

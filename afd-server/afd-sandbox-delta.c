@@ -305,14 +305,13 @@ afd_sandbox_exec_end (AfdSandbox *sb, const AfdCaller *caller, const AfdExecReco
     session_id = g_strdup (rec->session_id);
   }
   if (sb->row->commit_mode != AFD_COMMIT_AFTER_EACH || sb->helpers == NULL || delta_is_clean (sb)) {
-    /* Nothing to commit: the answer first, then the history row, queued
-     * (afd_db_defer_event): written with others in one transaction, and
-     * before any later write or read of the history, so ListEvents never
-     * misses it; the client does not wait for it. */
-    ((void (*) (gpointer))done) (data);
+    /* Nothing to commit: the history row, then the answer — a client
+     * that saw the result finds the command in the history, whatever
+     * happens to the server next. */
     if (sb->owner)
       afd_db_defer_event (sb->owner->db, actor, what, sb->row->codebase_id, sb->row->id, session_id,
                           detail);
+    ((void (*) (gpointer))done) (data);
     return;
   }
   if (sb->owner)

@@ -354,10 +354,11 @@ test_events_prune_and_readonly (Fixture *f, gconstpointer data)
   g_assert_nonnull (error);
 }
 
-/* Command history rows queued by afd_db_defer_event: not in the table
- * until written, written together before any other write (so ids keep the
- * order things happened in), on an explicit flush, when the queue is full,
- * on the timer, and at close. */
+/* Command history rows (afd_db_defer_event): in the table at once outside
+ * a transaction, so a command that was answered is in the history even if
+ * the server is killed next; inside a caller's transaction they wait, and
+ * are written after it — on the next write, an explicit flush, the timer
+ * or close — in the order things happened. */
 static void
 test_deferred_events (Fixture *f, gconstpointer data)
 {
@@ -368,10 +369,14 @@ test_deferred_events (Fixture *f, gconstpointer data)
 
   afd_db_defer_event (db, "uid:0", "sandbox.exec", "cb_00000000000000000000000000000000", sb, NULL,
                       "n=1");
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events"), ==, 1);
+
+  /* Inside a transaction: queued, written by the next write after it. */
+  g_assert_true (afd_db_begin_light (db, &error));
   afd_db_defer_event (db, "uid:0", "session.exec", NULL, sb,
                       "sess_00000000000000000000000000000000", "n=2");
-  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events"), ==, 0);
-  /* Another write first writes the queue: the stop comes after the execs. */
+  g_assert_true (afd_db_commit (db, &error));
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events"), ==, 1);
   g_assert_true (afd_db_begin_light (db, &error));
   g_assert_true (afd_rows_event_append (db, "uid:0", "sandbox.stop", NULL, sb, "", &error));
   g_assert_true (afd_db_commit (db, &error));
@@ -385,28 +390,29 @@ test_deferred_events (Fixture *f, gconstpointer data)
                    "sess_00000000000000000000000000000000");
   g_assert_cmpstr (((AfdEventRow *)g_ptr_array_index (rows, 2))->action, ==, "sandbox.stop");
 
-  /* A full queue is written at once. */
-  for (int i = 0; i < AFD_DB_DEFER_MAX; i++)
-    afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "full");
-  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'full'"), ==,
-                   AFD_DB_DEFER_MAX);
-
-  /* The timer writes what is left (the test waits on the main context). */
+  /* Queued in a transaction that ends: the timer writes it (the test
+   * waits on the main context). */
+  g_assert_true (afd_db_begin_light (db, &error));
   afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "timer");
+  g_assert_true (afd_db_commit (db, &error));
   g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'timer'"), ==, 0);
   while (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'timer'") == 0)
     g_main_context_iteration (NULL, TRUE);
 
   /* An explicit flush, and close: nothing queued is lost. */
+  g_assert_true (afd_db_begin_light (db, &error));
   afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "flush");
+  g_assert_true (afd_db_commit (db, &error));
   g_assert_true (afd_db_flush_events (db, &error));
   g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'flush'"), ==, 1);
+  g_assert_true (afd_db_begin_light (db, &error));
   afd_db_defer_event (db, "uid:0", "sandbox.exec", NULL, sb, NULL, "close");
+  g_assert_true (afd_db_commit (db, &error));
   afd_db_close (db);
   db = afd_db_open (f->path, &error);
   g_assert_no_error (error);
   g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events WHERE detail = 'close'"), ==, 1);
-  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events"), ==, AFD_DB_DEFER_MAX + 6);
+  g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM events"), ==, 6);
   afd_db_close (db);
 }
 
