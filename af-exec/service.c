@@ -25,6 +25,7 @@
 #include "fd-watch.h"
 #include "options.h"
 #include "sandbox.h"
+#include "service-private.h"
 #include "session.h"
 
 #define EXEC1_PATH "/org/agentfense/Exec1"
@@ -33,42 +34,8 @@
 #define IDLE_TRIM_SECS 2
 #define LATE_CLOSE_MS 20
 
-typedef struct {
-  AfConfig *config;
-  AfSandbox *sb;
-  AfExec1 *skeleton;
-  GDBusConnection *conn;
-  GMainLoop *loop;
-  GHashTable *sessions; /* id → AfSession (live, not destroyed) */
-  guint n_running;
-  guint64 n_run;
-  guint64 next_stream_id;
-  gboolean stopping;
-  guint trim; /* pending give-back of freed heap, once idle */
-  const char *sb_id;
-  /* Callers' output pipe ends of answered commands, closed at the next
-   * request or LATE_CLOSE_MS later (see complete). */
-  GArray *late_fds;
-  guint late_timer;
-} Service;
-
-/* One call in flight: the fds it owns and how to answer. */
-typedef struct {
-  Service *svc;
-  /* NULL for a stream. Not a reference of ours: returning on it consumes
-   * the one the skeleton handed over. */
-  GDBusMethodInvocation *invocation;
-  guint64 stream_id;
-  int fds[3];                /* stdin, stdout, stderr (-1 when absent) */
-  int lifeline;              /* the request's "lifeline" fd, -1 when absent */
-  AfFdWatch *lifeline_watch; /* sessions: the watch that ends the session */
-  char *session_id;          /* sessions: which one the lifeline ends */
-  char **argv;
-  char **env;
-} Call;
-
-static void
-call_free (Call *c)
+void
+service_call_free (Call *c)
 {
   for (int i = 0; i < 3; i++)
     if (c->fds[i] >= 0)
@@ -82,8 +49,17 @@ call_free (Call *c)
   g_free (c);
 }
 
-static GVariant *
-result_to_variant (const AfExecResult *r, gboolean session, gboolean restarted)
+Call *
+service_call_new (Service *svc)
+{
+  Call *c = g_new0 (Call, 1);
+  c->svc = svc;
+  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
+  return c;
+}
+
+GVariant *
+service_result_to_variant (const AfExecResult *r, gboolean session, gboolean restarted)
 {
   GVariantBuilder b;
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -141,8 +117,8 @@ on_sandbox_died (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-close_late_fds (Service *svc)
+void
+service_close_late_fds (Service *svc)
 {
   g_clear_handle_id (&svc->late_timer, g_source_remove);
   for (guint i = 0; i < svc->late_fds->len; i++)
@@ -155,12 +131,12 @@ on_late_close (gpointer data)
 {
   Service *svc = data;
   svc->late_timer = 0;
-  close_late_fds (svc);
+  service_close_late_fds (svc);
   return G_SOURCE_REMOVE;
 }
 
-static void
-complete (Call *c, GVariant *result, const GError *error)
+void
+service_complete (Call *c, GVariant *result, const GError *error)
 {
   Service *svc = c->svc;
 
@@ -192,7 +168,7 @@ complete (Call *c, GVariant *result, const GError *error)
   }
   if (svc->late_fds->len > 0 && svc->late_timer == 0)
     svc->late_timer = g_timeout_add (LATE_CLOSE_MS, on_late_close, svc);
-  call_free (c);
+  service_call_free (c);
   if (svc->n_running == 0 && svc->trim == 0 && !svc->stopping)
     svc->trim = g_timeout_add_seconds (IDLE_TRIM_SECS, on_idle_trim, svc);
   maybe_finish_stop (svc);
@@ -205,36 +181,19 @@ on_exec_done (gpointer data, const AfExecResult *r, const GError *error)
   if (r)
     af_sb_debug (c->svc->sb_id, "exec done: exit %d in %" G_GINT64_FORMAT " us", r->exit_code,
                  r->duration_us);
-  complete (c, r ? result_to_variant (r, FALSE, FALSE) : NULL, error);
+  service_complete (c, r ? service_result_to_variant (r, FALSE, FALSE) : NULL, error);
 }
 
-static void
-on_session_done (gpointer data, const AfExecResult *r, gboolean restarted, const GError *error)
-{
-  Call *c = data;
-  complete (c, r ? result_to_variant (r, TRUE, restarted) : NULL, error);
-}
-
-/* The fds that came with a message, taken out of its list as they are
- * (no duplicate of each, no close of the original after the call): the
- * message is done with them once its handler runs. A handle named twice
- * gets a duplicate the second time; what no handle named is closed. */
-typedef struct {
-  int *fds;
-  int n;
-  gboolean *used;
-} FdSet;
-
-static void
-fd_set_init (FdSet *set, GUnixFDList *list)
+void
+service_fd_set_init (FdSet *set, GUnixFDList *list)
 {
   set->n = 0;
   set->fds = list ? g_unix_fd_list_steal_fds (list, &set->n) : NULL;
   set->used = g_new0 (gboolean, MAX (set->n, 1));
 }
 
-static void
-fd_set_clear (FdSet *set)
+void
+service_fd_set_clear (FdSet *set)
 {
   for (int i = 0; i < set->n; i++)
     if (!set->used[i])
@@ -263,8 +222,8 @@ fd_set_take (FdSet *set, gint32 h, const char *what, GError **error)
 }
 
 /* Take fds [stdin, stdout, stderr] (indices in the message's list). */
-static gboolean
-take_fds (FdSet *set, const gint32 *handles, int n, Call *c, GError **error)
+gboolean
+service_take_fds (FdSet *set, const gint32 *handles, int n, Call *c, GError **error)
 {
   for (int i = 0; i < n; i++) {
     c->fds[i] = fd_set_take (set, handles[i], "fd", error);
@@ -277,8 +236,8 @@ take_fds (FdSet *set, const gint32 *handles, int n, Call *c, GError **error)
 /* The optional "lifeline" of a request: the read end of a pipe the caller
  * keeps the write end of, so a caller that goes away (its call cancelled,
  * or the process gone) is seen at once and its command killed. */
-static gboolean
-take_lifeline (GVariant *request, FdSet *set, Call *c, GError **error)
+gboolean
+service_take_lifeline (GVariant *request, FdSet *set, Call *c, GError **error)
 {
   gint32 h;
   if (!g_variant_lookup (request, "lifeline", "h", &h))
@@ -287,8 +246,8 @@ take_lifeline (GVariant *request, FdSet *set, Call *c, GError **error)
   return c->lifeline >= 0;
 }
 
-static gboolean
-check_capacity (Service *svc, GError **error)
+gboolean
+service_check_capacity (Service *svc, GError **error)
 {
   if (svc->stopping || !af_sandbox_is_alive (svc->sb)) {
     g_set_error (error, AF_ERROR, AF_ERROR_FAILED_PRECONDITION, "the sandbox is not running");
@@ -302,8 +261,8 @@ check_capacity (Service *svc, GError **error)
   return TRUE;
 }
 
-static char **
-env_from_variant (GVariant *dict)
+char **
+service_env_from_variant (GVariant *dict)
 {
   g_autoptr (GVariant) env = g_variant_lookup_value (dict, "env", G_VARIANT_TYPE ("a{ss}"));
   GPtrArray *out = g_ptr_array_new ();
@@ -319,8 +278,8 @@ env_from_variant (GVariant *dict)
   return (char **)g_ptr_array_free (out, FALSE);
 }
 
-static gint64
-lookup_u64 (GVariant *dict, const char *key, gint64 dflt)
+gint64
+service_lookup_u64 (GVariant *dict, const char *key, gint64 dflt)
 {
   guint64 v;
   if (g_variant_lookup (dict, key, "t", &v) && v > 0)
@@ -336,8 +295,8 @@ start_exec (Service *svc, GVariant *request, FdSet *fds, const gint32 *handles, 
   const char *command = NULL, *workdir = NULL;
   g_autofree const char **argv = NULL;
 
-  if (!check_capacity (svc, error) || !take_fds (fds, handles, 3, c, error) ||
-      !take_lifeline (request, fds, c, error))
+  if (!service_check_capacity (svc, error) || !service_take_fds (fds, handles, 3, c, error) ||
+      !service_take_lifeline (request, fds, c, error))
     return FALSE;
   if (g_variant_lookup (request, "argv", "^as", &c->argv) && c->argv[0] == NULL)
     g_clear_pointer (&c->argv, g_strfreev);
@@ -355,14 +314,14 @@ start_exec (Service *svc, GVariant *request, FdSet *fds, const gint32 *handles, 
     req.shell_semantics = TRUE;
   }
   g_variant_lookup (request, "workdir", "&s", &workdir);
-  c->env = env_from_variant (request);
+  c->env = service_env_from_variant (request);
   req.argv = (const char *const *)c->argv;
   req.env = (const char *const *)c->env;
   req.cwd = workdir;
-  req.timeout_ms =
-      lookup_u64 (request, "timeout_ms", af_config_get_int (svc->config, "exec", "timeout"));
-  req.output_cap =
-      lookup_u64 (request, "output_limit", af_config_get_int (svc->config, "exec", "output_limit"));
+  req.timeout_ms = service_lookup_u64 (request, "timeout_ms",
+                                       af_config_get_int (svc->config, "exec", "timeout"));
+  req.output_cap = service_lookup_u64 (request, "output_limit",
+                                       af_config_get_int (svc->config, "exec", "output_limit"));
   req.stdin_fd = c->fds[0];
   req.stdout_fd = c->fds[1];
   req.stderr_fd = c->fds[2];
@@ -379,22 +338,20 @@ handle_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVarian
              GVariant *in, GVariant *out, GVariant *err, gpointer data)
 {
   Service *svc = data;
-  Call *c = g_new0 (Call, 1);
+  Call *c = service_call_new (svc);
   g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
   FdSet set;
 
-  close_late_fds (svc);
-  c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
+  service_close_late_fds (svc);
   c->invocation = inv;
-  fd_set_init (&set, fds);
+  service_fd_set_init (&set, fds);
   if (!start_exec (svc, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
-    call_free (c);
+    service_call_free (c);
   }
-  fd_set_clear (&set);
+  service_fd_set_clear (&set);
   return TRUE;
 }
 
@@ -403,223 +360,23 @@ handle_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, 
                     GVariant *in, GVariant *out, GVariant *err, gpointer data)
 {
   Service *svc = data;
-  Call *c = g_new0 (Call, 1);
+  Call *c = service_call_new (svc);
   g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
   FdSet set;
 
-  close_late_fds (svc);
-  c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
+  service_close_late_fds (svc);
   c->stream_id = ++svc->next_stream_id;
-  fd_set_init (&set, fds);
+  service_fd_set_init (&set, fds);
   if (!start_exec (svc, request, &set, handles, c, &error)) {
     g_dbus_method_invocation_return_gerror (inv, error);
-    call_free (c);
-    fd_set_clear (&set);
+    service_call_free (c);
+    service_fd_set_clear (&set);
     return TRUE;
   }
-  fd_set_clear (&set);
+  service_fd_set_clear (&set);
   af_exec1_complete_exec_stream (obj, inv, NULL, c->stream_id);
-  return TRUE;
-}
-
-typedef struct {
-  Service *svc;
-  GDBusMethodInvocation *inv;
-} Pending;
-
-static void
-on_session_ready (gpointer data, AfSession *s, const GError *error)
-{
-  Pending *p = data;
-
-  if (error) {
-    g_dbus_method_invocation_return_gerror (p->inv, error);
-  } else {
-    g_hash_table_insert (p->svc->sessions, g_strdup (af_session_get_id (s)), s);
-    af_exec1_complete_create_session (p->svc->skeleton, p->inv, af_session_get_id (s));
-  }
-  g_free (p);
-}
-
-static gboolean
-handle_create_session (AfExec1 *obj, GDBusMethodInvocation *inv, GVariant *request, gpointer data)
-{
-  Service *svc = data;
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) env = env_from_variant (request);
-  const char *shell = NULL, *id = NULL;
-  g_autofree char *new_id = NULL;
-  Pending *p;
-
-  g_variant_lookup (request, "shell", "&s", &shell);
-  g_variant_lookup (request, "id", "&s", &id);
-  if (id == NULL || id[0] == '\0')
-    id = new_id = af_id_new (AF_ID_SESSION);
-  if (!check_capacity (svc, &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    return TRUE;
-  }
-  if (!af_id_validate (AF_ID_SESSION, id, "session id", &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    return TRUE;
-  }
-  if (g_hash_table_contains (svc->sessions, id)) {
-    g_dbus_method_invocation_return_error (inv, AF_ERROR, AF_ERROR_ALREADY_EXISTS,
-                                           "session %s already exists", id);
-    return TRUE;
-  }
-  if (g_hash_table_size (svc->sessions) >=
-      (guint)af_config_get_int (svc->config, "exec", "max_sessions")) {
-    g_dbus_method_invocation_return_error (inv, AF_ERROR, AF_ERROR_RESOURCE_EXHAUSTED,
-                                           "this sandbox already has %u sessions",
-                                           g_hash_table_size (svc->sessions));
-    return TRUE;
-  }
-  p = g_new0 (Pending, 1);
-  p->svc = svc;
-  p->inv = inv;
-  if (af_session_new (svc->sb, id, shell, (const char *const *)env, on_session_ready, p, &error) ==
-      NULL) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    g_free (p);
-  }
-  return TRUE;
-}
-
-/* A session command's caller went away: the command runs in the session's
- * shell, so ending it means ending the session (as a cancelled call). */
-static gboolean
-on_session_lifeline (gpointer data)
-{
-  Call *c = data;
-  Service *svc = c->svc;
-  AfSession *s = g_hash_table_lookup (svc->sessions, c->session_id);
-
-  c->lifeline_watch = NULL; /* a finished watch is gone */
-  if (s != NULL) {
-    af_sb_message (svc->sb_id, "the caller of a command in %s went away; ending the session",
-                   c->session_id);
-    g_hash_table_remove (svc->sessions, c->session_id);
-    af_session_destroy (s); /* completes @c with a closed error */
-  }
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-start_session_exec (Service *svc, const char *id, GVariant *request, FdSet *fds,
-                    const gint32 *handles, Call *c, GError **error)
-{
-  AfSession *s = g_hash_table_lookup (svc->sessions, id);
-  AfSessionExecRequest req = { 0 };
-
-  if (!check_capacity (svc, error))
-    return FALSE;
-  if (s == NULL) {
-    g_set_error (error, AF_ERROR, AF_ERROR_NOT_FOUND, "no session %s in this sandbox", id);
-    return FALSE;
-  }
-  if (!take_fds (fds, handles, 2, c, error))
-    return FALSE;
-  /* take_fds filled [0], [1]: shift to stdout/stderr slots. */
-  c->fds[2] = c->fds[1];
-  c->fds[1] = c->fds[0];
-  c->fds[0] = -1;
-  if (!take_lifeline (request, fds, c, error))
-    return FALSE;
-  g_variant_lookup (request, "command", "&s", &req.command);
-  req.timeout_ms =
-      lookup_u64 (request, "timeout_ms", af_config_get_int (svc->config, "exec", "timeout"));
-  req.output_cap =
-      lookup_u64 (request, "output_limit", af_config_get_int (svc->config, "exec", "output_limit"));
-  req.stdout_fd = c->fds[1];
-  req.stderr_fd = c->fds[2];
-  if (!af_session_exec (s, &req, on_session_done, c, error))
-    return FALSE;
-  if (c->lifeline >= 0) {
-    c->session_id = g_strdup (id);
-    c->lifeline_watch = af_fd_watch_once (c->lifeline, on_session_lifeline, c);
-  }
-  svc->n_running++;
-  svc->n_run++;
-  return TRUE;
-}
-
-static gboolean
-handle_session_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, const char *id,
-                     GVariant *request, GVariant *out, GVariant *err, gpointer data)
-{
-  Service *svc = data;
-  Call *c = g_new0 (Call, 1);
-  g_autoptr (GError) error = NULL;
-  gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
-  FdSet set;
-
-  close_late_fds (svc);
-  c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
-  c->invocation = inv;
-  fd_set_init (&set, fds);
-  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    call_free (c);
-  }
-  fd_set_clear (&set);
-  return TRUE;
-}
-
-static gboolean
-handle_session_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds,
-                            const char *id, GVariant *request, GVariant *out, GVariant *err,
-                            gpointer data)
-{
-  Service *svc = data;
-  Call *c = g_new0 (Call, 1);
-  g_autoptr (GError) error = NULL;
-  gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
-  FdSet set;
-
-  close_late_fds (svc);
-  c->svc = svc;
-  c->fds[0] = c->fds[1] = c->fds[2] = c->lifeline = -1;
-  c->stream_id = ++svc->next_stream_id;
-  fd_set_init (&set, fds);
-  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    call_free (c);
-    fd_set_clear (&set);
-    return TRUE;
-  }
-  fd_set_clear (&set);
-  af_exec1_complete_session_exec_stream (obj, inv, NULL, c->stream_id);
-  return TRUE;
-}
-
-static gboolean
-handle_destroy_session (AfExec1 *obj, GDBusMethodInvocation *inv, const char *id, gpointer data)
-{
-  Service *svc = data;
-  AfSession *s = g_hash_table_lookup (svc->sessions, id);
-
-  if (s == NULL) {
-    g_dbus_method_invocation_return_error (inv, AF_ERROR, AF_ERROR_NOT_FOUND,
-                                           "no session %s in this sandbox", id);
-    return TRUE;
-  }
-  g_hash_table_remove (svc->sessions, id);
-  af_session_destroy (s);
-  af_exec1_complete_destroy_session (obj, inv);
-  return TRUE;
-}
-
-static gboolean
-handle_list_sessions (AfExec1 *obj, GDBusMethodInvocation *inv, gpointer data)
-{
-  Service *svc = data;
-  g_autofree const char **ids = (const char **)g_hash_table_get_keys_as_array (svc->sessions, NULL);
-  af_exec1_complete_list_sessions (obj, inv, ids);
   return TRUE;
 }
 
@@ -760,14 +517,7 @@ af_exec_serve (AfConfig *config, const char *address)
       svc.skeleton, af_cgroup_mode_name (af_cgroup_get_mode (af_sandbox_get_cgroup (svc.sb))));
   g_signal_connect (svc.skeleton, "handle-exec", G_CALLBACK (handle_exec), &svc);
   g_signal_connect (svc.skeleton, "handle-exec-stream", G_CALLBACK (handle_exec_stream), &svc);
-  g_signal_connect (svc.skeleton, "handle-create-session", G_CALLBACK (handle_create_session),
-                    &svc);
-  g_signal_connect (svc.skeleton, "handle-session-exec", G_CALLBACK (handle_session_exec), &svc);
-  g_signal_connect (svc.skeleton, "handle-session-exec-stream",
-                    G_CALLBACK (handle_session_exec_stream), &svc);
-  g_signal_connect (svc.skeleton, "handle-destroy-session", G_CALLBACK (handle_destroy_session),
-                    &svc);
-  g_signal_connect (svc.skeleton, "handle-list-sessions", G_CALLBACK (handle_list_sessions), &svc);
+  service_connect_sessions (&svc);
   g_signal_connect (svc.skeleton, "handle-get-stats", G_CALLBACK (handle_get_stats), &svc);
   g_signal_connect (svc.skeleton, "handle-stop", G_CALLBACK (handle_stop), &svc);
   g_signal_connect (svc.conn, "closed", G_CALLBACK (on_closed), &svc);
@@ -784,7 +534,7 @@ af_exec_serve (AfConfig *config, const char *address)
   if (!svc.stopping || svc.n_running > 0 || af_sandbox_is_alive (svc.sb))
     g_main_loop_run (svc.loop);
   g_clear_handle_id (&svc.trim, g_source_remove);
-  close_late_fds (&svc);
+  service_close_late_fds (&svc);
 
   g_source_remove (term);
   g_source_remove (intr);
