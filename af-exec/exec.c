@@ -17,7 +17,7 @@
 #include <glib-unix.h>
 
 #include "af-error.h"
-#include "fd-watch.h"
+#include "af-fd-watch.h"
 #include "relay.h"
 
 typedef struct {

@@ -226,7 +226,7 @@ watch_in_epoll (AfRelay *r)
     relay_epfd = epfd;
     src = g_unix_fd_source_new (epfd, G_IO_IN);
     g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_epoll, NULL, NULL);
-    /* Not blocked while it dispatches (see fd-watch.c). */
+    /* Not blocked while it dispatches (see libafcore/af-fd-watch.c). */
     g_source_set_can_recurse (src, TRUE);
     g_source_attach (src, g_main_context_default ());
   }

@@ -7,7 +7,7 @@
 #include <gio/gunixfdlist.h>
 
 #include "af-exec-dbus.h"
-#include "fd-watch.h"
+#include "af-fd-watch.h"
 #include "options.h"
 #include "sandbox.h"
 #include "session.h"

@@ -22,7 +22,7 @@
 #include "af-exec-dbus.h"
 #include "af-ids.h"
 #include "af-log.h"
-#include "fd-watch.h"
+#include "af-fd-watch.h"
 #include "options.h"
 #include "sandbox.h"
 #include "service-private.h"

@@ -10,7 +10,7 @@
  * through D-Bus messages, or finish a call before the commit that follows
  * its command. */
 #include "afd-sandbox-service.h"
-#include "afd-fd-watch.h"
+#include "af-fd-watch.h"
 
 #include "google/protobuf/duration.pb-c.h"
 
@@ -29,7 +29,7 @@
 
 typedef struct {
   int fd;
-  AfdFdWatch *watch;
+  AfFdWatch *watch;
   gboolean eof;
   GString *buf; /* unary: everything (af-exec caps it) */
 } Stream;
@@ -80,7 +80,7 @@ static void
 exec_state_free (ExecState *st)
 {
   for (Stream *s = &st->out; s <= &st->err; s++) {
-    g_clear_pointer (&s->watch, afd_fd_watch_remove);
+    g_clear_pointer (&s->watch, af_fd_watch_remove);
     if (s->fd >= 0)
       close (s->fd);
     if (s->buf)
@@ -191,8 +191,8 @@ complete (ExecState *st)
   st->completing = TRUE;
   /* Nothing more is read: a hang-up that comes now must not wake us
    * again and again while the commit runs. */
-  g_clear_pointer (&st->out.watch, afd_fd_watch_remove);
-  g_clear_pointer (&st->err.watch, afd_fd_watch_remove);
+  g_clear_pointer (&st->out.watch, af_fd_watch_remove);
+  g_clear_pointer (&st->err.watch, af_fd_watch_remove);
   gint64 duration = (gint64)st->duration_us;
   gboolean timed_out = st->timed_out, oom = st->oom_killed;
   if (st->result) {
@@ -231,7 +231,7 @@ static void
 watch (ExecState *st, Stream *s)
 {
   if (s->watch == NULL && !s->eof)
-    s->watch = afd_fd_watch_add (s->fd, on_readable, st);
+    s->watch = af_fd_watch_add (s->fd, on_readable, st);
 }
 
 static void
@@ -279,8 +279,8 @@ pump (ExecState *st)
         continue;
       if (st->streaming && !af_grpc_call_can_send (st->call)) {
         st->paused = TRUE;
-        g_clear_pointer (&st->out.watch, afd_fd_watch_remove);
-        g_clear_pointer (&st->err.watch, afd_fd_watch_remove);
+        g_clear_pointer (&st->out.watch, af_fd_watch_remove);
+        g_clear_pointer (&st->err.watch, af_fd_watch_remove);
         return;
       }
       ssize_t n = read (s->fd, buf, sizeof buf);
@@ -292,7 +292,7 @@ pump (ExecState *st)
         continue;
       if (n <= 0) {
         s->eof = TRUE;
-        g_clear_pointer (&s->watch, afd_fd_watch_remove);
+        g_clear_pointer (&s->watch, af_fd_watch_remove);
         continue;
       }
       progress = TRUE;

@@ -1,9 +1,8 @@
-/* fd-watch.c — see fd-watch.h. */
-#include "fd-watch.h"
+/* af-fd-watch.c — see af-fd-watch.h. */
+#include "af-fd-watch.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include <glib-unix.h>
 
@@ -11,7 +10,8 @@ struct _AfFdWatch {
   int fd;
   GSourceFunc func;
   gpointer data;
-  guint source; /* the fallback on other contexts */
+  gboolean once;
+  GSource *source; /* the fallback: a GLib source of its own, on its context */
 };
 
 static int watch_epfd = -1;
@@ -30,9 +30,13 @@ on_epoll (gint fd, GIOCondition cond, gpointer unused)
   while (n < 0 && errno == EINTR);
   if (n == 1) {
     AfFdWatch *w = ev.data.ptr;
-    epoll_ctl (watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
-    w->func (w->data);
-    g_free (w);
+    if (w->once) {
+      epoll_ctl (watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
+      w->func (w->data);
+      g_free (w);
+    } else {
+      w->func (w->data); /* @w may be gone after this */
+    }
   }
   return G_SOURCE_CONTINUE;
 }
@@ -41,12 +45,18 @@ static gboolean
 on_source (gint fd, GIOCondition cond, gpointer data)
 {
   AfFdWatch *w = data;
-  w->source = 0;
+  if (!w->once) {
+    w->func (w->data); /* may remove the watch: then GLib drops the source */
+    return G_SOURCE_CONTINUE;
+  }
+  g_clear_pointer (&w->source, g_source_unref); /* GLib destroys it on return */
   w->func (w->data);
   g_free (w);
   return G_SOURCE_REMOVE;
 }
 
+/* Into the default context's epoll set; FALSE when the caller's context is
+ * another one or the set cannot be had. */
 static gboolean
 add_to_epoll (AfFdWatch *w)
 {
@@ -73,20 +83,35 @@ add_to_epoll (AfFdWatch *w)
   return epoll_ctl (watch_epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0;
 }
 
-AfFdWatch *
-af_fd_watch_once (int fd, GSourceFunc func, gpointer data)
+static AfFdWatch *
+watch_new (int fd, GSourceFunc func, gpointer data, gboolean once)
 {
   AfFdWatch *w = g_new0 (AfFdWatch, 1);
 
   w->fd = fd;
   w->func = func;
   w->data = data;
+  w->once = once;
   if (!add_to_epoll (w)) {
-    g_autoptr (GSource) src = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_source, w, NULL);
-    w->source = g_source_attach (src, g_main_context_get_thread_default ());
+    w->source = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback (w->source, (GSourceFunc)(void (*) (void))on_source, w, NULL);
+    /* Destroyed through the pointer, not an id: g_source_remove () looks
+     * ids up in the global default context only. */
+    g_source_attach (w->source, g_main_context_get_thread_default ());
   }
   return w;
+}
+
+AfFdWatch *
+af_fd_watch_add (int fd, GSourceFunc func, gpointer data)
+{
+  return watch_new (fd, func, data, FALSE);
+}
+
+AfFdWatch *
+af_fd_watch_once (int fd, GSourceFunc func, gpointer data)
+{
+  return watch_new (fd, func, data, TRUE);
 }
 
 void
@@ -94,9 +119,10 @@ af_fd_watch_remove (AfFdWatch *w)
 {
   if (w == NULL)
     return;
-  if (w->source)
-    g_source_remove (w->source);
-  else
+  if (w->source) {
+    g_source_destroy (w->source);
+    g_source_unref (w->source);
+  } else
     epoll_ctl (watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
   g_free (w);
 }
