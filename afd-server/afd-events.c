@@ -187,7 +187,12 @@ afd_event_retention_new (AfdDb *db, const AfdSettings *settings)
   r->keep_count = settings->events_max_count;
   r->max_age_us = settings->events_max_age_ms * 1000;
   r->timer = g_timeout_add_seconds (PRUNE_INTERVAL_S, on_prune_timer, r);
-  on_prune_timer (r);
+  /* What is due at start is pruned before anything is served: a server
+   * restarted with a lower bound never answers ListEvents with more. Later
+   * prunes run in batches at idle priority, after other work. */
+  g_autoptr (GError) error = NULL;
+  if (afd_event_retention_run (r, &error) < 0)
+    g_warning ("pruning the event history: %s", error->message);
   return r;
 }
 

@@ -18,8 +18,9 @@ const AfGrpcMethod *afd_events_service_methods (gsize *out_n);
 
 typedef struct _AfdEventRetention AfdEventRetention;
 
-/* Prune now (in batches, from idle callbacks) and then periodically, per
- * @settings' events.max_count and events.max_age. NULL when both are off. */
+/* Prune what is due now (before returning) and then periodically (in
+ * batches, from idle callbacks), per @settings' events.max_count and
+ * events.max_age. NULL when both are off. */
 AfdEventRetention *afd_event_retention_new (AfdDb *db, const AfdSettings *settings);
 /* Run every batch due now to the end, synchronously (tests, and a bound
  * that was just lowered). Returns how many events were removed. */
