@@ -114,7 +114,11 @@ def main(argv):
     listener.bind(sock_path)
     listener.listen(128)
 
-    env = dict(os.environ, CONTAINERS_CONF=conf, LISTEN_FDS="1")
+    # Its temp files too (an imported image passes through TMPDIR as
+    # api_load.tar*, which the service does not always remove).
+    service_tmp = os.path.join(top, "tmp")
+    os.mkdir(service_tmp)
+    env = dict(os.environ, CONTAINERS_CONF=conf, LISTEN_FDS="1", TMPDIR=service_tmp)
     env.pop("DOCKER_HOST", None)
     guard = af_test_guard.Guard(top, env=env)
     status = 1
