@@ -95,13 +95,22 @@ check_wait (const char *root, gboolean with_events)
     close (events_fd);
 }
 
+/* The cgroup2 hierarchy: at the root (unified) or beside v1 (hybrid). */
+static const char *
+v2_root (void)
+{
+  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
+    return CG_ROOT;
+  if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+    return CG_ROOT "/unified";
+  return NULL;
+}
+
 static void
 test_wait_v2 (void)
 {
-  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
-    check_wait (CG_ROOT, TRUE);
-  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
-    check_wait (CG_ROOT "/unified", TRUE);
+  if (v2_root () != NULL)
+    check_wait (v2_root (), TRUE);
   else
     g_test_skip ("no cgroup2 hierarchy mounted");
 }
@@ -110,10 +119,8 @@ static void
 test_wait_v2_opens_events (void)
 {
   /* The same with no open cgroup.events: the helper opens it itself. */
-  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
-    check_wait (CG_ROOT, FALSE);
-  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
-    check_wait (CG_ROOT "/unified", FALSE);
+  if (v2_root () != NULL)
+    check_wait (v2_root (), FALSE);
   else
     g_test_skip ("no cgroup2 hierarchy mounted");
 }

@@ -577,6 +577,30 @@ fd_list3 (int in, int out, int err)
   return fds;
 }
 
+/* The end of a slow-consumer test: read the 100,000 bytes of the command
+ * whose reply lands in *@first, wait for that reply, check it, close
+ * @slow_read. */
+static void
+drain_slow_consumer (int slow_read, GVariant **first)
+{
+  g_autoptr (GVariant) result = NULL;
+  gsize got = 0;
+
+  while (got < 100000) {
+    char buf[65536];
+    gssize n = read (slow_read, buf, sizeof buf);
+    g_assert_cmpint (n, >, 0);
+    got += (gsize)n;
+  }
+  while (*first == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_variant_get (*first, "(@a{sv})", &result);
+  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
+  g_assert_cmpuint (exec_result_u64 (result, "stdout_bytes"), ==, 100000);
+  g_clear_pointer (first, g_variant_unref);
+  close (slow_read);
+}
+
 /* A consumer that stops reading holds only its own command: a command that
  * ended with ~100 KB its relay could not deliver yet (the consumer's pipe
  * full) must not keep another command of the sandbox from running and
@@ -591,7 +615,6 @@ test_slow_consumer (ExecFixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GUnixFDList) fds1 = NULL, fds2 = NULL;
   const char *argv_true[] = { "/bin/true", NULL };
-  gsize got = 0;
   GVariantBuilder b;
   SETUP ();
 
@@ -623,20 +646,7 @@ test_slow_consumer (ExecFixture *fx, gconstpointer data)
   g_assert_null (first); /* still held by its consumer */
 
   /* Now read: the first command's output arrives whole, then its result. */
-  while (got < 100000) {
-    char buf[65536];
-    gssize n = read (slow[0], buf, sizeof buf);
-    g_assert_cmpint (n, >, 0);
-    got += (gsize)n;
-  }
-  while (first == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_clear_pointer (&result, g_variant_unref);
-  g_variant_get (first, "(@a{sv})", &result);
-  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
-  g_assert_cmpuint (exec_result_u64 (result, "stdout_bytes"), ==, 100000);
-  g_variant_unref (first);
-  close (slow[0]);
+  drain_slow_consumer (slow[0], &first);
   close (devnull);
   exec_service_stop (svc);
 }
@@ -656,7 +666,6 @@ test_session_slow_consumer (ExecFixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
   g_autofree char *id = NULL;
-  gsize got = 0;
   SETUP ();
 
   svc = exec_service_start (fx->workspace, NULL);
@@ -683,19 +692,7 @@ test_session_slow_consumer (ExecFixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_null (first); /* still held by its consumer */
 
-  while (got < 100000) {
-    char buf[65536];
-    gssize n = read (slow[0], buf, sizeof buf);
-    g_assert_cmpint (n, >, 0);
-    got += (gsize)n;
-  }
-  while (first == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_variant_get (first, "(@a{sv})", &result);
-  g_assert_cmpint (exec_result_int (result, "exit_code"), ==, 0);
-  g_assert_cmpuint (exec_result_u64 (result, "stdout_bytes"), ==, 100000);
-  g_variant_unref (first);
-  close (slow[0]);
+  drain_slow_consumer (slow[0], &first);
   close (devnull);
 
   /* The session's pipes came back to its shell: it goes on. */
