@@ -141,24 +141,38 @@ start_session_exec (Service *svc, const char *id, GVariant *request, FdSet *fds,
   return TRUE;
 }
 
+/* SessionExec answers at the command's end; SessionExecStream answers now
+ * with a stream id and signals ExecFinished at the end. */
+static void
+begin_session_exec (Service *svc, GDBusMethodInvocation *inv, GUnixFDList *fds, const char *id,
+                    GVariant *request, GVariant *out, GVariant *err, gboolean streaming)
+{
+  Call *c = service_call_new (svc);
+  g_autoptr (GError) error = NULL;
+  gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
+  guint64 stream_id = streaming ? ++svc->next_stream_id : 0;
+  FdSet set;
+  gboolean ok;
+
+  service_close_late_fds (svc);
+  c->stream_id = stream_id;
+  c->invocation = streaming ? NULL : inv;
+  service_fd_set_init (&set, fds);
+  ok = start_session_exec (svc, id, request, &set, handles, c, &error);
+  service_fd_set_clear (&set);
+  if (!ok) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    service_call_free (c);
+  } else if (streaming) {
+    af_exec1_complete_session_exec_stream (svc->skeleton, inv, NULL, stream_id);
+  }
+}
+
 static gboolean
 handle_session_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, const char *id,
                      GVariant *request, GVariant *out, GVariant *err, gpointer data)
 {
-  Service *svc = data;
-  Call *c = service_call_new (svc);
-  g_autoptr (GError) error = NULL;
-  gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
-  FdSet set;
-
-  service_close_late_fds (svc);
-  c->invocation = inv;
-  service_fd_set_init (&set, fds);
-  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    service_call_free (c);
-  }
-  service_fd_set_clear (&set);
+  begin_session_exec (data, inv, fds, id, request, out, err, FALSE);
   return TRUE;
 }
 
@@ -167,23 +181,7 @@ handle_session_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDLis
                             const char *id, GVariant *request, GVariant *out, GVariant *err,
                             gpointer data)
 {
-  Service *svc = data;
-  Call *c = service_call_new (svc);
-  g_autoptr (GError) error = NULL;
-  gint32 handles[2] = { g_variant_get_handle (out), g_variant_get_handle (err) };
-  FdSet set;
-
-  service_close_late_fds (svc);
-  c->stream_id = ++svc->next_stream_id;
-  service_fd_set_init (&set, fds);
-  if (!start_session_exec (svc, id, request, &set, handles, c, &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    service_call_free (c);
-    service_fd_set_clear (&set);
-    return TRUE;
-  }
-  service_fd_set_clear (&set);
-  af_exec1_complete_session_exec_stream (obj, inv, NULL, c->stream_id);
+  begin_session_exec (data, inv, fds, id, request, out, err, TRUE);
   return TRUE;
 }
 

@@ -333,25 +333,39 @@ start_exec (Service *svc, GVariant *request, FdSet *fds, const gint32 *handles, 
   return TRUE;
 }
 
+/* Exec answers at the command's end; ExecStream answers now with a stream
+ * id and signals ExecFinished at the end. */
+static void
+begin_exec (Service *svc, GDBusMethodInvocation *inv, GUnixFDList *fds, GVariant *request,
+            const gint32 *handles, gboolean streaming)
+{
+  Call *c = service_call_new (svc);
+  g_autoptr (GError) error = NULL;
+  guint64 stream_id = streaming ? ++svc->next_stream_id : 0;
+  FdSet set;
+  gboolean ok;
+
+  service_close_late_fds (svc);
+  c->stream_id = stream_id;
+  c->invocation = streaming ? NULL : inv;
+  service_fd_set_init (&set, fds);
+  ok = start_exec (svc, request, &set, handles, c, &error);
+  service_fd_set_clear (&set);
+  if (!ok) {
+    g_dbus_method_invocation_return_gerror (inv, error);
+    service_call_free (c);
+  } else if (streaming) {
+    af_exec1_complete_exec_stream (svc->skeleton, inv, NULL, stream_id);
+  }
+}
+
 static gboolean
 handle_exec (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVariant *request,
              GVariant *in, GVariant *out, GVariant *err, gpointer data)
 {
-  Service *svc = data;
-  Call *c = service_call_new (svc);
-  g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
-  FdSet set;
-
-  service_close_late_fds (svc);
-  c->invocation = inv;
-  service_fd_set_init (&set, fds);
-  if (!start_exec (svc, request, &set, handles, c, &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    service_call_free (c);
-  }
-  service_fd_set_clear (&set);
+  begin_exec (data, inv, fds, request, handles, FALSE);
   return TRUE;
 }
 
@@ -359,24 +373,9 @@ static gboolean
 handle_exec_stream (AfExec1 *obj, GDBusMethodInvocation *inv, GUnixFDList *fds, GVariant *request,
                     GVariant *in, GVariant *out, GVariant *err, gpointer data)
 {
-  Service *svc = data;
-  Call *c = service_call_new (svc);
-  g_autoptr (GError) error = NULL;
   gint32 handles[3] = { g_variant_get_handle (in), g_variant_get_handle (out),
                         g_variant_get_handle (err) };
-  FdSet set;
-
-  service_close_late_fds (svc);
-  c->stream_id = ++svc->next_stream_id;
-  service_fd_set_init (&set, fds);
-  if (!start_exec (svc, request, &set, handles, c, &error)) {
-    g_dbus_method_invocation_return_gerror (inv, error);
-    service_call_free (c);
-    service_fd_set_clear (&set);
-    return TRUE;
-  }
-  service_fd_set_clear (&set);
-  af_exec1_complete_exec_stream (obj, inv, NULL, c->stream_id);
+  begin_exec (data, inv, fds, request, handles, TRUE);
   return TRUE;
 }
 
