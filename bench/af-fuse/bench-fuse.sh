@@ -11,6 +11,11 @@
 # the minimum is the least disturbed run. The load average is printed before
 # and after. AF_FUSE_ARGS adds af-fuse options (e.g. --no-passthrough to
 # measure without the kernel's passthrough; as root it is on by default).
+# FUSE_FLOOR names bench/af-fuse/fuse-floor (set by `ninja bench-af-fuse`):
+# the same read-only work then also runs on that minimal FUSE mirror of the
+# source, which answers every open from memory and decides nothing — the
+# cost any FUSE filesystem asked at open pays on this machine — and each
+# row adds its time and af-fuse's ratio to it.
 set -euo pipefail
 
 AF_FUSE=${1:-build/af-fuse/af-fuse}
@@ -21,12 +26,15 @@ BIG_MB=${BIG_MB:-1024}
 REPS=${REPS:-3}
 
 [ "$(id -u)" -eq 0 ] || { echo "bench-fuse: run as root" >&2; exit 77; }
-SRC=$WORK/src MNT=$WORK/mnt DELTA=$WORK/delta NATIVE_OUT=$WORK/native-out
-mkdir -p "$SRC/small" "$MNT" "$NATIVE_OUT"
-FUSE_PID=
+FLOOR_BIN=${FUSE_FLOOR:-}
+SRC=$WORK/src MNT=$WORK/mnt DELTA=$WORK/delta NATIVE_OUT=$WORK/native-out FLOOR=$WORK/floor
+mkdir -p "$SRC/small" "$MNT" "$NATIVE_OUT" "$FLOOR"
+FUSE_PID= FLOOR_PID=
 cleanup() {
   if [ -n "$FUSE_PID" ]; then kill "$FUSE_PID" 2>/dev/null || true; wait "$FUSE_PID" 2>/dev/null || true; fi
+  if [ -n "$FLOOR_PID" ]; then kill "$FLOOR_PID" 2>/dev/null || true; wait "$FLOOR_PID" 2>/dev/null || true; fi
   fusermount3 -u -z "$MNT" 2>/dev/null || true
+  fusermount3 -u -z "$FLOOR" 2>/dev/null || true
   rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
@@ -60,26 +68,40 @@ mkfifo "$WORK/ready"
 FUSE_PID=$!
 read -r line < "$WORK/ready"
 [ "$line" = "ready" ] || { echo "af-fuse did not start" >&2; exit 1; }
+if [ -n "$FLOOR_BIN" ]; then
+  "$FLOOR_BIN" "$SRC" "$FLOOR" &
+  FLOOR_PID=$!
+  for _ in $(seq 100); do mountpoint -q "$FLOOR" && break; sleep 0.05; done
+  mountpoint -q "$FLOOR" || { echo "fuse-floor did not mount" >&2; exit 1; }
+fi
 
 now() { date +%s%N; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; }
 
-# row NAME KIND NATIVE_NS FUSE_NS — KIND is "time" or "throughput"
-row() {
-  local name=$1 kind=$2 n=$3 f=$4
-  if [ "$kind" = time ]; then
-    ratio=$(awk -v n="$n" -v f="$f" 'BEGIN { printf "%.2f× native time", f / n }')
+# ratio KIND A_NS B_NS — B against A: times as B/A, throughputs as A/B.
+ratio() {
+  if [ "$1" = time ]; then
+    awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f× time", b / a }'
   else
-    ratio=$(awk -v n="$n" -v f="$f" 'BEGIN { printf "%.2f× native throughput", n / f }')
+    awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f× throughput", a / b }'
   fi
-  printf '| %s | %.3f s | %.3f s | %s |\n' "$name" "$(awk -v x="$n" 'BEGIN{print x/1e9}')" \
-    "$(awk -v x="$f" 'BEGIN{print x/1e9}')" "$ratio"
+}
+secs() { awk -v x="$1" 'BEGIN { printf "%.3f s", x / 1e9 }'; }
+
+# row NAME KIND NATIVE_NS FUSE_NS [FLOOR_NS] — KIND is "time" or "throughput"
+row() {
+  local name=$1 kind=$2 n=$3 f=$4 fl=${5:-}
+  local floor_cols="— | —"
+  [ -z "$fl" ] || floor_cols="$(secs "$fl") ($(ratio "$kind" "$n" "$fl") native) | $(ratio "$kind" "$fl" "$f")"
+  printf '| %s | %s | %s | %s native | %s |\n' "$name" "$(secs "$n")" "$(secs "$f")" \
+    "$(ratio "$kind" "$n" "$f")" "$floor_cols"
 }
 
-# measure NAME KIND CMD-WITH-@DIR@ — runs it on the source, then the mount,
-# compares outputs.
+# measure NAME KIND CMD-WITH-@DIR@ [REPS] [floor] — runs it on the source,
+# the mount (and with "floor" the floor mount), compares outputs.
 measure() {
-  local name=$1 kind=$2 cmd=$3 reps=${4:-$REPS} t0 t1 nat= fus= d out_n out_f i
+  local name=$1 kind=$2 cmd=$3 reps=${4:-$REPS} on_floor=${5:-} t0 t1 nat= fus= flo= d out_n out_f i
+  [ -n "$FLOOR_BIN" ] || on_floor=
   for ((i = 0; i < reps; i++)); do
     t0=$(now); out_n=$(eval "${cmd//@DIR@/$SRC}"); t1=$(now); d=$((t1 - t0))
     [ -z "$nat" ] || [ "$d" -lt "$nat" ] && nat=$d
@@ -88,30 +110,47 @@ measure() {
     if [ "$out_n" != "$out_f" ]; then
       echo "MISMATCH in $name: native '$out_n' vs fuse '$out_f'" >&2; exit 1
     fi
+    if [ -n "$on_floor" ]; then
+      t0=$(now); out_f=$(eval "${cmd//@DIR@/$FLOOR}"); t1=$(now); d=$((t1 - t0))
+      [ -z "$flo" ] || [ "$d" -lt "$flo" ] && flo=$d
+      if [ "$out_n" != "$out_f" ]; then
+        echo "MISMATCH in $name: native '$out_n' vs floor '$out_f'" >&2; exit 1
+      fi
+    fi
   done
-  row "$name ($out_n)" "$kind" "$nat" "$fus"
+  row "$name ($out_n)" "$kind" "$nat" "$fus" "$flo"
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| work (result checked on both sides) | native | af-fuse | ratio |"
-echo "|---|---|---|---|"
+echo "| work (result checked on every side) | native | af-fuse | af-fuse ÷ native | FUSE floor | af-fuse ÷ floor |"
+echo "|---|---|---|---|---|---|"
 READ_BIG='dd if=@DIR@/big of=/dev/null bs=1M 2>&1 | awk "/bytes/ {print \$1}"'
 if drop_caches; then
   measure "sequential read ${BIG_MB} MiB, cold" throughput "drop_caches; $READ_BIG" 1
 fi
-eval "${READ_BIG//@DIR@/$SRC}" >/dev/null; eval "${READ_BIG//@DIR@/$MNT}" >/dev/null
-measure "sequential read ${BIG_MB} MiB, warm" throughput "$READ_BIG"
+warm() { for d in "$SRC" "$MNT" ${FLOOR_BIN:+"$FLOOR"}; do eval "${1//@DIR@/$d}" >/dev/null; done; }
+warm "$READ_BIG"
+measure "sequential read ${BIG_MB} MiB, warm" throughput "$READ_BIG" "$REPS" floor
 READ_RO='dd if=@DIR@/ro/big of=/dev/null bs=1M 2>&1 | awk "/bytes/ {print \$1}"'
-eval "${READ_RO//@DIR@/$SRC}" >/dev/null; eval "${READ_RO//@DIR@/$MNT}" >/dev/null
+warm "$READ_RO"
 measure "sequential read ${BIG_MB} MiB at read level, warm" throughput "$READ_RO"
+# Why warm reads differ: how much of each cached copy sits in large folios
+# (FOLIO_COUNT names bench/af-fuse/folio-count, set by `ninja bench-af-fuse`).
+FOLIOS=
+if [ -n "${FOLIO_COUNT:-}" ]; then
+  folios() { "$FOLIO_COUNT" "$1" 256 | awk '{ printf "%d of %d pages (%.0f%%)", $2, $1, $1 ? 100 * $2 / $1 : 0 }'; }
+  FOLIOS="page cache in large folios, up to 256 MiB of the warm file: native $(folios "$SRC/big");"
+  FOLIOS+=" af-fuse write level $(folios "$MNT/big"); af-fuse read level $(folios "$MNT/ro/big")"
+  [ -z "$FLOOR_BIN" ] || FOLIOS+="; FUSE floor $(folios "$FLOOR/big")"
+fi
 CAT_ALL='find @DIR@/small -type f -print0 | sort -z | xargs -0 cat | wc -c'
-eval "${CAT_ALL//@DIR@/$SRC}" >/dev/null; eval "${CAT_ALL//@DIR@/$MNT}" >/dev/null
-measure "cat $N_SMALL small files, warm" time "$CAT_ALL" 1
+warm "$CAT_ALL"
+measure "cat $N_SMALL small files, warm" time "$CAT_ALL" 1 floor
 GREP='grep -rc needle @DIR@/small | awk -F: "{s += \$NF} END {print s}"'
-eval "${GREP//@DIR@/$MNT}" >/dev/null
-measure "grep -r over them, warm" time "$GREP"
-measure "find -name over them, warm" time 'find @DIR@/small -name "*.c" | wc -l'
-measure "ls -lR over them, warm" time 'ls -lR @DIR@/small | grep -c "^-"'
+warm "$GREP"
+measure "grep -r over them, warm" time "$GREP" "$REPS" floor
+measure "find -name over them, warm" time 'find @DIR@/small -name "*.c" | wc -l' "$REPS" floor
+measure "ls -lR over them, warm" time 'ls -lR @DIR@/small | grep -c "^-"' "$REPS" floor
 
 # Writes: the mount's delta against a native directory on the same disk.
 create_files() {
@@ -134,4 +173,5 @@ t0=$(now); wn=$(WRITE_BIG "$NATIVE_OUT/bigw"); t1=$(now); nat=$((t1 - t0))
 t0=$(now); wf=$(WRITE_BIG "$MNT/bigw"); t1=$(now); fus=$((t1 - t0))
 [ "$wn" = "$wf" ] || { echo "MISMATCH in write: $wn vs $wf" >&2; exit 1; }
 row "sequential write ${BIG_MB} MiB + fdatasync ($wn bytes)" throughput "$nat" "$fus"
+[ -z "$FOLIOS" ] || echo "$FOLIOS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
