@@ -153,6 +153,7 @@ af_cgroup_cmd_set_leader (AfCgroupCmd *cmd, int ns_pid)
   AfCgroup *cg = cmd ? cmd->cg : NULL;
   if (cg == NULL || cg->mode != AF_CGROUP_MODE_NONE || cg->init_host_pid <= 0)
     return;
+  af_cgroup_none_forget (cmd);
   g_autoptr (GArray) kids = children_of (cg->init_host_pid);
   for (guint i = 0; i < kids->len; i++) {
     int c = g_array_index (kids, int, i), fd, ppid;

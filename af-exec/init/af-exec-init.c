@@ -9,7 +9,8 @@
  * and an execve.
  *
  * Without a cgroup per command (rootless: AF_INIT_SPAWN_REAPER) a command
- * gets a reaper: a fork of the init that makes itself a child subreaper
+ * gets a reaper: a process sharing the init's memory (clone with
+ * CLONE_VM, on a stack of its own) that makes itself a child subreaper
  * (PR_SET_CHILD_SUBREAPER), starts the command as its child the same
  * vfork-style way and reaps until it has no descendant left. Every orphan
  * of the command's tree, setsid'd and double-forked ones included, is
@@ -27,7 +28,8 @@
  * the init instead of bwrap (docs/rootless.md).
  *
  * Must never: link GLib or anything that starts threads (it clones with a
- * shared address space), allocate per request beyond its fixed tables, or
+ * shared address space), allocate per request beyond its fixed tables and
+ * a running reaper's stack, or
  * outlive af-exec: when the socket reaches EOF it exits, and as pid 1 that
  * takes the whole sandbox down. It runs under the sandbox's seccomp filter
  * and without capabilities, so it has no power the commands lack — its only
@@ -41,6 +43,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -58,13 +61,48 @@ enum { REAPER_STARTING, REAPER_RUNNING, REAPER_DONE };
 
 typedef struct {
   uint64_t id;
-  pid_t pid;  /* the command, or its reaper; -1: a command whose reaper was
-               * killed, reported once the sweep is over */
-  int reaper; /* pid is the command's reaper (AF_INIT_SPAWN_REAPER) */
-  int state;  /* reapers: REAPER_* */
+  pid_t pid;   /* the command, or its reaper; -1: a command whose reaper was
+                * killed, reported once the sweep is over */
+  int reaper;  /* pid is the command's reaper (AF_INIT_SPAWN_REAPER) */
+  int state;   /* reapers: REAPER_* */
+  char *stack; /* reapers: their stack mapping, unmapped once reaped */
 } Child;
 
+/* A reaper's stack mapping: its own frames in the upper half, the vfork
+ * child that becomes the command in the lower half. */
+#define REAPER_STACK (64 * 1024)
+
 static Child children[AF_INIT_MAX_CHILDREN];
+
+/* Where the raw calls mean what mmap/munmap mean, they are used: musl's
+ * wrappers would link its thread locks in. */
+static char *
+stack_map (void)
+{
+  char *stack;
+#if defined(__x86_64__) || defined(__aarch64__)
+  stack = (char *)syscall (SYS_mmap, NULL, REAPER_STACK, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+#else
+  stack = mmap (NULL, REAPER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                -1, 0);
+#endif
+  /* A guard page: an overflow faults instead of writing into a mapping
+   * that happens to lie below (another reaper's stack). */
+  if (stack != MAP_FAILED)
+    mprotect (stack, 4096, PROT_NONE);
+  return stack;
+}
+
+static void
+stack_unmap (char *stack)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+  syscall (SYS_munmap, stack, REAPER_STACK);
+#else
+  munmap (stack, REAPER_STACK);
+#endif
+}
 static int n_children;
 
 /* Reapers → init: their reports, one datagram each (made at the first
@@ -212,19 +250,40 @@ report (int fd, const void *msg, size_t len)
     _exit (0);
 }
 
-/* The reaper of one command: a fork of the init (its own copy of the
- * request), started with every signal blocked — only SIGKILL and SIGSTOP
- * reach it, and the init answers a stop with SIGCONT. */
-static void __attribute__ ((noreturn)) reaper_main (SpawnCtx *ctx, uint64_t id, int sock, int sfd)
+/* What a reaper starts with; read before it reports SPAWNED, while the
+ * init waits for that report (it lives on the init's stack). */
+typedef struct {
+  SpawnCtx *ctx;
+  uint64_t id;
+  int sock, sfd; /* the init's: closed in the reaper */
+  char *stack;
+} ReaperStart;
+
+/* The reaper of one command. It shares the init's memory (clone with
+ * CLONE_VM: no copy of the address space, which a fork pays for twice —
+ * at the fork and at the exit, ~1.3 ms of CPU on a VM where a page fault
+ * costs ~30 us) but not its fds, and runs on a stack of its own. Until it
+ * reports SPAWNED the init waits, so the request it and the command's vfork
+ * child read stays put; after that it touches only its own stack. The one
+ * state it shares beyond that is errno (one thread pointer): its only call
+ * that fails afterwards is the last waitpid (ECHILD), and the init reads
+ * errno only right after a call of its own failed, none of which can fail
+ * with a retryable error here. Started with every signal blocked: only
+ * SIGKILL and SIGSTOP reach it, and the init answers a stop with SIGCONT. */
+static int
+reaper_main (void *data)
 {
+  ReaperStart *start = data;
+  SpawnCtx *ctx = start->ctx;
+  uint64_t id = start->id;
   AfInitSpawned r;
   AfInitExited x;
   sigset_t all;
   pid_t pid, w;
   int status, err;
 
-  close (sock);
-  close (sfd);
+  close (start->sock);
+  close (start->sfd);
   close (report_r);
   sigfillset (&all);
   sigprocmask (SIG_SETMASK, &all, NULL);
@@ -240,7 +299,7 @@ static void __attribute__ ((noreturn)) reaper_main (SpawnCtx *ctx, uint64_t id, 
     report (report_w, &r, sizeof r);
     _exit (0);
   }
-  pid = clone (child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
+  pid = clone (child_main, start->stack + REAPER_STACK / 2, CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
   err = errno;
   /* The command holds its stdio now: ours must not keep a pipe open. */
   close_fds (ctx->fds, ctx->n_fds);
@@ -251,6 +310,7 @@ static void __attribute__ ((noreturn)) reaper_main (SpawnCtx *ctx, uint64_t id, 
     _exit (0); /* the failed child is the init's to reap */
   }
   r.pid = getpid ();
+  /* From here on the init runs again: @start and @ctx are gone. */
   report (report_w, &r, sizeof r);
 
   memset (&x, 0, sizeof x);
@@ -362,6 +422,8 @@ reaper_ended (int sock, Child *slot, int status)
   int state;
 
   handle_reports (sock); /* what it said before it died comes first */
+  stack_unmap (slot->stack);
+  slot->stack = NULL;
   state = slot->state;
   if (state == REAPER_DONE && WIFEXITED (status)) {
     drop_slot (slot);
@@ -377,14 +439,42 @@ reaper_ended (int sock, Child *slot, int status)
     reply_spawned (sock, id, 0, EINTR, AF_INIT_STAGE_FORK);
 }
 
+static void reap (int sock);
+
+/* Until the reaper of @id says whether its command started: forward the
+ * reapers' reports and reap meanwhile (one that dies first is answered
+ * for in reaper_ended). */
+static void
+wait_started (int sock, int sfd, uint64_t id)
+{
+  Child *slot;
+
+  while ((slot = reaper_slot (id)) != NULL && slot->state == REAPER_STARTING) {
+    struct pollfd pfd[2] = { { report_r, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+
+    if (poll (pfd, 2, -1) < 0)
+      continue;
+    if (pfd[0].revents & POLLIN)
+      handle_reports (sock);
+    if (pfd[1].revents & POLLIN) {
+      struct signalfd_siginfo si[16];
+      while (read (sfd, si, sizeof si) > 0)
+        ;
+      reap (sock);
+    }
+  }
+}
+
 static void
 handle_spawn (int sock, int sfd, size_t len, int *fds, int n_fds)
 {
   AfInitSpawn req;
   SpawnCtx ctx;
+  ReaperStart start;
   char *p, *end;
   size_t n_strings;
   pid_t pid;
+  int err;
   Child *slot;
 
   memcpy (&req, msg_buf, sizeof req);
@@ -441,22 +531,31 @@ handle_spawn (int sock, int sfd, size_t len, int *fds, int n_fds)
       report_r = sv[0];
       report_w = sv[1];
     }
-    /* _Fork: no atfork handlers to run (none is registered here), and
-     * musl's fork would link its locks in. */
-    pid = _Fork ();
-    if (pid == 0)
-      reaper_main (&ctx, req.hdr.id, sock, sfd);
-    close_fds (fds, n_fds);
+    start.ctx = &ctx;
+    start.id = req.hdr.id;
+    start.sock = sock;
+    start.sfd = sfd;
+    start.stack = stack_map ();
+    pid = start.stack == MAP_FAILED
+              ? -1
+              : clone (reaper_main, start.stack + REAPER_STACK, CLONE_VM | SIGCHLD, &start);
+    err = errno;
+    close_fds (fds, n_fds); /* the reaper has its own fd table */
     if (pid < 0) {
-      reply_spawned (sock, req.hdr.id, 0, errno, AF_INIT_STAGE_FORK);
+      if (start.stack != MAP_FAILED)
+        stack_unmap (start.stack);
+      reply_spawned (sock, req.hdr.id, 0, err, AF_INIT_STAGE_FORK);
       return;
     }
-    /* SPAWNED comes from the reaper once the command runs (or not). */
     slot = &children[n_children++];
     slot->id = req.hdr.id;
     slot->pid = pid;
     slot->reaper = 1;
     slot->state = REAPER_STARTING;
+    slot->stack = start.stack;
+    /* SPAWNED comes from the reaper once the command runs (or not); the
+     * command reads this request until then. */
+    wait_started (sock, sfd, req.hdr.id);
     return;
   }
 
@@ -625,10 +724,10 @@ main (int argc, char **argv)
     return 0;
 
   for (;;) {
-    /* A negative fd (no reaper yet) is left out by poll. */
+    /* The reports' socket exists once a command ran under a reaper. */
     struct pollfd pfd[3] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 }, { report_r, POLLIN, 0 } };
 
-    if (poll (pfd, 3, -1) < 0) {
+    if (poll (pfd, report_r < 0 ? 2 : 3, -1) < 0) {
       if (errno == EINTR)
         continue;
       return 2;

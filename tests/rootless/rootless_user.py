@@ -461,6 +461,16 @@ class Tree(unittest.TestCase):
         self.assert_none_left(ms, wait=False)
         self.alive()
 
+    def test_stopped_reaper(self):
+        # A command that stops its reaper (SIGSTOP cannot be blocked) does
+        # not stall its own end: the init continues the reaper at once.
+        ms = self.markers(4)
+        r = self.exec(f"kill -STOP $PPID; {self.escapes(ms)} echo ok", timeout_s=30)
+        self.assertEqual((r.exit_code, r.stdout), (0, "ok\n"), r.stderr)
+        self.assertLess(r.duration.seconds, 20)
+        self.assert_none_left(ms, wait=False)
+        self.alive()
+
     def test_stream_cancelled(self):
         ms = self.markers(5)
         it = self.s.ExecStream(self.sb_pb.ExecRequest(
