@@ -10,7 +10,8 @@
  *      then `true` through its D-Bus Exec vs the in-process library call
  *   4. commands per second across 8 warm sandboxes (target ≥ 1,000/s)
  *
- * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS [PARTS]].
+ * Run as root from the build tree: bench/af-exec/bench-exec [ITERATIONS [PARTS]]
+ * (`warm` alone also runs as an ordinary user: rootless mode).
  * Built with the tree, never run by `meson test`. */
 #include <fcntl.h>
 #include <signal.h>
