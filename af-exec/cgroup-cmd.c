@@ -137,7 +137,7 @@ GArray *
 af_cgroup_cmd_pids (AfCgroupCmd *cmd)
 {
   if (cmd->dir == NULL)
-    return af_cgroup_none_session_pids (cmd);
+    return af_cgroup_none_tree_pids (cmd);
   GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
   g_autofree char *text = cmd->dir ? af_cgroup_read_file (cmd->dir, "cgroup.procs") : NULL;
   char *p, *end;
@@ -167,7 +167,7 @@ gboolean
 af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
 {
   if (cmd->dir == NULL) {
-    g_autoptr (GArray) left = af_cgroup_none_session_pids (cmd);
+    g_autoptr (GArray) left = af_cgroup_none_tree_pids (cmd);
     return left->len == 0;
   }
   if (cmd->events_fd >= 0)
@@ -294,6 +294,7 @@ af_cgroup_cmd_free (AfCgroupCmd *cmd)
   }
   if (cmd->events_fd >= 0)
     close (cmd->events_fd);
+  af_cgroup_none_forget (cmd);
   g_free (cmd);
 }
 

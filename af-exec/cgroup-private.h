@@ -49,7 +49,10 @@ struct _AfCgroupCmd {
   guint watch;
   GSourceFunc func;
   gpointer data;
-  int leader; /* without cgroups: host pid of the command's session leader */
+  /* Without cgroups: host pid of the command's reaper, and a pidfd of it
+   * (both valid once leader > 0). */
+  int leader;
+  int leader_fd;
 };
 
 /* Remove the prepared command cgroup and make no more (cgroup-cmd.c). */
@@ -75,7 +78,9 @@ gboolean af_cgroup_wait_empty (const char *dir, int events_fd, gint64 deadline_u
  * when the kernel says EBUSY. TRUE when it is gone. */
 gboolean af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gint64 deadline_us);
 
-/* cgroup-none.c: the command's session, where no cgroup exists. */
-GArray *af_cgroup_none_session_pids (AfCgroupCmd *cmd);
+/* cgroup-none.c: the descendants of the command's reaper, where no cgroup
+ * exists. */
+GArray *af_cgroup_none_tree_pids (AfCgroupCmd *cmd);
 guint af_cgroup_none_signal (AfCgroupCmd *cmd, int sig);
 void af_cgroup_none_kill (AfCgroupCmd *cmd);
+void af_cgroup_none_forget (AfCgroupCmd *cmd);

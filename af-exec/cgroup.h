@@ -91,11 +91,14 @@ gint64 af_cgroup_oom_kills (AfCgroup *cg);
 void af_cgroup_cmd_free (AfCgroupCmd *cmd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AfCgroupCmd, af_cgroup_cmd_free)
 
-/* Without writable cgroups a command's tree is its session in the
- * sandbox's pid namespace (cgroup-none.c): the runtime names bwrap's pid
- * once its init is up, and each spawn names the command's pid inside. */
+/* Without writable cgroups a command's tree is the descendants of its
+ * reaper, a child subreaper the init starts it under (cgroup-none.c): the
+ * runtime names bwrap's pid once its init is up, and each spawn names the
+ * reaper's pid inside. */
 void af_cgroup_set_bwrap_pid (AfCgroup *cg, int bwrap_pid);
 void af_cgroup_cmd_set_leader (AfCgroupCmd *cmd, int ns_pid);
+/* Whether the init must start the command under a reaper of its own. */
+gboolean af_cgroup_cmd_needs_reaper (AfCgroupCmd *cmd);
 
 /* SIGKILL every process of the sandbox, its init included. */
 void af_cgroup_kill_all (AfCgroup *cg);

@@ -261,7 +261,8 @@ af_init_channel_spawn (AfInitChannel *ch, guint64 id, const AfSpawnRequest *req,
     cg_fds = af_cgroup_cmd_fds (req->cgroup, &n_cg);
   hdr.n_cgroup_fds = (guint32)n_cg;
   hdr.flags = (req->status_fd >= 0 ? AF_INIT_SPAWN_STATUS_FD : 0) |
-              (req->shell_errors ? AF_INIT_SPAWN_SHELL_ERRORS : 0);
+              (req->shell_errors ? AF_INIT_SPAWN_SHELL_ERRORS : 0) |
+              (req->cgroup && af_cgroup_cmd_needs_reaper (req->cgroup) ? AF_INIT_SPAWN_REAPER : 0);
 
   g_byte_array_append (msg, (const guint8 *)&hdr, sizeof hdr);
   g_byte_array_append (msg, (const guint8 *)req->cwd, strlen (req->cwd) + 1);

@@ -8,8 +8,28 @@
  * (zombies count toward pids.max). A command costs one vfork-style clone
  * and an execve.
  *
+ * Without a cgroup per command (rootless: AF_INIT_SPAWN_REAPER) a command
+ * gets a reaper: a process sharing the init's memory (clone with
+ * CLONE_VM, on a stack of its own) that makes itself a child subreaper
+ * (PR_SET_CHILD_SUBREAPER), starts the command as its child the same
+ * vfork-style way and reaps until it has no descendant left. Every orphan
+ * of the command's tree, setsid'd and double-forked ones included, is
+ * reparented to that reaper rather than to us, so the tree stays "the
+ * reaper's descendants" — which af-exec kills by pid (cgroup-none.c). The
+ * reaper sends its reports (started, the command's wait status) to the
+ * init over a private socket; the init stays the only writer to af-exec.
+ * A command can still kill its reaper (it runs as the same uid): then its
+ * processes become ours, indistinguishable from any other command's — so
+ * the init kills every child it does not track as a reaper, again after
+ * each reap until none is left, and only then reports the command ended by
+ * SIGKILL. A stopped reaper is continued. A per-command pid namespace would
+ * do the same with the kernel's help, but needs CAP_SYS_ADMIN in the
+ * sandbox's user namespace for the init and the seccomp filter applied by
+ * the init instead of bwrap (docs/rootless.md).
+ *
  * Must never: link GLib or anything that starts threads (it clones with a
- * shared address space), allocate per request beyond its fixed tables, or
+ * shared address space), allocate per request beyond its fixed tables and
+ * a running reaper's stack, or
  * outlive af-exec: when the socket reaches EOF it exits, and as pid 1 that
  * takes the whole sandbox down. It runs under the sandbox's seccomp filter
  * and without capabilities, so it has no power the commands lack — its only
@@ -23,6 +43,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -32,15 +53,63 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "af-init-exec.h"
 #include "af-init-proto.h"
+
+/* A reaper's progress, as its reports say. */
+enum { REAPER_STARTING, REAPER_RUNNING, REAPER_DONE };
 
 typedef struct {
   uint64_t id;
-  pid_t pid; /* 0 = free slot */
+  pid_t pid;   /* the command, or its reaper; -1: a command whose reaper was
+                * killed, reported once the sweep is over */
+  int reaper;  /* pid is the command's reaper (AF_INIT_SPAWN_REAPER) */
+  int state;   /* reapers: REAPER_* */
+  char *stack; /* reapers: their stack mapping, unmapped once reaped */
 } Child;
 
+/* A reaper's stack mapping: its own frames in the upper half, the vfork
+ * child that becomes the command in the lower half. */
+#define REAPER_STACK (64 * 1024)
+
 static Child children[AF_INIT_MAX_CHILDREN];
+
+/* Where the raw calls mean what mmap/munmap mean, they are used: musl's
+ * wrappers would link its thread locks in. */
+static char *
+stack_map (void)
+{
+  char *stack;
+#if defined(__x86_64__) || defined(__aarch64__)
+  stack = (char *)syscall (SYS_mmap, NULL, REAPER_STACK, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+#else
+  stack = mmap (NULL, REAPER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                -1, 0);
+#endif
+  /* A guard page: an overflow faults instead of writing into a mapping
+   * that happens to lie below (another reaper's stack). */
+  if (stack != MAP_FAILED)
+    mprotect (stack, 4096, PROT_NONE);
+  return stack;
+}
+
+static void
+stack_unmap (char *stack)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+  syscall (SYS_munmap, stack, REAPER_STACK);
+#else
+  munmap (stack, REAPER_STACK);
+#endif
+}
 static int n_children;
+
+/* Reapers → init: their reports, one datagram each (made at the first
+ * reaper). Only the init and its reapers hold these. */
+static int report_r = -1, report_w = -1;
+/* A reaper died before its tree was gone: kill untracked children. */
+static int sweeping;
 
 /* The request being spawned; shared with the clone child (CLONE_VM). */
 typedef struct {
@@ -89,126 +158,6 @@ reply_spawned (int sock, uint64_t id, pid_t pid, int error, int stage)
     _exit (0);
 }
 
-#define PATH_BSHELL "/bin/sh"
-
-/* execve, and a file the kernel cannot run (no #! line) as a script of
- * /bin/sh, with $0 = its path. @argv has a free slot before it. */
-static void
-try_exec (const char *file, char **argv, char **envp)
-{
-  char *arg0 = argv[0];
-
-  execve (file, argv, envp);
-  if (errno != ENOEXEC)
-    return;
-  argv[-1] = (char *)PATH_BSHELL;
-  argv[0] = (char *)file;
-  execve (PATH_BSHELL, argv - 1, envp);
-  argv[0] = arg0;
-  errno = ENOEXEC;
-}
-
-/* Run argv[0] the way /bin/sh (dash) runs a simple command: a name with a
- * slash as is, else each PATH entry in turn (from the request's PATH, or
- * dash's default), going on past entries that exist but cannot run — the
- * error remembered is the last one other than "no such file". Returns the
- * exit status sh would give; errno is the error to report. No allocation:
- * this runs in the clone child on a borrowed stack. */
-static int
-exec_search (char **argv, char **envp)
-{
-  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  const char *name = argv[0];
-  size_t name_len = strlen (name);
-  int e = ENOENT;
-  char buf[4096];
-
-  if (strchr (name, '/')) {
-    try_exec (name, argv, envp);
-    e = errno;
-    return (e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG) ? 127 : 126;
-  }
-  for (char **v = envp; *v; v++)
-    if (strncmp (*v, "PATH=", 5) == 0)
-      path = *v + 5;
-
-  for (const char *p = path;; p++) {
-    const char *end = strchrnul (p, ':');
-    size_t dir_len = (size_t)(end - p);
-    if (dir_len + 1 + name_len + 1 <= sizeof buf) {
-      if (dir_len == 0) {
-        memcpy (buf, name, name_len + 1);
-      } else {
-        memcpy (buf, p, dir_len);
-        buf[dir_len] = '/';
-        memcpy (buf + dir_len + 1, name, name_len + 1);
-      }
-      try_exec (buf, argv, envp);
-      if (errno != ENOENT && errno != ENOTDIR)
-        e = errno;
-    } else {
-      e = ENAMETOOLONG;
-    }
-    if (*end == '\0')
-      break;
-    p = end;
-  }
-  errno = e;
-  /* A lookup that found nothing runnable: 127 whatever the reason. */
-  return 127;
-}
-
-/* dash's words for an exec error. The init is built with musl, whose
- * strerror texts differ from glibc's (the shell's), so the ones an exec
- * can give are spelled out here. */
-static const char *
-exec_errmsg (int e)
-{
-  switch (e) {
-  case ENOENT:
-  case ENOTDIR:
-    return "not found";
-  case EACCES:
-    return "Permission denied";
-  case ELOOP:
-    return "Too many levels of symbolic links";
-  case ENAMETOOLONG:
-    return "File name too long";
-  case ENOEXEC:
-    return "Exec format error";
-  case E2BIG:
-    return "Argument list too long";
-  case ENOMEM:
-    return "Cannot allocate memory";
-  case ETXTBSY:
-    return "Text file busy";
-  case EPERM:
-    return "Operation not permitted";
-  case EIO:
-    return "Input/output error";
-  default:
-    return strerror (e);
-  }
-}
-
-/* "/bin/sh: 1: NAME: MESSAGE\n" on stderr, as `/bin/sh -c NAME` prints it. */
-static void
-shell_error (const char *name, int e)
-{
-  static const char prefix[] = PATH_BSHELL ": 1: ";
-  const char *msg = exec_errmsg (e);
-  struct iovec iov[5] = {
-    { (void *)prefix, sizeof prefix - 1 },
-    { (void *)name, strlen (name) },
-    { (void *)": ", 2 },
-    { (void *)msg, strlen (msg) },
-    { (void *)"\n", 1 },
-  };
-  if (writev (2, iov, 5) < 0) {
-    /* Nobody reads stderr: the exit status still says it. */
-  }
-}
-
 static int
 child_main (void *data)
 {
@@ -249,10 +198,10 @@ child_main (void *data)
 
   stage = AF_INIT_STAGE_EXEC;
   {
-    int code = exec_search (ctx->argv, ctx->envp);
+    int code = af_init_exec_search (ctx->argv, ctx->envp);
     if (ctx->shell_errors) {
       /* Like sh: a started command that says why and exits. */
-      shell_error (ctx->argv[0], errno);
+      af_init_shell_error (ctx->argv[0], errno);
       _exit (code);
     }
   }
@@ -279,14 +228,253 @@ child_slot (pid_t pid)
   return NULL;
 }
 
+static Child *
+reaper_slot (uint64_t id)
+{
+  for (int i = 0; i < n_children; i++)
+    if (children[i].reaper && children[i].id == id)
+      return &children[i];
+  return NULL;
+}
+
 static void
-handle_spawn (int sock, size_t len, int *fds, int n_fds)
+drop_slot (Child *slot)
+{
+  *slot = children[--n_children];
+}
+
+static void
+report (int fd, const void *msg, size_t len)
+{
+  if (send_all (fd, msg, len) < 0)
+    _exit (0);
+}
+
+/* What a reaper starts with; read before it reports SPAWNED, while the
+ * init waits for that report (it lives on the init's stack). */
+typedef struct {
+  SpawnCtx *ctx;
+  uint64_t id;
+  int sock, sfd; /* the init's: closed in the reaper */
+  char *stack;
+} ReaperStart;
+
+/* The reaper of one command. It shares the init's memory (clone with
+ * CLONE_VM: no copy of the address space, which a fork pays for twice —
+ * at the fork and at the exit, ~1.3 ms of CPU on a VM where a page fault
+ * costs ~30 us) but not its fds, and runs on a stack of its own. Until it
+ * reports SPAWNED the init waits, so the request it and the command's vfork
+ * child read stays put; after that it touches only its own stack. The one
+ * state it shares beyond that is errno (one thread pointer): its only call
+ * that fails afterwards is the last waitpid (ECHILD), and the init reads
+ * errno only right after a call of its own failed, none of which can fail
+ * with a retryable error here. Started with every signal blocked: only
+ * SIGKILL and SIGSTOP reach it, and the init answers a stop with SIGCONT. */
+static int
+reaper_main (void *data)
+{
+  ReaperStart *start = data;
+  SpawnCtx *ctx = start->ctx;
+  uint64_t id = start->id;
+  AfInitSpawned r;
+  AfInitExited x;
+  sigset_t all;
+  pid_t pid, w;
+  int status, err;
+
+  close (start->sock);
+  close (start->sfd);
+  close (report_r);
+  sigfillset (&all);
+  sigprocmask (SIG_SETMASK, &all, NULL);
+  prctl (PR_SET_NAME, "af-reaper", 0, 0, 0);
+
+  memset (&r, 0, sizeof r);
+  r.hdr.magic = AF_INIT_MAGIC;
+  r.hdr.op = AF_INIT_OP_SPAWNED;
+  r.hdr.id = id;
+  if (prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+    r.error = errno;
+    r.stage = AF_INIT_STAGE_FORK;
+    report (report_w, &r, sizeof r);
+    _exit (0);
+  }
+  pid = clone (child_main, start->stack + REAPER_STACK / 2, CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
+  err = errno;
+  /* The command holds its stdio now: ours must not keep a pipe open. */
+  close_fds (ctx->fds, ctx->n_fds);
+  if (pid < 0 || ctx->stage != AF_INIT_STAGE_NONE) {
+    r.error = pid < 0 ? err : ctx->error;
+    r.stage = pid < 0 ? AF_INIT_STAGE_FORK : ctx->stage;
+    report (report_w, &r, sizeof r);
+    _exit (0); /* the failed child is the init's to reap */
+  }
+  r.pid = getpid ();
+  /* From here on the init runs again: @start and @ctx are gone. */
+  report (report_w, &r, sizeof r);
+
+  memset (&x, 0, sizeof x);
+  x.hdr.magic = AF_INIT_MAGIC;
+  x.hdr.op = AF_INIT_OP_EXITED;
+  x.hdr.id = id;
+  /* Reap the command and every orphan of its tree. The command's status
+   * goes out as soon as it ends; the rest is af-exec's to kill, and this
+   * process stays (holding the tree) until nothing of it is left. */
+  for (;;) {
+    w = waitpid (-1, &status, __WALL);
+    if (w == pid) {
+      x.status = status;
+      report (report_w, &x, sizeof x);
+    } else if (w < 0 && errno != EINTR) {
+      _exit (0); /* ECHILD: the tree is gone */
+    }
+  }
+}
+
+/* Forward what the reapers said (the init is af-exec's only writer). */
+static void
+handle_reports (int sock)
+{
+  union {
+    AfInitHeader hdr;
+    AfInitSpawned spawned;
+    AfInitExited exited;
+  } m;
+  ssize_t n;
+
+  while ((n = recv (report_r, &m, sizeof m, MSG_DONTWAIT)) > 0) {
+    Child *slot = reaper_slot (m.hdr.id);
+
+    if (slot == NULL || slot->state == REAPER_DONE)
+      continue;
+    if (m.hdr.op == AF_INIT_OP_SPAWNED && n == sizeof m.spawned)
+      slot->state = m.spawned.error == 0 ? REAPER_RUNNING : REAPER_DONE;
+    else if (m.hdr.op == AF_INIT_OP_EXITED && n == sizeof m.exited)
+      slot->state = REAPER_DONE;
+    else
+      continue;
+    report (sock, &m, (size_t)n);
+  }
+}
+
+/* SIGKILL every child of ours that is not a command or a reaper we track:
+ * what a killed reaper left us. Reparented processes of a dead parent come
+ * to us too, so this runs after each reap until a pass finds nobody; then
+ * the commands that lost their reaper are reported killed. Nothing reaps
+ * between the read and the kill (we are the reaper), so a pid read here is
+ * still the process it named. */
+static void
+sweep (int sock)
+{
+  static char buf[16384];
+  size_t len = 0;
+  ssize_t n;
+  int killed = 0;
+  int fd = open ("/proc/1/task/1/children", O_RDONLY | O_CLOEXEC);
+
+  if (fd >= 0) {
+    while (len < sizeof buf - 1 && (n = read (fd, buf + len, sizeof buf - 1 - len)) > 0)
+      len += (size_t)n;
+    close (fd);
+  }
+  buf[len] = '\0';
+  /* Decimal pids separated by spaces (no strtol: musl's pulls in its
+   * whole number scanner). A full buffer may end in half a number: the
+   * next pass reads it. */
+  for (char *p = buf;;) {
+    pid_t pid = 0;
+    while (*p == ' ' || *p == '\n')
+      p++;
+    if (*p < '0' || *p > '9')
+      break;
+    while (*p >= '0' && *p <= '9')
+      pid = pid * 10 + (*p++ - '0');
+    if (*p == '\0' && len == sizeof buf - 1)
+      break;
+    if (pid > 1 && child_slot (pid) == NULL) {
+      kill (pid, SIGKILL);
+      killed++;
+    }
+  }
+  if (killed > 0 || len == sizeof buf - 1)
+    return; /* their exits bring SIGCHLD: another pass then */
+  sweeping = 0;
+  for (int i = n_children - 1; i >= 0; i--) {
+    if (children[i].pid == -1) {
+      AfInitExited r;
+      memset (&r, 0, sizeof r);
+      r.hdr.magic = AF_INIT_MAGIC;
+      r.hdr.op = AF_INIT_OP_EXITED;
+      r.hdr.id = children[i].id;
+      r.status = SIGKILL; /* the wait status of a SIGKILL death */
+      drop_slot (&children[i]);
+      report (sock, &r, sizeof r);
+    }
+  }
+}
+
+/* A reaper is gone. Its own end (after the command, with no descendant
+ * left) needs nothing; any other leaves its tree to us. */
+static void
+reaper_ended (int sock, Child *slot, int status)
+{
+  uint64_t id = slot->id;
+  int state;
+
+  handle_reports (sock); /* what it said before it died comes first */
+  stack_unmap (slot->stack);
+  slot->stack = NULL;
+  state = slot->state;
+  if (state == REAPER_DONE && WIFEXITED (status)) {
+    drop_slot (slot);
+    return;
+  }
+  sweeping = 1;
+  if (state == REAPER_RUNNING) {
+    slot->pid = -1; /* reported once the sweep is over */
+    return;
+  }
+  drop_slot (slot);
+  if (state == REAPER_STARTING)
+    reply_spawned (sock, id, 0, EINTR, AF_INIT_STAGE_FORK);
+}
+
+static void reap (int sock);
+
+/* Until the reaper of @id says whether its command started: forward the
+ * reapers' reports and reap meanwhile (one that dies first is answered
+ * for in reaper_ended). */
+static void
+wait_started (int sock, int sfd, uint64_t id)
+{
+  Child *slot;
+
+  while ((slot = reaper_slot (id)) != NULL && slot->state == REAPER_STARTING) {
+    struct pollfd pfd[2] = { { report_r, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+
+    if (poll (pfd, 2, -1) < 0)
+      continue;
+    if (pfd[0].revents & POLLIN)
+      handle_reports (sock);
+    if (pfd[1].revents & POLLIN) {
+      struct signalfd_siginfo si[16];
+      while (read (sfd, si, sizeof si) > 0)
+        ;
+      reap (sock);
+    }
+  }
+}
+
+static void
+handle_spawn (int sock, int sfd, size_t len, int *fds, int n_fds)
 {
   AfInitSpawn req;
   SpawnCtx ctx;
+  ReaperStart start;
   char *p, *end;
   size_t n_strings;
   pid_t pid;
+  int err;
   Child *slot;
 
   memcpy (&req, msg_buf, sizeof req);
@@ -332,6 +520,45 @@ handle_spawn (int sock, size_t len, int *fds, int n_fds)
   ctx.shell_errors = (req.flags & AF_INIT_SPAWN_SHELL_ERRORS) ? 1 : 0;
   sigemptyset (&ctx.child_mask);
 
+  if (req.flags & AF_INIT_SPAWN_REAPER) {
+    int sv[2];
+    if (report_r < 0) {
+      if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        close_fds (fds, n_fds);
+        reply_spawned (sock, req.hdr.id, 0, errno, AF_INIT_STAGE_FORK);
+        return;
+      }
+      report_r = sv[0];
+      report_w = sv[1];
+    }
+    start.ctx = &ctx;
+    start.id = req.hdr.id;
+    start.sock = sock;
+    start.sfd = sfd;
+    start.stack = stack_map ();
+    pid = start.stack == MAP_FAILED
+              ? -1
+              : clone (reaper_main, start.stack + REAPER_STACK, CLONE_VM | SIGCHLD, &start);
+    err = errno;
+    close_fds (fds, n_fds); /* the reaper has its own fd table */
+    if (pid < 0) {
+      if (start.stack != MAP_FAILED)
+        stack_unmap (start.stack);
+      reply_spawned (sock, req.hdr.id, 0, err, AF_INIT_STAGE_FORK);
+      return;
+    }
+    slot = &children[n_children++];
+    slot->id = req.hdr.id;
+    slot->pid = pid;
+    slot->reaper = 1;
+    slot->state = REAPER_STARTING;
+    slot->stack = start.stack;
+    /* SPAWNED comes from the reaper once the command runs (or not); the
+     * command reads this request until then. */
+    wait_started (sock, sfd, req.hdr.id);
+    return;
+  }
+
   pid =
       clone (child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
   close_fds (fds, n_fds);
@@ -349,6 +576,7 @@ handle_spawn (int sock, size_t len, int *fds, int n_fds)
   slot = &children[n_children++];
   slot->id = req.hdr.id;
   slot->pid = pid;
+  slot->reaper = 0;
   reply_spawned (sock, req.hdr.id, pid, 0, AF_INIT_STAGE_NONE);
   return;
 
@@ -358,7 +586,7 @@ bad_request:
 }
 
 static void
-handle_request (int sock)
+handle_request (int sock, int sfd)
 {
   struct iovec iov = { msg_buf, AF_INIT_MAX_MSG };
   union {
@@ -408,7 +636,7 @@ handle_request (int sock)
     reply_spawned (sock, hdr.id, 0, EINVAL, AF_INIT_STAGE_REQUEST);
     return;
   }
-  handle_spawn (sock, (size_t)n, fds, n_fds);
+  handle_spawn (sock, sfd, (size_t)n, fds, n_fds);
 }
 
 static void
@@ -417,21 +645,32 @@ reap (int sock)
   int status;
   pid_t pid;
 
-  while ((pid = waitpid (-1, &status, WNOHANG)) > 0) {
+  while ((pid = waitpid (-1, &status, WNOHANG | WUNTRACED)) > 0) {
     Child *slot = child_slot (pid);
     AfInitExited r;
 
+    if (WIFSTOPPED (status)) {
+      /* A command may stop its reaper; it must go on reaping. */
+      if (slot && slot->reaper)
+        kill (pid, SIGCONT);
+      continue;
+    }
     if (slot == NULL)
       continue; /* an orphan reparented to us, or a failed spawn */
+    if (slot->reaper) {
+      reaper_ended (sock, slot, status);
+      continue;
+    }
     memset (&r, 0, sizeof r);
     r.hdr.magic = AF_INIT_MAGIC;
     r.hdr.op = AF_INIT_OP_EXITED;
     r.hdr.id = slot->id;
     r.status = status;
-    *slot = children[--n_children];
-    if (send_all (sock, &r, sizeof r) < 0)
-      _exit (0);
+    drop_slot (slot);
+    report (sock, &r, sizeof r);
   }
+  if (sweeping)
+    sweep (sock);
 }
 
 int
@@ -485,13 +724,16 @@ main (int argc, char **argv)
     return 0;
 
   for (;;) {
-    struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+    /* The reports' socket exists once a command ran under a reaper. */
+    struct pollfd pfd[3] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 }, { report_r, POLLIN, 0 } };
 
-    if (poll (pfd, 2, -1) < 0) {
+    if (poll (pfd, report_r < 0 ? 2 : 3, -1) < 0) {
       if (errno == EINTR)
         continue;
       return 2;
     }
+    if (pfd[2].revents & POLLIN)
+      handle_reports (sock);
     if (pfd[1].revents & POLLIN) {
       struct signalfd_siginfo si[16];
       while (read (sfd, si, sizeof si) > 0)
@@ -499,6 +741,6 @@ main (int argc, char **argv)
       reap (sock);
     }
     if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-      handle_request (sock);
+      handle_request (sock, sfd);
   }
 }

@@ -35,6 +35,12 @@ enum {
    * the command's stderr, exit 127 or 126) — a started command that
    * exits — instead of a SPAWNED error. */
   AF_INIT_SPAWN_SHELL_ERRORS = 1u << 1,
+  /* No cgroup holds the command's tree (rootless): the init forks a
+   * per-command reaper (PR_SET_CHILD_SUBREAPER) that starts the command as
+   * its child, so every orphan of the tree — setsid'd and double-forked
+   * ones included — stays a descendant of that reaper. SPAWNED's pid is
+   * then the reaper's: af-exec finds the tree below it. */
+  AF_INIT_SPAWN_REAPER = 1u << 2,
 };
 
 typedef struct {
@@ -54,8 +60,9 @@ typedef struct {
   uint32_t flags;
 } AfInitSpawn;
 
-/* SPAWNED: pid inside the sandbox's pid namespace, or error = errno and
- * stage = what failed (AF_INIT_STAGE_*). */
+/* SPAWNED: pid inside the sandbox's pid namespace (the command's, or with
+ * AF_INIT_SPAWN_REAPER its reaper's), or error = errno and stage = what
+ * failed (AF_INIT_STAGE_*). */
 typedef struct {
   AfInitHeader hdr;
   int32_t pid;

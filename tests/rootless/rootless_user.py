@@ -329,10 +329,188 @@ class Server(unittest.TestCase):
         self.assertIn("sandbox resource limits enforceable (bwrap runtime): ", text)
 
 
+def marked(marker):
+    """Pids of this user's processes whose argv holds @marker (unique to
+    the run: a number no other process uses)."""
+    needle = marker.encode() + b"\0"
+    out = []
+    for p in os.listdir("/proc"):
+        try:
+            mine = p.isdigit() and os.stat(f"/proc/{p}").st_uid == os.getuid()
+        except OSError:
+            continue  # gone meanwhile
+        if mine and needle in cmdline(p):
+            out.append(int(p))
+    return out
+
+
+class Tree(unittest.TestCase):
+    """Without cgroups a command's tree is the descendants of its reaper:
+    processes that make their own session (setsid, a double fork with
+    setsid) die with the command — on a timeout, when the main process
+    exits, on cancellation, with their session — while the sandbox goes on.
+    Each marker is a sleep duration unique to this run."""
+
+    @classmethod
+    def setUpClass(cls):
+        import grpc
+        sys.path.insert(0, os.environ["AF_PROTO_PYTHON_DIR"])
+        import codebase_pb2 as cb_pb
+        import codebase_pb2_grpc as cb_grpc
+        import common_pb2 as P
+        import sandbox_pb2 as sb_pb
+        import sandbox_pb2_grpc as sb_grpc
+        cls.grpc, cls.sb_pb, cls.P = grpc, sb_pb, P
+        cls.state = tempfile.mkdtemp(prefix="st-", dir=os.environ.get("TMPDIR"))
+        sock = os.path.join(cls.state, "afd.sock")
+        r, w = os.pipe()
+        cls.log = open(os.path.join(cls.state, "server.log"), "w+")
+        cls.proc = subprocess.Popen(
+            [os.path.join(BIN, "afd-server"), "--listen=none", f"--state-dir={cls.state}",
+             f"--socket={sock}", f"--ready-fd={w}"], pass_fds=(w,), stderr=cls.log)
+        os.close(w)
+        with os.fdopen(r) as f:
+            ready = f.read()
+        assert ready.startswith("READY "), ready
+        cls.ch = grpc.insecure_channel(f"unix:{sock}")
+        cb, cls.s = cb_grpc.CodebaseServiceStub(cls.ch), sb_grpc.SandboxServiceStub(cls.ch)
+        c = cb.CreateCodebase(cb_pb.CreateCodebaseRequest(name="t", owner_id="u"))
+
+        def chunks():
+            yield cb_pb.UploadChunk(metadata=cb_pb.UploadChunk.Metadata(
+                codebase_id=c.id, file_path="a", total_size=2))
+            yield cb_pb.UploadChunk(data=b"a\n")
+        cb.UploadFiles(chunks())
+        sb = cls.s.CreateSandbox(sb_pb.CreateSandboxRequest(
+            codebase_id=c.id, permissions=[P.PermissionRule(
+                pattern="**", type=P.PATTERN_TYPE_GLOB, permission=P.PERMISSION_READ)]))
+        cls.sb = cls.s.StartSandbox(sb_pb.StartSandboxRequest(sandbox_id=sb.id))
+        cls.run_tag = "%06d" % (int.from_bytes(os.urandom(4), "little") % 1000000)
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ch.close()
+        cls.proc.terminate()
+        cls.proc.wait(60)
+        cls.log.close()
+        subprocess.run(["rm", "-rf", cls.state])
+
+    def markers(self, k):
+        """@k sleep durations no other process has: 3NNN.<run tag>."""
+        out = []
+        for _ in range(k):
+            type(self).n += 1
+            out.append(f"{3000 + self.n}.{self.run_tag}")
+        return out
+
+    def exec(self, command, timeout_s=0):
+        req = self.sb_pb.ExecRequest(sandbox_id=self.sb.id, command=command)
+        if timeout_s:
+            req.timeout.seconds = timeout_s
+        return self.s.Exec(req)
+
+    def alive(self):
+        self.assertEqual(self.exec("echo alive").stdout, "alive\n")
+
+    def assert_none_left(self, ms, wait=True):
+        left = lambda: [m for m in ms if marked(m)]
+        if wait:
+            wait_for(lambda: not left())
+        self.assertEqual(left(), [], "processes of the command survived")
+
+    def escapes(self, ms):
+        """Shell text starting four processes that each leave the
+        command's session: setsid'd jobs, a double fork with setsid, a
+        setsid'd grandchild whose parent exits."""
+        return (f"setsid sh -c 'sleep {ms[0]} & sleep {ms[1]}' & "
+                f"(setsid sh -c 'sleep {ms[2]} &' &); "
+                f"sh -c 'setsid sleep {ms[3]} &'; ")
+
+    def wait_started(self, ms):
+        self.assertTrue(wait_for(lambda: all(marked(m) for m in ms)), "never started")
+
+    def test_timeout(self):
+        ms = self.markers(5)
+        with self.assertRaises(self.grpc.RpcError) as cm:
+            self.exec(self.escapes(ms) + f"sleep {ms[4]}", timeout_s=2)
+        self.assertEqual(cm.exception.code(), self.grpc.StatusCode.DEADLINE_EXCEEDED)
+        self.assert_none_left(ms)
+        self.alive()
+
+    def test_main_process_exits(self):
+        ms = self.markers(4)
+        # The escapes are running when the main process exits; the result
+        # is given only once none of them is left.
+        alt = "|".join(ms)
+        r = self.exec(self.escapes(ms) + "i=0; while [ $i -lt 200 ]; do "
+                      f"n=$(ps -eo args | grep -cE '^sleep ({alt})$'); "
+                      "[ $n -ge 4 ] && break; sleep 0.05; i=$((i+1)); done; echo $n")
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.assertEqual(r.stdout, "4\n")
+        self.assert_none_left(ms, wait=False)
+        self.alive()
+
+    def test_killed_reaper(self):
+        # A command that kills its reaper (its parent) hands its tree to
+        # the init, which kills all of it: the command reports SIGKILL.
+        ms = self.markers(5)
+        r = self.exec(self.escapes(ms) + f"sleep 0.3; kill -9 $PPID; exec sleep {ms[4]}",
+                      timeout_s=60)
+        self.assertEqual(r.exit_code, 137, r.stderr)
+        self.assert_none_left(ms, wait=False)
+        self.alive()
+
+    def test_stopped_reaper(self):
+        # A command that stops its reaper (SIGSTOP cannot be blocked) does
+        # not stall its own end: the init continues the reaper at once.
+        ms = self.markers(4)
+        r = self.exec(f"kill -STOP $PPID; {self.escapes(ms)} echo ok", timeout_s=30)
+        self.assertEqual((r.exit_code, r.stdout), (0, "ok\n"), r.stderr)
+        self.assertLess(r.duration.seconds, 20)
+        self.assert_none_left(ms, wait=False)
+        self.alive()
+
+    def test_stream_cancelled(self):
+        ms = self.markers(5)
+        it = self.s.ExecStream(self.sb_pb.ExecRequest(
+            sandbox_id=self.sb.id, command=self.escapes(ms) + f"sleep {ms[4]}"))
+        self.wait_started(ms)
+        it.cancel()
+        self.assert_none_left(ms)
+        self.alive()
+
+    def test_session(self):
+        sess = self.s.CreateSession(self.sb_pb.CreateSessionRequest(sandbox_id=self.sb.id))
+        ms = self.markers(4)
+        # Background jobs live on between a session's commands, setsid'd
+        # ones too; a timeout kills the command's own, setsid'd included.
+        r = self.s.SessionExec(self.sb_pb.SessionExecRequest(
+            session_id=sess.id, command=self.escapes(ms) + "true"))
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.wait_started(ms)
+        ts = self.markers(2)
+        req = self.sb_pb.SessionExecRequest(
+            session_id=sess.id,
+            command=f"setsid sh -c 'sleep {ts[0]} &'; sleep {ts[1]}")
+        req.timeout.seconds = 2
+        with self.assertRaises(self.grpc.RpcError) as cm:
+            self.s.SessionExec(req)
+        self.assertEqual(cm.exception.code(), self.grpc.StatusCode.DEADLINE_EXCEEDED)
+        self.assert_none_left(ts)
+        self.assertTrue(all(marked(m) for m in ms), "an earlier job was killed")
+        self.assertEqual(self.s.SessionExec(self.sb_pb.SessionExecRequest(
+            session_id=sess.id, command="echo usable")).stdout, "usable\n")
+        # Destroying the session kills its whole tree.
+        self.s.DestroySession(self.sb_pb.DestroySessionRequest(session_id=sess.id))
+        self.assert_none_left(ms)
+        self.alive()
+
+
 def main():
     global BIN
     phase, BIN = sys.argv[1], sys.argv[2]
-    cls = {"fuse": Fuse, "exec": Exec, "server": Server}[phase]
+    cls = {"fuse": Fuse, "exec": Exec, "server": Server, "tree": Tree}[phase]
     suite = unittest.TestLoader().loadTestsFromTestCase(cls)
     res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     sys.exit(0 if res.wasSuccessful() else 1)
