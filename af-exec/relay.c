@@ -5,7 +5,8 @@
  * of the last one instead of creating, and later unmapping, two stacks.
  *
  * A stream only gets its thread once it has something to say: until then
- * the caller's main context watches the pipe. Most commands print nothing
+ * the caller's main context watches the pipe (af-fd-watch: on the default
+ * context, an epoll_ctl rather than a GLib source). Most commands print nothing
  * on stderr and many nothing at all; for those no thread wakes, and the
  * end (EOF, or what is left after drain_and_stop) is read in the caller's
  * thread at join. The first chunk pays one hand-off, well inside the
@@ -15,11 +16,10 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <glib-unix.h>
+#include "af-fd-watch.h"
 
 #define RELAY_BUF (64 * 1024)
 
@@ -28,8 +28,7 @@ struct _AfRelay {
   gint64 cap, forwarded;
   gboolean truncated, dst_broken;
   /* Owner's thread only: the watch while no thread has the relay. */
-  guint watch;
-  gboolean in_epoll;       /* in the default context's epoll set instead */
+  AfFdWatch *watch;
   gboolean handed;         /* a pool thread owns the reading */
   gboolean stop_requested; /* drain_and_stop came before any hand-off */
   gboolean at_eof;         /* seen closed and empty: nothing left to read */
@@ -165,75 +164,18 @@ hand_off (AfRelay *r)
     g_thread_unref (g_thread_new ("af-relay", relay_thread, r));
 }
 
+/* The pipe showed something for the first time (a once-watch, now gone). */
 static gboolean
-on_source (gint fd, GIOCondition cond, gpointer data)
+on_first_sight (gint fd, GIOCondition cond, gpointer data)
 {
   AfRelay *r = data;
 
-  /* HUP alone is EOF with nothing to forward: join finishes it inline. */
-  if (!(cond & G_IO_IN) && (cond & G_IO_HUP)) {
-    r->watch = 0;
-    return G_SOURCE_REMOVE;
-  }
-  r->watch = 0;
-  hand_off (r);
+  r->watch = NULL;
+  /* A thread reads it from now on; HUP alone is EOF with nothing to
+   * forward, which join finishes inline. */
+  if (cond & G_IO_IN)
+    hand_off (r);
   return G_SOURCE_REMOVE;
-}
-
-/* On the global default main context (where af-exec runs), the pipes not
- * yet handed to a thread sit in one epoll set of ours, watched by a single
- * GSource that lives as long as the process. Adding or removing a GLib fd
- * source wakes the context and rebuilds its poll set; an epoll_ctl does
- * neither. Other contexts get one GSource per relay. Only the default
- * context's thread touches the set. */
-static int relay_epfd = -1;
-
-static gboolean
-on_epoll (gint fd, GIOCondition cond, gpointer data)
-{
-  struct epoll_event ev[16];
-  int n;
-
-  do
-    n = epoll_wait (relay_epfd, ev, G_N_ELEMENTS (ev), 0);
-  while (n < 0 && errno == EINTR);
-  for (int i = 0; i < n; i++) {
-    AfRelay *r = ev[i].data.ptr;
-    /* Once seen, out of the set: a thread reads it from now on, or (HUP
-     * alone: EOF, nothing to forward) join finishes it inline. */
-    epoll_ctl (relay_epfd, EPOLL_CTL_DEL, r->src, NULL);
-    r->in_epoll = FALSE;
-    if (ev[i].events & EPOLLIN)
-      hand_off (r);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-watch_in_epoll (AfRelay *r)
-{
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = r };
-
-  GMainContext *ctx = g_main_context_get_thread_default (); /* NULL: the default */
-
-  if (ctx != NULL && ctx != g_main_context_default ())
-    return FALSE;
-  if (relay_epfd < 0) {
-    g_autoptr (GSource) src = NULL;
-    int epfd = epoll_create1 (EPOLL_CLOEXEC);
-    if (epfd < 0)
-      return FALSE;
-    relay_epfd = epfd;
-    src = g_unix_fd_source_new (epfd, G_IO_IN);
-    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_epoll, NULL, NULL);
-    /* Not blocked while it dispatches (see libafcore/af-fd-watch.c). */
-    g_source_set_can_recurse (src, TRUE);
-    g_source_attach (src, g_main_context_default ());
-  }
-  if (epoll_ctl (relay_epfd, EPOLL_CTL_ADD, r->src, &ev) < 0)
-    return FALSE;
-  r->in_epoll = TRUE;
-  return TRUE;
 }
 
 AfRelay *
@@ -246,22 +188,14 @@ af_relay_start (int src, int dst, gint64 cap)
   r->stop_fd = -1;
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
-  if (!watch_in_epoll (r)) {
-    g_autoptr (GSource) watch = g_unix_fd_source_new (src, G_IO_IN | G_IO_HUP | G_IO_ERR);
-    g_source_set_callback (watch, (GSourceFunc)(void (*) (void))on_source, r, NULL);
-    r->watch = g_source_attach (watch, g_main_context_get_thread_default ());
-  }
+  r->watch = af_fd_watch_once_cond (src, on_first_sight, r);
   return r;
 }
 
 static void
 unwatch (AfRelay *relay)
 {
-  g_clear_handle_id (&relay->watch, g_source_remove);
-  if (relay->in_epoll) {
-    epoll_ctl (relay_epfd, EPOLL_CTL_DEL, relay->src, NULL);
-    relay->in_epoll = FALSE;
-  }
+  g_clear_pointer (&relay->watch, af_fd_watch_remove);
 }
 
 static void

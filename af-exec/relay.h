@@ -15,8 +15,8 @@ typedef struct _AfRelay AfRelay;
 
 /* Takes @src (the read end). @dst is borrowed until af_relay_join. A @cap
  * of 0 means unlimited. Until @src has data it is watched from the
- * thread-default main context (on the default context, in an epoll set of
- * relay.c's), so start, drain_and_stop and join are called from that
+ * thread-default main context (af-fd-watch: on the default context, in
+ * the process's one epoll set), so start, drain_and_stop and join are called from that
  * context's thread. */
 AfRelay *af_relay_start (int src, int dst, gint64 cap);
 

@@ -9,12 +9,36 @@
 struct _AfFdWatch {
   int fd;
   GSourceFunc func;
+  GUnixFDSourceFunc cond_func; /* instead of func: told what the fd showed */
   gpointer data;
   gboolean once;
   GSource *source; /* the fallback: a GLib source of its own, on its context */
 };
 
 static int watch_epfd = -1;
+
+static void
+call (AfFdWatch *w, GIOCondition cond)
+{
+  if (w->cond_func)
+    w->cond_func (w->fd, cond, w->data);
+  else
+    w->func (w->data);
+}
+
+static GIOCondition
+condition_of (guint32 events)
+{
+  guint cond = 0;
+
+  if (events & EPOLLIN)
+    cond |= G_IO_IN;
+  if (events & EPOLLHUP)
+    cond |= G_IO_HUP;
+  if (events & EPOLLERR)
+    cond |= G_IO_ERR;
+  return (GIOCondition)cond;
+}
 
 /* One ready watch per dispatch: a callback may remove another watch, which
  * must not then be touched from a list read before it. The set stays
@@ -32,10 +56,10 @@ on_epoll (gint fd, GIOCondition cond, gpointer unused)
     AfFdWatch *w = ev.data.ptr;
     if (w->once) {
       epoll_ctl (watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
-      w->func (w->data);
+      call (w, condition_of (ev.events));
       g_free (w);
     } else {
-      w->func (w->data); /* @w may be gone after this */
+      call (w, condition_of (ev.events)); /* @w may be gone after this */
     }
   }
   return G_SOURCE_CONTINUE;
@@ -46,11 +70,11 @@ on_source (gint fd, GIOCondition cond, gpointer data)
 {
   AfFdWatch *w = data;
   if (!w->once) {
-    w->func (w->data); /* may remove the watch: then GLib drops the source */
+    call (w, cond); /* may remove the watch: then GLib drops the source */
     return G_SOURCE_CONTINUE;
   }
   g_clear_pointer (&w->source, g_source_unref); /* GLib destroys it on return */
-  w->func (w->data);
+  call (w, cond);
   g_free (w);
   return G_SOURCE_REMOVE;
 }
@@ -84,12 +108,13 @@ add_to_epoll (AfFdWatch *w)
 }
 
 static AfFdWatch *
-watch_new (int fd, GSourceFunc func, gpointer data, gboolean once)
+watch_new (int fd, GSourceFunc func, GUnixFDSourceFunc cond_func, gpointer data, gboolean once)
 {
   AfFdWatch *w = g_new0 (AfFdWatch, 1);
 
   w->fd = fd;
   w->func = func;
+  w->cond_func = cond_func;
   w->data = data;
   w->once = once;
   if (!add_to_epoll (w)) {
@@ -105,13 +130,19 @@ watch_new (int fd, GSourceFunc func, gpointer data, gboolean once)
 AfFdWatch *
 af_fd_watch_add (int fd, GSourceFunc func, gpointer data)
 {
-  return watch_new (fd, func, data, FALSE);
+  return watch_new (fd, func, NULL, data, FALSE);
 }
 
 AfFdWatch *
 af_fd_watch_once (int fd, GSourceFunc func, gpointer data)
 {
-  return watch_new (fd, func, data, TRUE);
+  return watch_new (fd, func, NULL, data, TRUE);
+}
+
+AfFdWatch *
+af_fd_watch_once_cond (int fd, GUnixFDSourceFunc func, gpointer data)
+{
+  return watch_new (fd, NULL, func, data, TRUE);
 }
 
 void

@@ -15,6 +15,7 @@
  * after a watch is removed. */
 #pragma once
 
+#include <glib-unix.h>
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -29,6 +30,13 @@ AfFdWatch *af_fd_watch_add (int fd, GSourceFunc func, gpointer data);
 /* Call @func(@data) once, when @fd is readable or hung up; the watch is
  * then finished and freed (do not remove it afterwards). */
 AfFdWatch *af_fd_watch_once (int fd, GSourceFunc func, gpointer data);
+
+/* As af_fd_watch_once, and @func is told what the fd showed: G_IO_IN
+ * (with G_IO_HUP too when the writer has gone after writing), or
+ * G_IO_HUP / G_IO_ERR alone when there is nothing to read — so a caller
+ * can tell "data came" from "closed empty" without another syscall. Its
+ * return value is ignored. */
+AfFdWatch *af_fd_watch_once_cond (int fd, GUnixFDSourceFunc func, gpointer data);
 
 /* Stop watching (NULL is ignored). Before the fd is closed. */
 void af_fd_watch_remove (AfFdWatch *w);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "af-error.h"
+#include "af-grpc-log.h"
 
 static G_LOCK_DEFINE (runtime);
 static guint runtime_refs;
@@ -21,8 +22,10 @@ void
 af_grpc_runtime_ref (void)
 {
   G_LOCK (runtime);
-  if (runtime_refs++ == 0)
+  if (runtime_refs++ == 0) {
+    af_grpc_log_install (); /* before grpc_init: its own lines too */
     grpc_init ();
+  }
   G_UNLOCK (runtime);
 }
 

@@ -91,11 +91,23 @@ af_log_format_line (GLogLevelFlags log_level, const GLogField *fields, gsize n_f
   return g_string_free (line, FALSE);
 }
 
+/* grpc's lines passed grpc's own verbosity filter already: GRPC_VERBOSITY
+ * keeps deciding which of them are printed, as it did before they were
+ * routed here. */
+static gboolean
+from_grpc (const GLogField *fields, gsize n_fields)
+{
+  gsize len;
+  const char *domain = field_str (fields, n_fields, "GLIB_DOMAIN", &len);
+  return domain && len == strlen (AF_LOG_DOMAIN_GRPC) &&
+         memcmp (domain, AF_LOG_DOMAIN_GRPC, len) == 0;
+}
+
 GLogWriterOutput
 af_log_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields,
                gpointer user_data)
 {
-  if (level_of (log_level) > max_level)
+  if (level_of (log_level) > max_level && !from_grpc (fields, n_fields))
     return G_LOG_WRITER_HANDLED;
   if (to_journal &&
       g_log_writer_journald (log_level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)

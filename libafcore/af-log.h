@@ -4,7 +4,8 @@
  * through g_log_structured with the fields MESSAGE, PRIORITY, GLIB_DOMAIN and,
  * when known, AF_SANDBOX_ID — so journald can filter by sandbox
  * (`journalctl AF_SANDBOX_ID=sb_…`). Off the journal, one line per message on
- * stderr: "LEVEL domain [sb_…] message". */
+ * stderr: "LEVEL domain [sb_…] message". grpc core's own lines come the same
+ * way, under the domain "grpc" (AF_LOG_DOMAIN_GRPC). */
 #pragma once
 
 #include <glib.h>
@@ -20,6 +21,12 @@ typedef enum {
 } AfLogLevel;
 
 #define AF_LOG_FIELD_SANDBOX_ID "AF_SANDBOX_ID"
+
+/* The domain of grpc core's own lines (af-grpc-log.h). grpc filters them by
+ * its own verbosity (GRPC_VERBOSITY, ERROR by default) before they become
+ * records, so af_log_writer prints every one it gets, whatever the level
+ * given to af_log_init. */
+#define AF_LOG_DOMAIN_GRPC "grpc"
 
 /* Parse "error|warning|message|info|debug". */
 gboolean af_log_level_parse (const char *text, AfLogLevel *out_level, GError **error);

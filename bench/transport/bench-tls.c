@@ -15,10 +15,10 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 
 #include "af-grpc-client.h"
 #include "af-grpc-tls.h"
+#include "bench-common.h"
 #include "test-pki.h"
 #include "test-service.h"
 
@@ -26,52 +26,23 @@ typedef struct {
   double rate, p50, cpu_us;
 } Result;
 
-static double
-cpu_us (void)
-{
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec +
-         ru.ru_stime.tv_usec;
-}
-
-static int
-cmp_gint64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-  return x < y ? -1 : x > y;
-}
-
-static void
-echo_once (AfGrpcChannel *ch)
-{
-  Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (AfProtobufMessage) reply = NULL;
-  req.text = "ping";
-  if (!af_grpc_channel_call_unary (ch, TEST_ECHO, &req.base, &aftest__v1__test_reply__descriptor,
-                                   NULL, &reply, NULL, &error))
-    g_error ("echo: %s", error->message);
-  if (!g_str_equal (((Aftest__V1__TestReply *)reply)->text, "ping"))
-    g_error ("echo: wrong reply");
-}
-
 static Result
 bench_sequential (const char *endpoint, const AfGrpcChannelOptions *o, int calls)
 {
   g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoint, o, NULL);
   gint64 *lat = g_new (gint64, calls);
   for (int i = 0; i < 200; i++)
-    echo_once (ch);
-  double c0 = cpu_us ();
+    bench_echo (ch, "ping");
+  double c0 = bench_cpu_us ();
   gint64 start = g_get_monotonic_time ();
   for (int i = 0; i < calls; i++) {
     gint64 t = g_get_monotonic_time ();
-    echo_once (ch);
+    bench_echo (ch, "ping");
     lat[i] = g_get_monotonic_time () - t;
   }
-  Result r = { calls / ((g_get_monotonic_time () - start) / 1e6), 0, (cpu_us () - c0) / calls };
-  qsort (lat, calls, sizeof *lat, cmp_gint64);
+  Result r = { calls / ((g_get_monotonic_time () - start) / 1e6), 0,
+               (bench_cpu_us () - c0) / calls };
+  qsort (lat, calls, sizeof *lat, bench_cmp_gint64);
   r.p50 = lat[calls / 2];
   g_free (lat);
   return r;
@@ -80,42 +51,26 @@ bench_sequential (const char *endpoint, const AfGrpcChannelOptions *o, int calls
 static Result
 bench_connect (const char *endpoint, const AfGrpcChannelOptions *o, int connects)
 {
-  double c0 = cpu_us ();
+  double c0 = bench_cpu_us ();
   gint64 start = g_get_monotonic_time ();
   for (int i = 0; i < connects; i++) {
     g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoint, o, NULL);
-    echo_once (ch);
+    bench_echo (ch, "ping");
   }
   return (Result){ connects / ((g_get_monotonic_time () - start) / 1e6), 0,
-                   (cpu_us () - c0) / connects };
+                   (bench_cpu_us () - c0) / connects };
 }
 
 static Result
-bench_stream (const char *endpoint, const AfGrpcChannelOptions *o, int mib)
+stream_rate (const char *endpoint, const AfGrpcChannelOptions *o, int mib)
 {
   g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoint, o, NULL);
-  Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
-  g_autoptr (GError) error = NULL;
-  guint64 bytes = 0;
-  echo_once (ch);
-  req.count = mib * 16;
-  req.size = 64 * 1024;
-  double c0 = cpu_us ();
+  bench_echo (ch, "ping");
+  double c0 = bench_cpu_us ();
   gint64 start = g_get_monotonic_time ();
-  g_autoptr (AfGrpcClientStream) s = af_grpc_channel_start_server_stream (
-      ch, TEST_STREAM, &req.base, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
-  g_assert_no_error (error);
-  for (;;) {
-    g_autoptr (AfProtobufMessage) m = af_grpc_client_stream_read (s, &error);
-    if (m == NULL)
-      break;
-    bytes += ((Aftest__V1__TestReply *)m)->payload.len;
-  }
-  g_assert_no_error (error);
-  if (bytes != (guint64)req.count * req.size)
-    g_error ("stream: got %" G_GUINT64_FORMAT " bytes", bytes);
+  guint64 bytes = bench_stream (ch, mib);
   return (Result){ bytes / 1e6 / ((g_get_monotonic_time () - start) / 1e6), 0,
-                   (cpu_us () - c0) / mib };
+                   (bench_cpu_us () - c0) / mib };
 }
 
 static void
@@ -160,7 +115,7 @@ main (int argc, char **argv)
       const AfGrpcChannelOptions *o = t ? &tls_opts : NULL;
       keep_best (&r[t][0], bench_sequential (ep, o, calls));
       keep_best (&r[t][1], bench_connect (ep, o, connects));
-      keep_best (&r[t][2], bench_stream (ep, o, mib));
+      keep_best (&r[t][2], stream_rate (ep, o, mib));
     }
   }
   printf ("best of %d rounds; %d sequential calls, %d connections, %d MiB streamed; TCP loopback\n",

@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "af-grpc-client.h"
+#include "bench-common.h"
 #include "test-service.h"
 
 typedef struct {
@@ -46,15 +46,6 @@ serve (void)
 }
 
 static double
-self_cpu_us (void)
-{
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec +
-         ru.ru_stime.tv_usec;
-}
-
-static double
 server_cpu_us (void)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%s/stat", server_pid);
@@ -67,28 +58,6 @@ server_cpu_us (void)
          sysconf (_SC_CLK_TCK);
 }
 
-static int
-cmp_gint64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-  return x < y ? -1 : x > y;
-}
-
-static void
-echo_once (AfGrpcChannel *ch, const char *text)
-{
-  Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (AfProtobufMessage) reply = NULL;
-
-  req.text = (char *)text;
-  if (!af_grpc_channel_call_unary (ch, TEST_ECHO, &req.base, &aftest__v1__test_reply__descriptor,
-                                   NULL, &reply, NULL, &error))
-    g_error ("echo: %s", error->message);
-  if (!g_str_equal (((Aftest__V1__TestReply *)reply)->text, text))
-    g_error ("echo: wrong reply");
-}
-
 static Result
 bench_sequential (const char *endpoint, int calls)
 {
@@ -97,18 +66,18 @@ bench_sequential (const char *endpoint, int calls)
   Result r;
 
   for (int i = 0; i < 200; i++) /* connect and warm up */
-    echo_once (ch, "warm");
-  double c0 = self_cpu_us (), s0 = server_cpu_us ();
+    bench_echo (ch, "warm");
+  double c0 = bench_cpu_us (), s0 = server_cpu_us ();
   gint64 start = g_get_monotonic_time ();
   for (int i = 0; i < calls; i++) {
     gint64 t = g_get_monotonic_time ();
-    echo_once (ch, "ping");
+    bench_echo (ch, "ping");
     lat[i] = g_get_monotonic_time () - t;
   }
   r.rate = calls / ((g_get_monotonic_time () - start) / 1e6);
-  r.client_us = (self_cpu_us () - c0) / calls;
+  r.client_us = (bench_cpu_us () - c0) / calls;
   r.server_us = (server_cpu_us () - s0) / calls;
-  qsort (lat, calls, sizeof *lat, cmp_gint64);
+  qsort (lat, calls, sizeof *lat, bench_cmp_gint64);
   r.p50 = lat[calls / 2];
   r.p99 = lat[calls * 99 / 100];
   g_free (lat);
@@ -125,7 +94,7 @@ in_flight_thread (gpointer data)
 {
   InFlight *f = data;
   for (int i = 0; i < f->calls; i++)
-    echo_once (f->ch, "flight");
+    bench_echo (f->ch, "flight");
   return NULL;
 }
 
@@ -137,8 +106,8 @@ bench_in_flight (const char *endpoint, int calls)
   InFlight f = { ch, calls / 32 };
   Result r = { 0 };
 
-  echo_once (ch, "warm");
-  double c0 = self_cpu_us (), s0 = server_cpu_us ();
+  bench_echo (ch, "warm");
+  double c0 = bench_cpu_us (), s0 = server_cpu_us ();
   gint64 start = g_get_monotonic_time ();
   for (int i = 0; i < 32; i++)
     threads[i] = g_thread_new ("bench", in_flight_thread, &f);
@@ -146,40 +115,23 @@ bench_in_flight (const char *endpoint, int calls)
     g_thread_join (threads[i]);
   int done = f.calls * 32;
   r.rate = done / ((g_get_monotonic_time () - start) / 1e6);
-  r.client_us = (self_cpu_us () - c0) / done;
+  r.client_us = (bench_cpu_us () - c0) / done;
   r.server_us = (server_cpu_us () - s0) / done;
   return r;
 }
 
 static Result
-bench_stream (const char *endpoint, int mib)
+stream_rate (const char *endpoint, int mib)
 {
   g_autoptr (AfGrpcChannel) ch = af_grpc_channel_new (endpoint, NULL, NULL);
-  Aftest__V1__TestRequest req = AFTEST__V1__TEST_REQUEST__INIT;
-  g_autoptr (GError) error = NULL;
-  guint64 bytes = 0, n = 0;
   Result r = { 0 };
 
-  echo_once (ch, "warm");
-  req.count = mib * 16;
-  req.size = 64 * 1024;
-  double c0 = self_cpu_us (), s0 = server_cpu_us ();
+  bench_echo (ch, "warm");
+  double c0 = bench_cpu_us (), s0 = server_cpu_us ();
   gint64 start = g_get_monotonic_time ();
-  g_autoptr (AfGrpcClientStream) s = af_grpc_channel_start_server_stream (
-      ch, TEST_STREAM, &req.base, &aftest__v1__test_reply__descriptor, NULL, NULL, &error);
-  g_assert_no_error (error);
-  for (;;) {
-    g_autoptr (AfProtobufMessage) m = af_grpc_client_stream_read (s, &error);
-    if (m == NULL)
-      break;
-    bytes += ((Aftest__V1__TestReply *)m)->payload.len;
-    n++;
-  }
-  g_assert_no_error (error);
-  if (n != req.count || bytes != (guint64)req.count * req.size)
-    g_error ("stream: got %" G_GUINT64_FORMAT " messages", n);
+  guint64 bytes = bench_stream (ch, mib);
   r.rate = bytes / 1e6 / ((g_get_monotonic_time () - start) / 1e6);
-  r.client_us = (self_cpu_us () - c0) / mib;
+  r.client_us = (bench_cpu_us () - c0) / mib;
   r.server_us = (server_cpu_us () - s0) / mib;
   return r;
 }
@@ -264,7 +216,7 @@ main (int argc, char **argv)
     for (int e = 0; e < 2; e++) {
       keep_best (&ours[e][0], bench_sequential (endpoints[e], calls));
       keep_best (&ours[e][1], bench_in_flight (endpoints[e], calls * 2));
-      keep_best (&ours[e][2], bench_stream (endpoints[e], mib));
+      keep_best (&ours[e][2], stream_rate (endpoints[e], mib));
       Result s = { 0 }, f = { 0 }, st = { 0 };
       if (run_python (endpoints[e], calls / 4, mib / 2, &s, &f, &st)) {
         keep_best (&py[e][0], s);

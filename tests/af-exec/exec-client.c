@@ -104,6 +104,9 @@ exec_service_stop (ExecService *svc)
   g_assert_no_error (error);
   g_subprocess_wait (svc->proc, NULL, &error);
   g_assert_no_error (error);
+  /* Which signal, when one ended it: the assertion alone would not say. */
+  if (g_subprocess_get_if_signaled (svc->proc))
+    g_error ("af-exec was killed by signal %d at Stop", g_subprocess_get_term_sig (svc->proc));
   g_assert_true (g_subprocess_get_if_exited (svc->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (svc->proc), ==, 0);
   g_dbus_connection_signal_unsubscribe (svc->conn, svc->sub);

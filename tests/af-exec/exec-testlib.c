@@ -202,6 +202,16 @@ exec_test_run (ExecFixture *fx, const char *input, char **out, char **err, const
   return g_subprocess_get_exit_status (p);
 }
 
+char *
+exec_test_tagged (const char *prefix)
+{
+  static char tag[16];
+
+  if (tag[0] == '\0')
+    g_snprintf (tag, sizeof tag, "%07d%06d", (int)getpid (), g_random_int_range (0, 1000000));
+  return g_strconcat (prefix, tag, NULL);
+}
+
 GArray *
 exec_test_find_procs (const char *needle)
 {

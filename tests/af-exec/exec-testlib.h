@@ -32,6 +32,14 @@ const char *exec_test_af_exec (void);
 int exec_test_run (ExecFixture *fx, const char *input, char **out, char **err,
                    const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
 
+/* @prefix followed by this test run's tag: 13 digits, the test's pid
+ * (zero-padded to 7) and a random number (6), so the same length in every
+ * run. Processes that a test later looks for on the host by command line
+ * carry it (`sleep 301.<tag>`): a concurrent run of the same test — another
+ * build, another checkout — has another tag, and neither sees the other's
+ * processes. */
+char *exec_test_tagged (const char *prefix);
+
 /* Host pids whose command line (args joined by spaces) starts with @needle. */
 GArray *exec_test_find_procs (const char *needle);
 

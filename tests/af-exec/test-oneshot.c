@@ -121,12 +121,14 @@ test_env_not_on_host (ExecFixture *fx, gconstpointer data)
 {
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *secs = exec_test_tagged ("30.");
+  g_autofree char *needle = g_strconcat ("sleep ", secs, NULL);
   int sleeper, pid, chain = 0;
   SETUP ();
 
-  p = launch (fx, &error, "--env", "AF_REQ_MARKER=req-7c1e", "--", "sleep", "30.731", NULL);
+  p = launch (fx, &error, "--env", "AF_REQ_MARKER=req-7c1e", "--", "sleep", secs, NULL);
   g_assert_no_error (error);
-  sleeper = exec_test_wait_proc ("sleep 30.731", 30000);
+  sleeper = exec_test_wait_proc (needle, 30000);
   g_assert_cmpint (sleeper, >, 0);
   g_assert_true (environ_has (sleeper, "AF_REQ_MARKER=req-7c1e"));
   /* Every host-side ancestor up to af-exec: bwrap, the init — none has it. */
@@ -141,7 +143,7 @@ test_env_not_on_host (ExecFixture *fx, gconstpointer data)
   g_subprocess_wait (p, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 128 + SIGTERM);
-  g_assert_cmpint (exec_test_count_procs ("sleep 30.731"), ==, 0);
+  g_assert_cmpint (exec_test_count_procs (needle), ==, 0);
 }
 
 static void
@@ -174,7 +176,12 @@ proc_is (int pid, const char *needle)
 static void
 test_timeout_kills_tree (ExecFixture *fx, gconstpointer data)
 {
-  static const char *const sleeps[] = { "sleep 301.17", "sleep 302.17", "sleep 303.17" };
+  /* This run's own names: a concurrent run of this test has other ones. */
+  g_autofree char *s1 = exec_test_tagged ("sleep 301.");
+  g_autofree char *s2 = exec_test_tagged ("sleep 302.");
+  g_autofree char *s3 = exec_test_tagged ("sleep 303.");
+  const char *const sleeps[] = { s1, s2, s3 };
+  g_autofree char *command = g_strdup_printf ("(setsid %s &); %s & %s", s1, s2, s3);
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *err = NULL;
@@ -186,7 +193,7 @@ test_timeout_kills_tree (ExecFixture *fx, gconstpointer data)
    * time to see all three running first: the test proves they were killed,
    * not that they never started, whatever the machine's load. */
   p = launch_flags (fx, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, "--timeout", "5s", "--", "sh", "-c",
-                    "(setsid sleep 301.17 &); sleep 302.17 & sleep 303.17", NULL);
+                    command, NULL);
   g_assert_no_error (error);
   for (guint i = 0; i < G_N_ELEMENTS (sleeps); i++) {
     pids[i] = exec_test_wait_proc (sleeps[i], 60000);
@@ -200,7 +207,7 @@ test_timeout_kills_tree (ExecFixture *fx, gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - seen, <, 60 * G_USEC_PER_SEC);
   g_assert_nonnull (strstr (err, "timed out"));
   /* Each one seen is gone, and no other process by these names (only this
-   * test uses them) is left. */
+   * run of this test uses them) is left. */
   for (guint i = 0; i < G_N_ELEMENTS (sleeps); i++) {
     g_assert_false (proc_is (pids[i], sleeps[i]));
     g_assert_cmpuint (exec_test_count_procs (sleeps[i]), ==, 0);
@@ -232,12 +239,14 @@ test_killed_leaves_no_container (ExecFixture *fx, gconstpointer data)
   g_autoptr (GDataInputStream) lines = NULL;
   g_autofree char *name = NULL, *since = NULL, *filter = NULL, *line = NULL;
   g_autofree char *inspect_err = NULL;
+  g_autofree char *secs = exec_test_tagged ("306.");
+  g_autofree char *needle = g_strconcat ("sleep ", secs, NULL);
   SETUP ();
 
   since = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC - 1);
-  p = launch (fx, &error, "--", "sleep", "306.17", NULL);
+  p = launch (fx, &error, "--", "sleep", secs, NULL);
   g_assert_no_error (error);
-  g_assert_cmpint (exec_test_wait_proc ("sleep 306.17", 60000), >, 0);
+  g_assert_cmpint (exec_test_wait_proc (needle, 60000), >, 0);
   name = g_strdup_printf ("agentfense-oneshot-%s", g_subprocess_get_identifier (p));
   filter = g_strdup_printf ("container=%s", name);
   g_subprocess_force_exit (p);
@@ -280,20 +289,20 @@ test_killed_leaves_no_container (ExecFixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_false (g_subprocess_get_successful (inspect));
   g_assert_true (exec_test_no_such_container (inspect_err));
-  g_assert_cmpuint (exec_test_count_procs ("sleep 306.17"), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs (needle), ==, 0);
 }
 
 static void
 test_end_kills_tree (ExecFixture *fx, gconstpointer data)
 {
   g_autofree char *out = NULL;
+  g_autofree char *needle = exec_test_tagged ("sleep 304.");
+  g_autofree char *command = g_strdup_printf ("(setsid %s > /dev/null 2>&1 &); echo done", needle);
   g_autoptr (GArray) left = NULL;
   SETUP ();
-  g_assert_cmpint (exec_test_run (fx, NULL, &out, NULL, "--", "sh", "-c",
-                                  "(setsid sleep 304.17 > /dev/null 2>&1 &); echo done", NULL),
-                   ==, 0);
+  g_assert_cmpint (exec_test_run (fx, NULL, &out, NULL, "--", "sh", "-c", command, NULL), ==, 0);
   g_assert_cmpstr (out, ==, "done\n");
-  left = exec_test_find_procs ("sleep 304.17");
+  left = exec_test_find_procs (needle);
   g_assert_cmpuint (left->len, ==, 0);
 }
 
@@ -332,11 +341,13 @@ test_uid_not_root (ExecFixture *fx, gconstpointer data)
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *out = NULL;
+  g_autofree char *secs = exec_test_tagged ("30.");
+  g_autofree char *needle = g_strconcat ("sleep ", secs, NULL);
   int sleeper;
   SETUP ();
-  p = launch (fx, &error, "--", "sleep", "30.913", NULL);
+  p = launch (fx, &error, "--", "sleep", secs, NULL);
   g_assert_no_error (error);
-  sleeper = exec_test_wait_proc ("sleep 30.913", 30000);
+  sleeper = exec_test_wait_proc (needle, 30000);
   g_assert_cmpint (sleeper, >, 0);
   g_assert_cmpint (exec_test_proc_uid (sleeper), >, 0);
   g_assert_cmpint (exec_test_proc_uid (parent_of (sleeper)), >, 0); /* the init */
@@ -585,13 +596,15 @@ static void
 test_pids_limit (ExecFixture *fx, gconstpointer data)
 {
   g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *needle = exec_test_tagged ("sleep 60.");
+  g_autofree char *bomb = g_strdup_printf ("b() { b | b & }; b; %s", needle);
   g_autoptr (GArray) left = NULL;
   SETUP ();
   /* A fork bomb is contained and killed by the timeout. */
   g_assert_cmpint (exec_test_run (fx, NULL, NULL, NULL, "--pids", "32", "--timeout", "2s", "--",
-                                  "sh", "-c", "b() { b | b & }; b; sleep 60.4417", NULL),
+                                  "sh", "-c", bomb, NULL),
                    ==, 124);
-  left = exec_test_find_procs ("sleep 60.4417");
+  left = exec_test_find_procs (needle);
   g_assert_cmpuint (left->len, ==, 0);
   /* The limit is enforced: 40 background sleeps cannot all start under 32. */
   g_assert_cmpint (exec_test_run (fx, NULL, &out, &err, "--pids", "32", "--", "sh", "-c",
@@ -622,14 +635,15 @@ test_cpu_quota (ExecFixture *fx, gconstpointer data)
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
   guint64 t0, t1;
+  g_autofree char *loop = exec_test_tagged ("while :; do :; done; #cpu ");
+  g_autofree char *needle = g_strconcat ("sh -c ", loop, NULL);
   double used;
   int looper;
   SETUP ();
   /* 20 ms per 100 ms: a busy loop gets about a fifth of a CPU. */
-  p = launch (fx, &error, "--cpu-quota", "20000", "--", "sh", "-c", "while :; do :; done; #cpu",
-              NULL);
+  p = launch (fx, &error, "--cpu-quota", "20000", "--", "sh", "-c", loop, NULL);
   g_assert_no_error (error);
-  looper = exec_test_wait_proc ("sh -c while :; do :; done; #cpu", 30000);
+  looper = exec_test_wait_proc (needle, 30000);
   g_assert_cmpint (looper, >, 0);
   t0 = proc_cpu_ticks (looper);
   g_usleep (G_USEC_PER_SEC);
@@ -648,14 +662,16 @@ test_cpu_shares (ExecFixture *fx, gconstpointer data)
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *v1 = NULL, *v2 = NULL, *value = NULL;
+  g_autofree char *secs = exec_test_tagged ("30.");
+  g_autofree char *needle = g_strconcat ("sleep ", secs, NULL);
   SETUP ();
   if (exec_test_is_docker ()) {
     g_test_skip ("the engine applies --cpu-shares (checked by its own tests)");
     return;
   }
-  p = launch (fx, &error, "--cpu-shares", "512", "--", "sleep", "30.377", NULL);
+  p = launch (fx, &error, "--cpu-shares", "512", "--", "sleep", secs, NULL);
   g_assert_no_error (error);
-  g_assert_cmpint (exec_test_wait_proc ("sleep 30.377", 30000), >, 0);
+  g_assert_cmpint (exec_test_wait_proc (needle, 30000), >, 0);
   v1 = g_strdup_printf ("/sys/fs/cgroup/cpu/agentfense/oneshot-%s/cpu.shares",
                         g_subprocess_get_identifier (p));
   v2 = g_strdup_printf ("/sys/fs/cgroup/agentfense/oneshot-%s/cpu.weight",

@@ -98,19 +98,21 @@ test_timeout (ExecFixture *fx, gconstpointer data)
   ExecService *svc;
   ExecOutcome o = { 0 };
   gint64 start;
+  g_autofree char *s1 = exec_test_tagged ("sleep 311.");
+  g_autofree char *s2 = exec_test_tagged ("sleep 312.");
+  g_autofree char *s3 = exec_test_tagged ("sleep 313.");
+  g_autofree char *command = g_strdup_printf ("(setsid %s &); %s & echo begun; %s", s1, s2, s3);
   SETUP ();
   svc = exec_service_start (fx->workspace, NULL);
   start = g_get_monotonic_time ();
-  exec_service_exec (
-      svc, req_cmd ("(setsid sleep 311.5 &); sleep 312.5 & echo begun; sleep 313.5", 1500), NULL,
-      &o);
+  exec_service_exec (svc, req_cmd (command, 1500), NULL, &o);
   g_assert_no_error (o.error);
   g_assert_true (exec_result_bool (o.result, "timed_out"));
   g_assert_cmpstr (o.out->str, ==, "begun\n");
   g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
-  g_assert_cmpuint (exec_test_count_procs ("sleep 311.5"), ==, 0);
-  g_assert_cmpuint (exec_test_count_procs ("sleep 312.5"), ==, 0);
-  g_assert_cmpuint (exec_test_count_procs ("sleep 313.5"), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs (s1), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs (s2), ==, 0);
+  g_assert_cmpuint (exec_test_count_procs (s3), ==, 0);
   exec_outcome_clear (&o);
   /* The sandbox goes on. */
   exec_service_exec (svc, req_cmd ("echo still here", 0), NULL, &o);
@@ -260,12 +262,14 @@ test_session_state (ExecFixture *fx, gconstpointer data)
   ExecService *svc;
   ExecOutcome o = { 0 };
   g_autofree char *id = NULL;
+  g_autofree char *bg = exec_test_tagged ("sleep 315.");
+  g_autofree char *first =
+      g_strdup_printf ("cd /tmp && export X=42 && f() { echo fn \"$1\"; }; %s &", bg);
   SETUP ();
   svc = exec_service_start (fx->workspace, NULL);
   id = create_session (svc, NULL);
 
-  exec_service_session_exec (
-      svc, id, req_cmd ("cd /tmp && export X=42 && f() { echo fn \"$1\"; }; sleep 315.5 &", 0), &o);
+  exec_service_session_exec (svc, id, req_cmd (first, 0), &o);
   g_assert_no_error (o.error);
   g_assert_cmpint (exec_result_int (o.result, "exit_code"), ==, 0);
   exec_outcome_clear (&o);
@@ -275,7 +279,7 @@ test_session_state (ExecFixture *fx, gconstpointer data)
   g_assert_cmpstr (o.out->str, ==, "/tmp\n42\nfn arg\n");
   /* The background job of the first command is there (it may still be
    * between fork and exec a moment after the command returned). */
-  g_assert_cmpint (exec_test_wait_proc ("sleep 315.5", 10000), >, 0);
+  g_assert_cmpint (exec_test_wait_proc (bg, 10000), >, 0);
   exec_outcome_clear (&o);
 
   /* Streams apart, codes exact, a syntax error does not end the shell. */
@@ -304,9 +308,9 @@ test_session_state (ExecFixture *fx, gconstpointer data)
   exec_outcome_clear (&o);
 
   /* Destroy kills the session's tree (the background sleep). */
-  g_assert_cmpuint (exec_test_count_procs ("sleep 315.5"), ==, 1);
+  g_assert_cmpuint (exec_test_count_procs (bg), ==, 1);
   g_variant_unref (exec_service_call (svc, "DestroySession", g_variant_new ("(s)", id), NULL));
-  wait_no_proc ("sleep 315.5");
+  wait_no_proc (bg);
   exec_service_session_exec (svc, id, req_cmd ("true", 0), &o);
   g_assert_nonnull (o.error);
   exec_outcome_clear (&o);
@@ -319,22 +323,26 @@ test_session_timeout (ExecFixture *fx, gconstpointer data)
   ExecService *svc;
   ExecOutcome o = { 0 };
   g_autofree char *id = NULL;
+  g_autofree char *bg = exec_test_tagged ("sleep 316.");
+  g_autofree char *trapped = exec_test_tagged ("sleep 317.");
+  g_autofree char *first = g_strdup_printf ("export KEEP=yes; %s &", bg);
+  g_autofree char *second = g_strdup_printf ("trap '' INT TERM; %s", trapped);
   SETUP ();
   svc = exec_service_start (fx->workspace, NULL);
   /* bash where the runtime has it (bwrap binds the host's /usr). */
   id = create_session (svc, exec_test_is_docker () ? NULL : "bash");
-  exec_service_session_exec (svc, id, req_cmd ("export KEEP=yes; sleep 316.5 &", 0), &o);
+  exec_service_session_exec (svc, id, req_cmd (first, 0), &o);
   exec_outcome_clear (&o);
 
   /* Traps INT and TERM: SIGKILL after the grace period. */
-  exec_service_session_exec (svc, id, req_cmd ("trap '' INT TERM; sleep 317.5", 300), &o);
+  exec_service_session_exec (svc, id, req_cmd (second, 300), &o);
   g_assert_no_error (o.error);
   g_assert_true (exec_result_bool (o.result, "timed_out"));
   g_assert_false (exec_result_bool (o.result, "session_restarted"));
   exec_outcome_clear (&o);
-  wait_no_proc ("sleep 317.5");
+  wait_no_proc (trapped);
   /* The earlier background job survives; state too. */
-  g_assert_cmpint (exec_test_wait_proc ("sleep 316.5", 10000), >, 0);
+  g_assert_cmpint (exec_test_wait_proc (bg, 10000), >, 0);
   exec_service_session_exec (svc, id, req_cmd ("echo $KEEP", 0), &o);
   g_assert_cmpstr (o.out->str, ==, "yes\n");
   exec_outcome_clear (&o);
@@ -347,7 +355,7 @@ test_session_timeout (ExecFixture *fx, gconstpointer data)
   exec_service_session_exec (svc, id, req_cmd ("echo usable", 0), &o);
   g_assert_cmpstr (o.out->str, ==, "usable\n");
   exec_outcome_clear (&o);
-  wait_no_proc ("sleep 316.5");
+  wait_no_proc (bg);
   exec_service_stop (svc);
 }
 
@@ -394,12 +402,14 @@ test_peer_gone (ExecFixture *fx, gconstpointer data)
   ExecOutcome o = { 0 };
   g_autofree char *id = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *bg = exec_test_tagged ("sleep 318.");
+  g_autofree char *command = g_strconcat (bg, " &", NULL);
   SETUP ();
   svc = exec_service_start (fx->workspace, NULL);
   id = create_session (svc, NULL);
-  exec_service_session_exec (svc, id, req_cmd ("sleep 318.5 &", 0), &o);
+  exec_service_session_exec (svc, id, req_cmd (command, 0), &o);
   exec_outcome_clear (&o);
-  g_assert_cmpint (exec_test_wait_proc ("sleep 318.5", 10000), >, 0);
+  g_assert_cmpint (exec_test_wait_proc (bg, 10000), >, 0);
   /* The owner goes away: af-exec kills everything and exits. */
   g_dbus_connection_close_sync (svc->conn, NULL, &error);
   g_assert_no_error (error);
@@ -407,7 +417,7 @@ test_peer_gone (ExecFixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (svc->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (svc->proc), ==, 0);
-  wait_no_proc ("sleep 318.5");
+  wait_no_proc (bg);
   g_dbus_connection_signal_unsubscribe (svc->conn, svc->sub);
   g_object_unref (svc->conn);
   g_object_unref (svc->proc);

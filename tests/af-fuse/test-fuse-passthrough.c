@@ -5,6 +5,7 @@
  * permission is still decided at open. Real mounts. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -80,6 +81,37 @@ write_src (FuseFixture *f, const char *rel, const char *data, gsize len)
   g_assert_true (g_file_set_contents (p, data, (gssize)len, NULL));
 }
 
+/* Fills each NULL-terminated @rel of the source with the same BIG bytes
+ * (pattern @seed) and mounts the rules over it (with @extra arguments);
+ * returns the bytes. */
+static char *mount_over_files (FuseFixture *f, char seed, const char *const *extra, const char *rel,
+                               ...) G_GNUC_NULL_TERMINATED;
+
+static char *
+mount_over_files (FuseFixture *f, char seed, const char *const *extra, const char *rel, ...)
+{
+  char *content = pattern (BIG, seed);
+  va_list ap;
+
+  va_start (ap, rel);
+  for (; rel != NULL; rel = va_arg (ap, const char *))
+    write_src (f, rel, content, BIG);
+  va_end (ap);
+  fx_mount (f, rules, TRUE, extra);
+  return content;
+}
+
+/* The file @rel under @dir holds exactly @len bytes of @content. */
+static void
+assert_file_is (const char *dir, const char *rel, const char *content, gsize len)
+{
+  g_autofree char *path = fx_path (dir, rel);
+  g_autofree char *back = NULL;
+  gsize back_len = 0;
+  g_assert_true (g_file_get_contents (path, &back, &back_len, NULL));
+  g_assert_cmpmem (back, back_len, content, len);
+}
+
 static void
 read_exact (int fd, char *buf, gsize len, off_t off)
 {
@@ -97,9 +129,7 @@ static void
 test_read_level (FuseFixture *f, gconstpointer data)
 {
   FX_SKIP_IF (skip_reason ());
-  g_autofree char *content = pattern (BIG, 'a');
-  write_src (f, "ro/big", content, BIG);
-  fx_mount (f, rules, TRUE, NULL);
+  g_autofree char *content = mount_over_files (f, 'a', NULL, "ro/big", NULL);
   g_autofree char *mp = fx_path (f->mnt, "ro/big");
   Stats before = get_stats (f);
   int fd = open (mp, O_RDONLY);
@@ -132,10 +162,7 @@ static void
 test_read_level_refusals (FuseFixture *f, gconstpointer data)
 {
   FX_SKIP_IF (skip_reason ());
-  g_autofree char *content = pattern (BIG, 'b');
-  write_src (f, "ro/big", content, BIG);
-  write_src (f, "vw/big", content, BIG);
-  fx_mount (f, rules, TRUE, NULL);
+  g_autofree char *content = mount_over_files (f, 'b', NULL, "ro/big", "vw/big", NULL);
   g_autofree char *mp = fx_path (f->mnt, "ro/big"), *vp = fx_path (f->mnt, "vw/big");
   int ro = open (mp, O_RDONLY); /* the inode is in passthrough mode meanwhile */
   g_assert_cmpint (ro, >=, 0);
@@ -161,11 +188,7 @@ test_read_level_refusals (FuseFixture *f, gconstpointer data)
   struct stat st;
   g_assert_cmpint (stat (mp, &st), ==, 0);
   g_assert_cmpint (st.st_size, ==, BIG);
-  g_autofree char *sp = fx_path (f->src, "ro/big");
-  g_autofree char *back = NULL;
-  gsize len = 0;
-  g_assert_true (g_file_get_contents (sp, &back, &len, NULL));
-  g_assert_cmpmem (back, len, content, BIG);
+  assert_file_is (f->src, "ro/big", content, BIG);
   fx_unmount (f);
 }
 
@@ -218,12 +241,7 @@ test_write_level (FuseFixture *f, gconstpointer data)
   g_assert_cmpuint (after.bytes_written, ==, before.bytes_written);
   g_assert_cmpuint (after.bytes_read, ==, before.bytes_read);
   /* The content is the delta's file; the source has nothing. */
-  g_autofree char *up = g_build_filename (f->delta, "upper", "new.bin", NULL);
-  g_autofree char *back = NULL;
-  gsize len = 0;
-  g_assert_true (g_file_get_contents (up, &back, &len, NULL));
-  g_assert_cmpuint (len, ==, 10);
-  g_assert_cmpmem (back, 10, content, 10);
+  assert_file_is (f->delta, "upper/new.bin", content, 10);
   g_autofree char *sp = fx_path (f->src, "new.bin");
   g_assert_cmpint (access (sp, F_OK), ==, -1);
   fx_unmount (f);
@@ -236,9 +254,7 @@ static void
 test_copy_up (FuseFixture *f, gconstpointer data)
 {
   FX_SKIP_IF (skip_reason ());
-  g_autofree char *content = pattern (BIG, 'd');
-  write_src (f, "w/big", content, BIG);
-  fx_mount (f, rules, TRUE, NULL);
+  g_autofree char *content = mount_over_files (f, 'd', NULL, "w/big", NULL);
   g_autofree char *mp = fx_path (f->mnt, "w/big");
   Stats s0 = get_stats (f);
   int r = open (mp, O_RDONLY);
@@ -266,11 +282,7 @@ test_copy_up (FuseFixture *f, gconstpointer data)
   close (r);
   Stats s2 = get_stats (f);
   g_assert_cmpuint (s2.passthrough - s1.passthrough, ==, 2);
-  g_autofree char *sp = fx_path (f->src, "w/big");
-  g_autofree char *back = NULL;
-  gsize len = 0;
-  g_assert_true (g_file_get_contents (sp, &back, &len, NULL));
-  g_assert_cmpmem (back, len, content, BIG);
+  assert_file_is (f->src, "w/big", content, BIG);
   fx_unmount (f);
 }
 
@@ -305,15 +317,9 @@ static void
 test_disabled (FuseFixture *f, gconstpointer data)
 {
   FX_SKIP_IF (skip_reason ());
-  g_autofree char *content = pattern (BIG, 'e');
-  write_src (f, "ro/big", content, BIG);
   const char *extra[] = { "--no-passthrough", NULL };
-  fx_mount (f, rules, TRUE, extra);
-  g_autofree char *mp = fx_path (f->mnt, "ro/big");
-  g_autofree char *back = NULL;
-  gsize len = 0;
-  g_assert_true (g_file_get_contents (mp, &back, &len, NULL));
-  g_assert_cmpmem (back, len, content, BIG);
+  g_autofree char *content = mount_over_files (f, 'e', extra, "ro/big", NULL);
+  assert_file_is (f->mnt, "ro/big", content, BIG);
   Stats st = get_stats (f);
   g_assert_cmpuint (st.passthrough, ==, 0);
   g_assert_cmpuint (st.bytes_read, >=, BIG);

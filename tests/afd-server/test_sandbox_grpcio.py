@@ -13,6 +13,7 @@ server runs under an af-test-guard for its temp dir, so a test that dies
 (assertion, meson's timeout, SIGKILL) leaves nothing behind either.
 """
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -49,6 +50,16 @@ RUNNING = P.SANDBOX_STATUS_RUNNING
 STOPPED = P.SANDBOX_STATUS_STOPPED
 ERROR = P.SANDBOX_STATUS_ERROR
 PENDING = P.SANDBOX_STATUS_PENDING
+
+# This run's tag: the test's pid (zero-padded) and a random number. The
+# commands a test later looks for on the host carry it (`sleep 777.<tag>`),
+# so a concurrent run of this file (another checkout, the rootless suite)
+# neither finds nor waits for this run's processes, nor this run for its.
+TAG = f"{os.getpid():07d}{random.randrange(10**6):06d}"
+
+
+def tagged(prefix):
+    return prefix + TAG
 
 
 def skip_reason():
@@ -478,11 +489,11 @@ class Lifecycle(Base):
         self.assertEqual(self.exec(sb.id, "exit 42").exit_code, 42)
         # Timeout → DEADLINE_EXCEEDED, nothing survives.
         t0 = time.monotonic()
-        self.assertCode(C.DEADLINE_EXCEEDED, self.exec, sb.id,
-                        "sleep 7761000 & sleep 7761001; echo never",
+        bg, fg = tagged("sleep 7761000."), tagged("sleep 7761001.")
+        self.assertCode(C.DEADLINE_EXCEEDED, self.exec, sb.id, f"{bg} & {fg}; echo never",
                         timeout=duration_pb2.Duration(nanos=300_000_000))
         self.assertLess(time.monotonic() - t0, 10)
-        self.assertEqual(wait_gone(lambda: [p for p in procs_mentioning("sleep 776100")]), [])
+        self.assertEqual(wait_gone(lambda: procs_mentioning(bg) + procs_mentioning(fg)), [])
         # Closed session → FAILED_PRECONDITION.
         sess = s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
         s.DestroySession(sb_pb.DestroySessionRequest(session_id=sess.id))
@@ -756,14 +767,15 @@ class Supervision(Base):
         cb_id = self.codebase({"a": b"1"})
         sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
         sess = self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
+        needle = tagged("sleep 777.")
         fut = self.s.SessionExec.future(sb_pb.SessionExecRequest(
-            session_id=sess.id, command="sleep 777"))
+            session_id=sess.id, command=needle))
         end = time.monotonic() + 10
-        while not procs_mentioning("sleep 777") and time.monotonic() < end:
+        while not procs_mentioning(needle) and time.monotonic() < end:
             time.sleep(0.05)
-        self.assertTrue(procs_mentioning("sleep 777"))
+        self.assertTrue(procs_mentioning(needle))
         fut.cancel()
-        self.assertFalse(wait_gone(lambda: procs_mentioning("sleep 777")))
+        self.assertFalse(wait_gone(lambda: procs_mentioning(needle)))
 
     def spawn_client(self, method, request_py):
         """A separate python3-grpcio process calling @method with the
@@ -794,13 +806,15 @@ class Supervision(Base):
         cb_id = self.codebase({"a": b"1"})
         sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
         sess = self.s.CreateSession(sb_pb.CreateSessionRequest(sandbox_id=sb.id))
+        bg, fg = tagged("sleep 7781."), tagged("sleep 7791.")
+        stream, session = tagged("sleep 7792."), tagged("sleep 7793.")
         cases = [
             ("Exec", f"sb_pb.ExecRequest(sandbox_id='{sb.id}', "
-                     "command='sleep 7781 & sleep 7791; true')", "sleep 779", "sleep 778"),
-            ("ExecStream", f"sb_pb.ExecRequest(sandbox_id='{sb.id}', command='sleep 7792')",
-             "sleep 7792", None),
+                     f"command='{bg} & {fg}; true')", fg, bg),
+            ("ExecStream", f"sb_pb.ExecRequest(sandbox_id='{sb.id}', command='{stream}')",
+             stream, None),
             ("SessionExecStream", f"sb_pb.SessionExecRequest(session_id='{sess.id}', "
-                                  "command='sleep 7793')", "sleep 7793", None),
+                                  f"command='{session}')", session, None),
         ]
         for method, req, needle, bg in cases:
             with self.subTest(method=method):
@@ -821,19 +835,21 @@ class Supervision(Base):
     def test_cancelled_exec_is_killed(self):
         cb_id = self.codebase({"a": b"1"})
         sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
-        fut = self.s.Exec.future(sb_pb.ExecRequest(sandbox_id=sb.id, command="sleep 7794"))
-        self.wait_running("sleep 7794")
+        needle = tagged("sleep 7794.")
+        fut = self.s.Exec.future(sb_pb.ExecRequest(sandbox_id=sb.id, command=needle))
+        self.wait_running(needle)
         fut.cancel()
-        self.assertFalse(wait_gone(lambda: procs_mentioning("sleep 7794")))
+        self.assertFalse(wait_gone(lambda: procs_mentioning(needle)))
         self.assertEqual(self.exec(sb.id, "echo alive").stdout, "alive\n")
 
     def test_deadline_kills_command(self):
         cb_id = self.codebase({"a": b"1"})
         sb = self.sandbox(cb_id, rules=[rule("**", P.PERMISSION_READ)])
+        needle = tagged("sleep 778.")
         with self.assertRaises(grpc.RpcError) as cm:
-            self.s.Exec(sb_pb.ExecRequest(sandbox_id=sb.id, command="sleep 778"), timeout=0.5)
+            self.s.Exec(sb_pb.ExecRequest(sandbox_id=sb.id, command=needle), timeout=0.5)
         self.assertEqual(cm.exception.code(), C.DEADLINE_EXCEEDED)
-        self.assertFalse(wait_gone(lambda: procs_mentioning("sleep 778")))
+        self.assertFalse(wait_gone(lambda: procs_mentioning(needle)))
         self.assertEqual(self.exec(sb.id, "echo alive").stdout, "alive\n")
 
 

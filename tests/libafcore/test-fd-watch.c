@@ -1,6 +1,7 @@
 /* test-fd-watch.c — af-fd-watch on real pipes: a level-triggered watch
  * fires while data is there and stops once removed, a once-watch fires
- * once (also on hang-up), a callback may remove another watch, and the
+ * once (also on hang-up), a once-watch told the condition tells data
+ * from an empty hang-up, a callback may remove another watch, and the
  * fallback on a thread-default context behaves the same. */
 #include <glib-unix.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 typedef struct {
   int fds[2];
   guint fired;
+  GIOCondition cond; /* what a condition-told watch was told */
   AfFdWatch *watch, *other;
 } Pipe;
 
@@ -20,6 +22,7 @@ pipe_open (Pipe *p)
   g_assert_true (g_unix_open_pipe (p->fds, FD_CLOEXEC, &error));
   g_assert_no_error (error);
   p->fired = 0;
+  p->cond = 0;
   p->watch = p->other = NULL;
 }
 
@@ -60,6 +63,17 @@ on_once (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_once_cond (gint fd, GIOCondition cond, gpointer data)
+{
+  Pipe *p = data;
+  g_assert_cmpint (fd, ==, p->fds[0]);
+  p->fired++;
+  p->cond = cond;
+  p->watch = NULL;
+  return G_SOURCE_CONTINUE; /* ignored: once is once */
+}
+
 /* Fires once and removes the other pipe's watch. */
 static gboolean
 on_remove_other (gpointer data)
@@ -73,6 +87,13 @@ on_remove_other (gpointer data)
 
 static gboolean
 on_never (gpointer data)
+{
+  g_assert_not_reached ();
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_never_cond (gint fd, GIOCondition cond, gpointer data)
 {
   g_assert_not_reached ();
   return G_SOURCE_REMOVE;
@@ -102,6 +123,47 @@ run_cases (GMainContext *ctx)
   iterate (ctx, 20);
   g_assert_cmpuint (p.fired, ==, 1);
   g_assert_null (p.watch);
+  pipe_close (&p);
+
+  /* Once, told the condition: data is G_IO_IN, once only. */
+  pipe_open (&p);
+  p.watch = af_fd_watch_once_cond (p.fds[0], on_once_cond, &p);
+  iterate (ctx, 5);
+  g_assert_cmpuint (p.fired, ==, 0);
+  g_assert_cmpint (write (p.fds[1], "ab", 2), ==, 2);
+  iterate (ctx, 20);
+  g_assert_cmpuint (p.fired, ==, 1);
+  g_assert_cmpint (p.cond, ==, G_IO_IN);
+  g_assert_null (p.watch);
+  pipe_close (&p);
+
+  /* Hung up empty: G_IO_HUP without G_IO_IN. */
+  pipe_open (&p);
+  p.watch = af_fd_watch_once_cond (p.fds[0], on_once_cond, &p);
+  close (p.fds[1]);
+  p.fds[1] = -1;
+  iterate (ctx, 20);
+  g_assert_cmpuint (p.fired, ==, 1);
+  g_assert_cmpint (p.cond, ==, G_IO_HUP);
+  pipe_close (&p);
+
+  /* Written to, then hung up: both. */
+  pipe_open (&p);
+  g_assert_cmpint (write (p.fds[1], "c", 1), ==, 1);
+  close (p.fds[1]);
+  p.fds[1] = -1;
+  p.watch = af_fd_watch_once_cond (p.fds[0], on_once_cond, &p);
+  iterate (ctx, 20);
+  g_assert_cmpuint (p.fired, ==, 1);
+  g_assert_cmpint (p.cond, ==, G_IO_IN | G_IO_HUP);
+  pipe_close (&p);
+
+  /* Removed before it fired: silent. */
+  pipe_open (&p);
+  g_assert_cmpint (write (p.fds[1], "d", 1), ==, 1);
+  p.watch = af_fd_watch_once_cond (p.fds[0], on_never_cond, &p);
+  af_fd_watch_remove (p.watch);
+  iterate (ctx, 10);
   pipe_close (&p);
 
   /* A callback removes another, readable, watch: it never fires. */

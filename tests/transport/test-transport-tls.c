@@ -1,17 +1,22 @@
 /* test-transport-tls.c — TLS of the transport, both ends real: the C
  * server with TLS on TCP (plain on its unix socket), the C client with
  * grpc's SSL credentials, a throwaway PKI made by openssl in a temp dir
- * (make-test-certs.sh). Also the trailing metadata a stream ends with.
+ * (make-test-certs.sh). Also the trailing metadata a stream ends with, and
+ * grpc's own log lines (a failed handshake) in our log format on a server's
+ * stderr.
  */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "af-error.h"
 #include "af-grpc-client.h"
 #include "af-grpc-tls.h"
+#include "af-log.h"
 #include "test-pki.h"
 #include "test-service.h"
 
@@ -369,9 +374,87 @@ test_reload_from_files (void)
   g_mutex_clear (&seen.lock);
 }
 
+/* The server of test_grpc_log_format, in a child process (this program run
+ * with --tls-log-server PKI_DIR): logs as a daemon does (af_log_init),
+ * serves TLS with client certificates from the PKI's CA, prints its TCP
+ * endpoint on stdout and stops when its stdin closes. */
+static int
+run_log_server (const char *pki_dir)
+{
+  AfTestPki pki = { (char *)pki_dir };
+  g_autofree char *cert = af_test_pki_read (&pki, "server.pem");
+  g_autofree char *key = af_test_pki_read (&pki, "server.key");
+  g_autofree char *ca = af_test_pki_read (&pki, "ca.pem");
+  AfGrpcServerTls tls = { cert, key, ca };
+  TestServer *ts;
+  char c;
+
+  af_log_init (AF_LOG_LEVEL_MESSAGE);
+  ts = test_server_start_tls (NULL, &tls);
+  printf ("%s\n", ts->tcp_endpoint);
+  fflush (stdout);
+  while (read (STDIN_FILENO, &c, 1) > 0)
+    ;
+  test_server_stop (ts, 1000);
+  return 0;
+}
+
+/* A client with a certificate from another CA: the handshake fails on the
+ * server, and grpc's line about it reaches the server's stderr in our
+ * format ("MESSAGE grpc …"), not in grpc's own ("E1126 12:00:00.000 … file.cc:1501] …"). */
+static void
+test_grpc_log_format (void)
+{
+  g_autoptr (Pki) p = pki_new ();
+  if (p == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_unsetenv (launcher, "GRPC_VERBOSITY"); /* grpc's default: ERROR */
+  g_autoptr (GSubprocess) server = g_subprocess_launcher_spawn (
+      launcher, &error, "/proc/self/exe", "--tls-log-server", p->pki->dir, NULL);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) lines =
+      g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+  g_autofree char *endpoint = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (endpoint);
+
+  AfGrpcChannelOptions other = { .tls = TRUE,
+                                 .tls_root_certs_pem = p->ca,
+                                 .tls_cert_chain_pem = p->other_client_cert,
+                                 .tls_private_key_pem = p->other_client_key };
+  g_autoptr (GError) refused = echo (endpoint, &other);
+  g_assert_error (refused, AF_ERROR, AF_ERROR_UNAVAILABLE);
+
+  g_autofree char *out = NULL, *err = NULL;
+  g_subprocess_communicate_utf8 (server, NULL, NULL, &out, &err, &error); /* closes its stdin */
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (server));
+  g_assert_cmpint (g_subprocess_get_exit_status (server), ==, 0);
+  g_test_message ("server stderr:\n%s", err);
+
+  g_auto (GStrv) lines_of_err = g_strsplit (err, "\n", -1);
+  g_autoptr (GRegex) grpc_format =
+      g_regex_new ("^[DIE][0-9]{4} [0-9:.]+ +[0-9]+ [^ ]+:[0-9]+\\]", 0, 0, &error);
+  g_assert_no_error (error);
+  guint ours = 0;
+  for (guint i = 0; lines_of_err[i]; i++) {
+    g_assert_false (g_regex_match (grpc_format, lines_of_err[i], 0, NULL));
+    if (g_str_has_prefix (lines_of_err[i], "MESSAGE " AF_LOG_DOMAIN_GRPC " ") &&
+        strstr (lines_of_err[i], "Handshake failed") != NULL)
+      ours++;
+  }
+  g_assert_cmpuint (ours, >=, 1);
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc == 3 && strcmp (argv[1], "--tls-log-server") == 0)
+    return run_log_server (argv[2]);
   /* The name "localhost" is resolved below; grpc's default c-ares resolver
    * leaks a few bytes per process in Debian's build (LeakSanitizer), its
    * getaddrinfo one does not. Read by grpc_init, so set before. */
@@ -384,5 +467,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/bad-material", test_bad_material);
   g_test_add_func ("/tls/adopted-tcp-refused", test_adopted_tcp_refused);
   g_test_add_func ("/tls/reload-from-files", test_reload_from_files);
+  g_test_add_func ("/tls/grpc-log-format", test_grpc_log_format);
   return g_test_run ();
 }
