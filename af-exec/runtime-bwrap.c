@@ -431,6 +431,14 @@ bwrap_stop (AfRuntime *rt)
 {
   AfRuntimeBwrap *self = (AfRuntimeBwrap *)rt;
 
+  /* Launched, never finished (the owner gave up in between): let the
+   * start end first. A bwrap killed while it builds the namespaces leaves
+   * its child — the sandbox's pid 1 to be — waiting forever for a signal
+   * from the dead parent; once the init is up, it goes with its socket. */
+  if (self->launched) {
+    g_autoptr (GError) ignored = NULL;
+    bwrap_finish_start (rt, &ignored);
+  }
   /* Closing the socket ends the init; as pid 1 it takes every process of
    * the sandbox with it, and bwrap exits after it. */
   if (self->channel) {
@@ -443,11 +451,6 @@ bwrap_stop (AfRuntime *rt)
   }
   if (self->bwrap_pid > 0) {
     int status;
-    /* Launched, never finished (the owner gave up in between): the init
-     * may not even run yet to see its socket close. */
-    if (self->launched)
-      kill (self->bwrap_pid, SIGKILL);
-    self->launched = FALSE;
     /* bwrap exits on its own once its pid 1 is gone; this waits for that. */
     while (waitpid (self->bwrap_pid, &status, 0) < 0 && errno == EINTR)
       ;

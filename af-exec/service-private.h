@@ -18,7 +18,8 @@ typedef struct {
   AfExec1 *skeleton;
   GDBusConnection *conn;
   GMainLoop *loop;
-  GHashTable *sessions; /* id → AfSession (live, not destroyed) */
+  gboolean term_requested; /* SIGTERM/SIGINT seen, maybe before the loop */
+  GHashTable *sessions;    /* id → AfSession (live, not destroyed) */
   guint n_running;
   guint64 n_run;
   guint64 next_stream_id;

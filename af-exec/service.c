@@ -435,11 +435,28 @@ on_closed (GDBusConnection *conn, gboolean remote_vanished, GError *error, gpoin
   begin_stop (svc);
 }
 
+/* Watched from the first moment, dispatched only at safe points: a stop
+ * asked for while the isolation is being built takes effect once it is
+ * built (a bwrap killed half-way leaves its half-made pid 1 waiting
+ * forever on a parent that is gone). */
 static gboolean
 on_term (gpointer data)
 {
-  begin_stop (data);
+  Service *svc = data;
+  svc->term_requested = TRUE;
+  if (svc->loop)
+    begin_stop (svc);
   return G_SOURCE_CONTINUE;
+}
+
+/* Before anything is attached to the default context but the signal
+ * watches: a SIGTERM already here ends the start before it builds. */
+static gboolean
+term_arrived (Service *svc)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return svc->term_requested;
 }
 
 int
@@ -452,6 +469,7 @@ af_exec_serve (AfConfig *config, const char *address)
   const char *id = af_config_get_string (config, "exec", "sandbox_id");
   Service svc = { 0 };
   guint term, intr;
+  int rc = 125;
 
   svc.config = config;
   svc.sb_id = id && id[0] ? id : fallback;
@@ -463,6 +481,8 @@ af_exec_serve (AfConfig *config, const char *address)
     g_printerr ("af-exec: %s\n", error->message);
     return 125;
   }
+  term = g_unix_signal_add (SIGTERM, on_term, &svc);
+  intr = g_unix_signal_add (SIGINT, on_term, &svc);
   /* bwrap binds the workspace as it is when the isolation is built: a
    * mount that arrives later is not seen inside. The owner starts us
    * alongside the mount and closes this fd once the mount is there. */
@@ -474,6 +494,11 @@ af_exec_serve (AfConfig *config, const char *address)
       ;
     close (wait_fd);
   }
+  if (term_arrived (&svc)) {
+    af_sb_message (svc.sb_id, "stopped before it started");
+    rc = 0;
+    goto out;
+  }
   af_sb_message (svc.sb_id, "starting (%s runtime, host uid %u, cgroups %s)",
                  cfg.kind == AF_RUNTIME_DOCKER ? "docker" : "bwrap", (guint)cfg.host_uid, cg_desc);
   /* The isolation is built while the connection is made (the owner's side
@@ -481,7 +506,7 @@ af_exec_serve (AfConfig *config, const char *address)
   svc.sb = af_sandbox_launch (&cfg, &error);
   if (svc.sb == NULL) {
     g_printerr ("af-exec: cannot start the sandbox: %s\n", error->message);
-    return 125;
+    goto out;
   }
   /* Messages wait until the object is exported (start_message_processing
    * below): the owner's first call is then answered once, when the
@@ -496,13 +521,13 @@ af_exec_serve (AfConfig *config, const char *address)
   if (svc.conn == NULL) {
     g_printerr ("af-exec: cannot connect to %s: %s\n", address, error->message);
     af_sandbox_free (svc.sb);
-    return 125;
+    goto out;
   }
   if (!af_sandbox_finish_launch (svc.sb, &error)) {
     g_printerr ("af-exec: cannot start the sandbox: %s\n", error->message);
     af_sandbox_free (svc.sb);
     g_object_unref (svc.conn);
-    return 125;
+    goto out;
   }
   af_sandbox_set_died_func (svc.sb, on_sandbox_died, &svc);
   svc.sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -526,8 +551,8 @@ af_exec_serve (AfConfig *config, const char *address)
     begin_stop (&svc);
   }
   g_dbus_connection_start_message_processing (svc.conn);
-  term = g_unix_signal_add (SIGTERM, on_term, &svc);
-  intr = g_unix_signal_add (SIGINT, on_term, &svc);
+  if (svc.term_requested)
+    begin_stop (&svc); /* asked for while the start was under way */
 
   malloc_trim (0); /* what the start freed */
   if (!svc.stopping || svc.n_running > 0 || af_sandbox_is_alive (svc.sb))
@@ -535,8 +560,6 @@ af_exec_serve (AfConfig *config, const char *address)
   g_clear_handle_id (&svc.trim, g_source_remove);
   service_close_late_fds (&svc);
 
-  g_source_remove (term);
-  g_source_remove (intr);
   g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (svc.skeleton));
   /* Flush the Stop reply and the last signals before the peer sees EOF. */
   g_dbus_connection_flush_sync (svc.conn, NULL, NULL);
@@ -547,5 +570,9 @@ af_exec_serve (AfConfig *config, const char *address)
   g_array_unref (svc.late_fds);
   g_main_loop_unref (svc.loop);
   af_sb_message (svc.sb_id, "stopped");
-  return 0;
+  rc = 0;
+out:
+  g_source_remove (term);
+  g_source_remove (intr);
+  return rc;
 }

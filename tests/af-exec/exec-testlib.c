@@ -212,8 +212,10 @@ exec_test_tagged (const char *prefix)
   return g_strconcat (prefix, tag, NULL);
 }
 
-GArray *
-exec_test_find_procs (const char *needle)
+/* Host pids whose command line (args joined by spaces) starts with, or
+ * with @anywhere contains, @needle. */
+static GArray *
+find_procs (const char *needle, gboolean anywhere)
 {
   GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr (GDir) d = g_dir_open ("/proc", 0, NULL);
@@ -231,10 +233,16 @@ exec_test_find_procs (const char *needle)
     for (gsize i = 0; i + 1 < len; i++)
       if (cmd[i] == '\0')
         cmd[i] = ' ';
-    if (g_str_has_prefix (cmd, needle))
+    if (anywhere ? strstr (cmd, needle) != NULL : g_str_has_prefix (cmd, needle))
       g_array_append_val (pids, pid);
   }
   return pids;
+}
+
+GArray *
+exec_test_find_procs (const char *needle)
+{
+  return find_procs (needle, FALSE);
 }
 
 guint
@@ -242,6 +250,12 @@ exec_test_count_procs (const char *needle)
 {
   g_autoptr (GArray) pids = exec_test_find_procs (needle);
   return pids->len;
+}
+
+GArray *
+exec_test_find_procs_mentioning (const char *needle)
+{
+  return find_procs (needle, TRUE);
 }
 
 gint64

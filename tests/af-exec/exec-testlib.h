@@ -45,6 +45,8 @@ GArray *exec_test_find_procs (const char *needle);
 
 /* How many such processes there are. */
 guint exec_test_count_procs (const char *needle);
+/* Host pids with @needle anywhere in their command line. */
+GArray *exec_test_find_procs_mentioning (const char *needle);
 
 /* "Uid:" real uid of a host pid, or -1. */
 gint64 exec_test_proc_uid (int pid);
