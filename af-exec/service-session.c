@@ -31,6 +31,11 @@ on_session_ready (gpointer data, AfSession *s, const GError *error)
 
   if (error) {
     g_dbus_method_invocation_return_gerror (p->inv, error);
+  } else if (p->svc->stopping) {
+    /* Stop came while the shell started: it goes with the rest. */
+    g_dbus_method_invocation_return_error (p->inv, AF_ERROR, AF_ERROR_FAILED_PRECONDITION,
+                                           "the sandbox is stopping");
+    af_session_destroy (s);
   } else {
     g_hash_table_insert (p->svc->sessions, g_strdup (af_session_get_id (s)), s);
     af_exec1_complete_create_session (p->svc->skeleton, p->inv, af_session_get_id (s));

@@ -321,6 +321,12 @@ on_shell_spawned (gpointer data, int pid, const GError *error)
     AfSessionReady ready = s->ready;
     s->running = FALSE;
     s->closed = TRUE;
+    if (s->doomed && !ready) {
+      /* Destroyed while a replacement shell was starting: the destroy
+       * ended the command; the session goes once that has completed. */
+      maybe_free (s);
+      return;
+    }
     finish_command (s, 0, FALSE, error);
     if (ready) {
       s->ready = NULL;
@@ -330,8 +336,12 @@ on_shell_spawned (gpointer data, int pid, const GError *error)
     }
     return;
   }
-  s->running = TRUE;
   af_cgroup_cmd_set_leader (s->cg, pid);
+  if (s->destroyed) {
+    /* Its kill came before it was there: it goes now, and reports. */
+    af_cgroup_cmd_kill (s->cg);
+    return;
+  }
   pids = af_cgroup_cmd_pids (s->cg);
   s->shell_host_pid = pids->len > 0 ? g_array_index (pids, int, 0) : 0;
   if (s->ready) {
@@ -403,6 +413,10 @@ start_shell (AfSession *s, GError **error)
   sr.data = s;
   if (!af_runtime_spawn (af_sandbox_get_runtime (s->sb), id, &sr, error))
     goto out;
+  /* From the request on, until the runtime says the spawn failed or the
+   * shell exited: a session destroyed in between (a replacement shell
+   * still starting) is not freed under the runtime's callbacks. */
+  s->running = TRUE;
   s->ctl_w = ctl[1];
   s->out_r = out[0];
   s->err_r = err[0];

@@ -37,26 +37,17 @@ on_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-ExecService *
-exec_service_start (const char *workspace, const char *const *extra_args)
+GSubprocess *
+exec_service_spawn (const char *address, const char *workspace, const char *const *extra_args)
 {
-  ExecService *svc = g_new0 (ExecService, 1);
   g_autoptr (GError) error = NULL;
-  g_autoptr (AfDBusPeerServer) server = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *sock = NULL;
-  gboolean timed_out = FALSE;
-  guint t;
+  GSubprocess *proc;
 
-  svc->dir = g_dir_make_tmp ("af-exec-svc-XXXXXX", &error);
-  g_assert_no_error (error);
-  sock = g_build_filename (svc->dir, "exec.sock", NULL);
-  server = af_dbus_peer_server_new (sock, on_connected, &svc->conn, &error);
-  g_assert_no_error (error);
   g_ptr_array_add (argv, (char *)exec_test_af_exec ());
   g_ptr_array_add (argv, "--serve");
   g_ptr_array_add (argv, "--dbus-address");
-  g_ptr_array_add (argv, (char *)af_dbus_peer_server_get_address (server));
+  g_ptr_array_add (argv, (char *)address);
   g_ptr_array_add (argv, "--workspace");
   g_ptr_array_add (argv, (char *)workspace);
   g_ptr_array_add (argv, "--log-level");
@@ -66,8 +57,27 @@ exec_service_start (const char *workspace, const char *const *extra_args)
   for (const char *const *a = extra_args; a && *a; a++)
     g_ptr_array_add (argv, (char *)*a);
   g_ptr_array_add (argv, NULL);
-  svc->proc = g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
+  proc = g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
   g_assert_no_error (error);
+  return proc;
+}
+
+ExecService *
+exec_service_start (const char *workspace, const char *const *extra_args)
+{
+  ExecService *svc = g_new0 (ExecService, 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AfDBusPeerServer) server = NULL;
+  g_autofree char *sock = NULL;
+  gboolean timed_out = FALSE;
+  guint t;
+
+  svc->dir = g_dir_make_tmp ("af-exec-svc-XXXXXX", &error);
+  g_assert_no_error (error);
+  sock = g_build_filename (svc->dir, "exec.sock", NULL);
+  server = af_dbus_peer_server_new (sock, on_connected, &svc->conn, &error);
+  g_assert_no_error (error);
+  svc->proc = exec_service_spawn (af_dbus_peer_server_get_address (server), workspace, extra_args);
   t = g_timeout_add (60000, on_timeout, &timed_out);
   while (svc->conn == NULL && !timed_out)
     g_main_context_iteration (NULL, TRUE);
@@ -102,11 +112,18 @@ exec_service_stop (ExecService *svc)
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) r = exec_service_call (svc, "Stop", NULL, &error);
   g_assert_no_error (error);
+  exec_service_wait_exit (svc);
+}
+
+void
+exec_service_wait_exit (ExecService *svc)
+{
+  g_autoptr (GError) error = NULL;
   g_subprocess_wait (svc->proc, NULL, &error);
   g_assert_no_error (error);
   /* Which signal, when one ended it: the assertion alone would not say. */
   if (g_subprocess_get_if_signaled (svc->proc))
-    g_error ("af-exec was killed by signal %d at Stop", g_subprocess_get_term_sig (svc->proc));
+    g_error ("af-exec was killed by signal %d", g_subprocess_get_term_sig (svc->proc));
   g_assert_true (g_subprocess_get_if_exited (svc->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (svc->proc), ==, 0);
   g_dbus_connection_signal_unsubscribe (svc->conn, svc->sub);

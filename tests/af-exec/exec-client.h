@@ -13,10 +13,16 @@ typedef struct {
   guint sub;
 } ExecService;
 
+/* Spawn af-exec --serve against the peer server at @address, over
+ * @workspace, with the runtime under test and @extra_args. */
+GSubprocess *exec_service_spawn (const char *address, const char *workspace,
+                                 const char *const *extra_args);
 /* Start af-exec --serve with @extra_args (NULL-terminated) over @workspace. */
 ExecService *exec_service_start (const char *workspace, const char *const *extra_args);
-/* Stop (the Stop method), wait for the process, check it exited 0. */
+/* Stop (the Stop method), then exec_service_wait_exit. */
 void exec_service_stop (ExecService *svc);
+/* Wait for the process, check it exited 0, free @svc. */
+void exec_service_wait_exit (ExecService *svc);
 
 typedef struct {
   GVariant *result; /* a{sv}, or NULL with error */

@@ -413,18 +413,8 @@ test_peer_gone (ExecFixture *fx, gconstpointer data)
   /* The owner goes away: af-exec kills everything and exits. */
   g_dbus_connection_close_sync (svc->conn, NULL, &error);
   g_assert_no_error (error);
-  g_subprocess_wait (svc->proc, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (svc->proc));
-  g_assert_cmpint (g_subprocess_get_exit_status (svc->proc), ==, 0);
+  exec_service_wait_exit (svc);
   wait_no_proc (bg);
-  g_dbus_connection_signal_unsubscribe (svc->conn, svc->sub);
-  g_object_unref (svc->conn);
-  g_object_unref (svc->proc);
-  g_ptr_array_unref (svc->signals);
-  g_rmdir (svc->dir);
-  g_free (svc->dir);
-  g_free (svc);
 }
 
 /* A command string of plain words runs without /bin/sh; what it gives

@@ -1,16 +1,19 @@
-/* test-service-start.c — af-exec --serve told to stop (SIGTERM, as its
- * owner does when the mount beside it fails) at every moment of its
- * start: it exits 0 and leaves nothing. A bwrap killed while it builds
- * the namespaces leaves its child, the sandbox's pid 1 to be, waiting
- * forever for the dead parent; a docker start cut short leaves its
- * container. */
+/* test-service-stop.c — af-exec --serve told to stop at awkward moments.
+ * At every moment of its start (SIGTERM, as its owner sends when the
+ * mount beside it fails): it exits 0 and leaves nothing. A bwrap killed
+ * while it builds the namespaces leaves its child, the sandbox's pid 1 to
+ * be, waiting forever for the dead parent; a docker start cut short leaves
+ * its container. And while a session's shell starts: the session is
+ * refused, not handed out by a sandbox that is going away. */
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
 #include "af-dbus-peer.h"
+#include "exec-client.h"
 #include "exec-testlib.h"
 
 static void
@@ -93,7 +96,6 @@ stop_at (ExecFixture *fx, int delay_ms)
   g_autoptr (AfDBusPeerServer) server = NULL;
   g_autoptr (GDBusConnection) conn = NULL;
   g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *dir = g_dir_make_tmp ("af-exec-start-XXXXXX", &error);
   g_autofree char *sock = NULL;
   char pid[16];
@@ -104,19 +106,7 @@ stop_at (ExecFixture *fx, int delay_ms)
   sock = g_build_filename (dir, "exec.sock", NULL);
   server = af_dbus_peer_server_new (sock, on_connected, &conn, &error);
   g_assert_no_error (error);
-  g_ptr_array_add (argv, (char *)exec_test_af_exec ());
-  g_ptr_array_add (argv, "--serve");
-  g_ptr_array_add (argv, "--dbus-address");
-  g_ptr_array_add (argv, (char *)af_dbus_peer_server_get_address (server));
-  g_ptr_array_add (argv, "--workspace");
-  g_ptr_array_add (argv, fx->workspace);
-  g_ptr_array_add (argv, "--log-level");
-  g_ptr_array_add (argv, "warning");
-  for (const char *const *a = exec_test_runtime_args (); *a; a++)
-    g_ptr_array_add (argv, (char *)*a);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
-  g_assert_no_error (error);
+  proc = exec_service_spawn (af_dbus_peer_server_get_address (server), fx->workspace, NULL);
   g_strlcpy (pid, g_subprocess_get_identifier (proc), sizeof pid);
   g_subprocess_wait_async (proc, NULL, on_exited, &exited);
 
@@ -157,11 +147,66 @@ test_stop_while_starting (ExecFixture *fx, gconstpointer data)
     stop_at (fx, i * step);
 }
 
+typedef struct {
+  GVariant *result;
+  GError *error;
+  gboolean done;
+} Reply;
+
+static void
+on_reply (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Reply *r = data;
+  r->result = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static void
+call_async (ExecService *svc, const char *method, GVariant *params, Reply *r)
+{
+  g_dbus_connection_call (svc->conn, NULL, "/org/agentfense/Exec1", "org.agentfense.Exec1", method,
+                          params, NULL, G_DBUS_CALL_FLAGS_NONE, 30000, NULL, on_reply, r);
+}
+
+static void
+test_stop_while_session_starts (ExecFixture *fx, gconstpointer data)
+{
+  if (!exec_test_require_root () || !exec_test_require_sandbox ())
+    return;
+  for (int i = 0; i < 3; i++) {
+    ExecService *svc = exec_service_start (fx->workspace, NULL);
+    GVariantBuilder b;
+    Reply create = { 0 }, stop = { 0 };
+
+    g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+    /* Both sent before either is answered: Stop arrives while the
+     * session's shell is being spawned. */
+    call_async (svc, "CreateSession", g_variant_new ("(@a{sv})", g_variant_builder_end (&b)),
+                &create);
+    call_async (svc, "Stop", NULL, &stop);
+    while (!create.done || !stop.done)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_no_error (stop.error);
+    /* Refused, whether the shell came up before the sandbox went or not. */
+    g_assert_nonnull (create.error);
+    g_assert_null (create.result);
+    g_assert_true (strstr (create.error->message, "stopping") ||
+                   strstr (create.error->message, "not running") ||
+                   strstr (create.error->message, "exited"));
+    g_test_message ("CreateSession: %s", create.error->message);
+    g_clear_error (&create.error);
+    g_clear_pointer (&stop.result, g_variant_unref);
+    exec_service_wait_exit (svc);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/af-exec/service/stop-while-starting", ExecFixture, NULL, exec_fixture_setup,
               test_stop_while_starting, exec_fixture_teardown);
+  g_test_add ("/af-exec/service/stop-while-session-starts", ExecFixture, NULL, exec_fixture_setup,
+              test_stop_while_session_starts, exec_fixture_teardown);
   return g_test_run ();
 }
