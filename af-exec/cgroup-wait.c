@@ -32,7 +32,13 @@ af_cgroup_events_say_empty (int events_fd)
   char buf[256];
   ssize_t n = pread (events_fd, buf, sizeof buf - 1, 0);
 
-  if (n <= 0)
+  /* ENODEV: the cgroup was removed under the open file (a container's
+   * runtime removes its cgroups, ours included, as the container ends).
+   * Only an empty cgroup can be removed. Its file now polls ready for
+   * good, so reading it as "not empty" would spin. */
+  if (n < 0)
+    return errno == ENODEV;
+  if (n == 0)
     return FALSE;
   buf[n] = '\0';
   return strstr (buf, "populated 0") != NULL;
@@ -99,7 +105,9 @@ af_cgroup_wait_empty (const char *dir, int events_fd, gint64 deadline_us)
     while (!(empty = af_cgroup_events_say_empty (events_fd))) {
       struct pollfd pfd = { events_fd, POLLPRI, 0 };
       int rc = poll (&pfd, 1, ms_until (deadline_us));
-      if (rc == 0 || (rc < 0 && errno != EINTR))
+      /* A ready file past the deadline ends the wait too: the deadline
+       * holds whatever the file keeps saying. */
+      if (rc == 0 || (rc < 0 && errno != EINTR) || g_get_monotonic_time () >= deadline_us)
         break;
     }
     if (own_fd >= 0)
@@ -131,5 +139,6 @@ af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gint64 deadline_us)
   if (errno != EBUSY)
     return FALSE;
   /* A killed process is still exiting: wait for the event, then again. */
-  return af_cgroup_wait_empty (dir, events_fd, deadline_us) && rmdir (dir) == 0;
+  return af_cgroup_wait_empty (dir, events_fd, deadline_us) &&
+         (rmdir (dir) == 0 || errno == ENOENT);
 }

@@ -1,7 +1,8 @@
 /* test-cgroup-wait.c — waiting for a cgroup to empty, on real cgroups: the
  * v2 event (cgroup.events, in the unified tree of a hybrid host) and the v1
- * one (pidfds of the processes listed), its deadline, and an rmdir racing a
- * killed process's exit. Needs root and writable cgroups; skips otherwise. */
+ * one (pidfds of the processes listed), its deadline, an rmdir racing a
+ * killed process's exit, and a cgroup removed from outside while watched. Needs root and writable
+ * cgroups; skips otherwise. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -134,6 +135,44 @@ test_wait_v1 (void)
     g_test_skip ("no cgroup v1 pids hierarchy mounted");
 }
 
+/* A cgroup removed from outside while its cgroup.events is open: what a
+ * container's runtime does to our command cgroups as the container ends.
+ * The open file then polls ready for good and reads fail; the wait must
+ * take the removal for empty (only an empty cgroup can go), not spin. */
+static void
+test_wait_v2_removed (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *events = NULL;
+  int events_fd, status;
+  pid_t pid;
+  gint64 t0;
+
+  if (v2_root () == NULL) {
+    g_test_skip ("no cgroup2 hierarchy mounted");
+    return;
+  }
+  if (geteuid () != 0 || access (v2_root (), W_OK) != 0) {
+    g_test_skip ("needs root and a writable cgroup hierarchy");
+    return;
+  }
+  dir = make_cgroup_with_child (v2_root (), &pid);
+  events = g_build_filename (dir, "cgroup.events", NULL);
+  events_fd = open (events, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (events_fd, >=, 0);
+  g_assert_false (af_cgroup_events_say_empty (events_fd));
+  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_cmpint (rmdir (dir), ==, 0);
+
+  g_assert_true (af_cgroup_events_say_empty (events_fd));
+  t0 = g_get_monotonic_time ();
+  g_assert_true (af_cgroup_wait_empty (dir, events_fd, t0 + 5 * G_USEC_PER_SEC));
+  g_assert_true (af_cgroup_rmdir_when_empty (dir, events_fd, t0 + 5 * G_USEC_PER_SEC));
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 4 * G_USEC_PER_SEC);
+  close (events_fd);
+}
+
 static gboolean
 on_empty (gpointer data)
 {
@@ -146,7 +185,7 @@ on_empty (gpointer data)
  * callback comes from the main loop (v2: cgroup.events, v1: a pidfd), and
  * the cgroup is removed with the command. */
 static void
-check_when_empty (AfCgroupMode mode, const char *parent)
+check_when_empty (AfCgroupMode mode, const char *parent, gboolean removed_outside)
 {
   g_autofree char *name = g_strdup_printf ("af-exec-test-watch-%d", (int)getpid ());
   g_autofree char *dir = g_build_filename (parent, name, NULL);
@@ -190,12 +229,19 @@ check_when_empty (AfCgroupMode mode, const char *parent)
   g_assert_cmpint (fired, ==, 0);
 
   af_cgroup_cmd_kill (cmd);
+  if (removed_outside) {
+    /* Gone before the loop saw it empty, as a container's runtime
+     * removes it: the watch reports it emptied, once, and stops. */
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_assert_cmpint (rmdir (cmd->dir), ==, 0);
+  }
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (fired == 0 && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpint (fired, ==, 1);
   g_assert_true (af_cgroup_cmd_is_empty (cmd));
-  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  if (!removed_outside)
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
   g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
 
   af_cgroup_cmd_free (cmd);
@@ -206,9 +252,20 @@ static void
 test_when_empty_v2 (void)
 {
   if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
-    check_when_empty (AF_CGROUP_MODE_V2, CG_ROOT);
+    check_when_empty (AF_CGROUP_MODE_V2, CG_ROOT, FALSE);
   else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
-    check_when_empty (AF_CGROUP_MODE_HYBRID, CG_ROOT "/unified");
+    check_when_empty (AF_CGROUP_MODE_HYBRID, CG_ROOT "/unified", FALSE);
+  else
+    g_test_skip ("no cgroup2 hierarchy mounted");
+}
+
+static void
+test_when_empty_v2_removed (void)
+{
+  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_V2, CG_ROOT, TRUE);
+  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+    check_when_empty (AF_CGROUP_MODE_HYBRID, CG_ROOT "/unified", TRUE);
   else
     g_test_skip ("no cgroup2 hierarchy mounted");
 }
@@ -217,7 +274,7 @@ static void
 test_when_empty_v1 (void)
 {
   if (is_fs (CG_ROOT "/pids", CGROUP_SUPER_MAGIC))
-    check_when_empty (AF_CGROUP_MODE_V1, CG_ROOT "/pids");
+    check_when_empty (AF_CGROUP_MODE_V1, CG_ROOT "/pids", FALSE);
   else
     g_test_skip ("no cgroup v1 pids hierarchy mounted");
 }
@@ -228,8 +285,10 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/af-exec/cgroup-wait/v2-events", test_wait_v2);
   g_test_add_func ("/af-exec/cgroup-wait/v2-opens-events", test_wait_v2_opens_events);
+  g_test_add_func ("/af-exec/cgroup-wait/v2-removed", test_wait_v2_removed);
   g_test_add_func ("/af-exec/cgroup-wait/v1-pidfd", test_wait_v1);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2", test_when_empty_v2);
+  g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2-removed", test_when_empty_v2_removed);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-v1", test_when_empty_v1);
   return g_test_run ();
 }
