@@ -6,6 +6,7 @@
  * its container. And while a session's shell starts: the session is
  * refused, not handed out by a sandbox that is going away. */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -179,11 +180,15 @@ test_stop_while_session_starts (ExecFixture *fx, gconstpointer data)
     Reply create = { 0 }, stop = { 0 };
 
     g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-    /* Both sent before either is answered: Stop arrives while the
-     * session's shell is being spawned. */
+    /* Both are in af-exec's socket before it reads either, so Stop is
+     * read while the session's shell is being spawned. Sent to a running
+     * af-exec, CreateSession could be answered before Stop is written. */
+    g_assert_true (kill (atoi (g_subprocess_get_identifier (svc->proc)), SIGSTOP) == 0);
     call_async (svc, "CreateSession", g_variant_new ("(@a{sv})", g_variant_builder_end (&b)),
                 &create);
     call_async (svc, "Stop", NULL, &stop);
+    g_assert_true (g_dbus_connection_flush_sync (svc->conn, NULL, NULL));
+    g_assert_true (kill (atoi (g_subprocess_get_identifier (svc->proc)), SIGCONT) == 0);
     while (!create.done || !stop.done)
       g_main_context_iteration (NULL, TRUE);
     g_assert_no_error (stop.error);
