@@ -25,7 +25,7 @@ make_cmd (AfCgroup *cg, GError **error)
 
   cmd->cg = cg;
   cmd->events_fd = -1;
-  cmd->v1_watch_fd = -1;
+  cmd->member_fd = -1;
   if (cg->mode == AF_CGROUP_MODE_NONE)
     return g_steal_pointer (&cmd);
 
@@ -57,6 +57,7 @@ make_cmd (AfCgroup *cg, GError **error)
     if ((cmd->fds[cmd->n_fds++] = af_cgroup_open_procs (pids_cmds, error)) < 0)
       return NULL;
   }
+  cmd->by_members = cg->mode == AF_CGROUP_MODE_V1 || cg->adopted;
   if (cg->mode != AF_CGROUP_MODE_V1) {
     g_autofree char *events = g_build_filename (cmd->dir, "cgroup.events", NULL);
     cmd->events_fd = open (events, O_RDONLY | O_CLOEXEC);
@@ -178,7 +179,7 @@ af_cgroup_cmd_is_empty (AfCgroupCmd *cmd)
   }
 }
 
-static gboolean watch_v1 (AfCgroupCmd *cmd);
+static gboolean watch_members (AfCgroupCmd *cmd);
 
 static void
 emptied (AfCgroupCmd *cmd, gboolean seen_empty)
@@ -199,29 +200,29 @@ on_events (gint fd, GIOCondition cond, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* v1: the process we watched exited; watch the next one left, if any. */
+/* The process we watched exited; watch the next one left, if any. */
 static gboolean
-on_v1_exit (gint fd, GIOCondition cond, gpointer user_data)
+on_member_exit (gint fd, GIOCondition cond, gpointer user_data)
 {
   AfCgroupCmd *cmd = user_data;
 
-  close (cmd->v1_watch_fd);
-  cmd->v1_watch_fd = -1;
+  close (cmd->member_fd);
+  cmd->member_fd = -1;
   cmd->watch = 0;
-  watch_v1 (cmd);
+  watch_members (cmd);
   return G_SOURCE_REMOVE;
 }
 
 /* TRUE when it called the owner's func (then @cmd may be gone). */
 static gboolean
-watch_v1 (AfCgroupCmd *cmd)
+watch_members (AfCgroupCmd *cmd)
 {
   gboolean empty = FALSE;
 
-  cmd->v1_watch_fd = af_cgroup_v1_watch_fd (cmd->dir, &empty);
-  if (cmd->v1_watch_fd >= 0) {
-    g_autoptr (GSource) src = g_unix_fd_source_new (cmd->v1_watch_fd, G_IO_IN | G_IO_ERR);
-    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_v1_exit, cmd, NULL);
+  cmd->member_fd = af_cgroup_member_pidfd (cmd->dir, &empty);
+  if (cmd->member_fd >= 0) {
+    g_autoptr (GSource) src = g_unix_fd_source_new (cmd->member_fd, G_IO_IN | G_IO_ERR);
+    g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_member_exit, cmd, NULL);
     cmd->watch = g_source_attach (src, g_main_context_get_thread_default ());
     return FALSE;
   }
@@ -250,8 +251,8 @@ af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
   }
   if (cmd->dir == NULL)
     return FALSE; /* callers without cgroups never wait (see exec.c) */
-  if (cmd->events_fd < 0)
-    return watch_v1 (cmd);
+  if (cmd->by_members || cmd->events_fd < 0)
+    return watch_members (cmd);
   /* kernfs signals a change of cgroup.events as POLLPRI. */
   src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);
   g_source_set_callback (src, (GSourceFunc)(void (*) (void))on_events, cmd, NULL);
@@ -279,8 +280,8 @@ af_cgroup_cmd_free (AfCgroupCmd *cmd)
   for (int i = 0; i < cmd->n_fds; i++)
     if (cmd->fds[i] >= 0)
       close (cmd->fds[i]);
-  if (cmd->v1_watch_fd >= 0)
-    close (cmd->v1_watch_fd);
+  if (cmd->member_fd >= 0)
+    close (cmd->member_fd);
   if (cmd->dir) {
     /* Seen empty (the usual end): the rmdir just works. Otherwise kill
      * what is left and wait, on the kernel's event, for the last exit;
@@ -288,7 +289,7 @@ af_cgroup_cmd_free (AfCgroupCmd *cmd)
      * start under this name (a process stuck in the kernel). */
     if (!cmd->empty)
       af_cgroup_cmd_kill (cmd);
-    af_cgroup_rmdir_when_empty (cmd->dir, cmd->events_fd,
+    af_cgroup_rmdir_when_empty (cmd->dir, cmd->events_fd, cmd->by_members,
                                 g_get_monotonic_time () + AF_CGROUP_RMDIR_WAIT_US);
     g_free (cmd->dir);
   }

@@ -33,6 +33,12 @@ struct _AfCgroup {
   guint spare_idle;
   gboolean closing; /* being freed: make no more */
   guint64 n_made;   /* names c<N> */
+  /* A container's cgroup (af_cgroup_new_for_pid): its engine removes it,
+   * and our cgroups below it, as the container ends. The kernel wakes no
+   * poller of cgroup.events when its cgroup is removed, and a `populated`
+   * change it held back (at most one per 10 ms is sent) goes with it, so
+   * commands here are waited on through their processes' pidfds. */
+  gboolean adopted;
   /* Without cgroups (cgroup-none.c): the sandbox's pid 1 and namespace. */
   int init_host_pid;
   guint64 pidns;
@@ -43,9 +49,11 @@ struct _AfCgroupCmd {
   char *dir;
   int fds[3];
   int n_fds;
-  int events_fd;   /* v2 cgroup.events, -1 in v1 */
-  int v1_watch_fd; /* v1: pidfd of a process still in it, -1 when none */
-  gboolean empty;  /* seen empty after the command ended: no kill needed */
+  int events_fd; /* v2 cgroup.events, -1 in v1 */
+  /* Wait on members' pidfds, not on cgroup.events (v1, adopted cgroups). */
+  gboolean by_members;
+  int member_fd;  /* pidfd of a process still in it being waited on, or -1 */
+  gboolean empty; /* seen empty after the command ended: no kill needed */
   guint watch;
   GSourceFunc func;
   gpointer data;
@@ -67,16 +75,23 @@ guint af_cgroup_signal_procs (const char *dir, int sig);
 /* SIGKILL everything in @dir (v2 cgroup.kill, else kill until empty). */
 void af_cgroup_kill_dir (AfCgroup *cg, const char *dir);
 
-/* cgroup-wait.c: emptiness as an event (v2 cgroup.events, v1 pidfds). */
+/* cgroup-wait.c: emptiness as an event (v2 cgroup.events, or pidfds of
+ * the processes in it). */
 gboolean af_cgroup_events_say_empty (int events_fd);
-/* v1: a pidfd of a process still in @dir, or -1 with *@empty saying why. */
-int af_cgroup_v1_watch_fd (const char *dir, gboolean *empty);
+/* A pidfd of a process still in @dir, or -1 with *@empty saying why. */
+int af_cgroup_member_pidfd (const char *dir, gboolean *empty);
 /* Block until @dir is empty or @deadline_us (monotonic) passes; TRUE when
- * empty. @events_fd: its open cgroup.events, or -1 to open it (v1: none). */
+ * empty. @events_fd: its open cgroup.events, or -1 to open it (v1: none,
+ * then as af_cgroup_wait_members). */
 gboolean af_cgroup_wait_empty (const char *dir, int events_fd, gint64 deadline_us);
+/* The same through the pidfds of the processes it lists, one at a time:
+ * v1, and a cgroup that may be removed under the wait. */
+gboolean af_cgroup_wait_members (const char *dir, gint64 deadline_us);
 /* rmdir @dir, waiting (until @deadline_us) for the last exiting process
- * when the kernel says EBUSY. TRUE when it is gone. */
-gboolean af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gint64 deadline_us);
+ * when the kernel says EBUSY: on @events_fd as af_cgroup_wait_empty, or
+ * with @by_members as af_cgroup_wait_members. TRUE when it is gone. */
+gboolean af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gboolean by_members,
+                                     gint64 deadline_us);
 
 /* cgroup-none.c: the descendants of the command's reaper, where no cgroup
  * exists. */

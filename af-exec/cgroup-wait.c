@@ -6,7 +6,10 @@
  * release_agent program per hierarchy, a host-wide setting that belongs to
  * the host's init, not to us. So on v1 we wait on a pidfd of a process the
  * cgroup still lists, and read the list again when it exits: one wake-up
- * per exiting process, no timer.
+ * per exiting process, no timer. The same members' wait serves a v2
+ * cgroup that someone else may remove (a container engine's): a removal
+ * wakes no poller of cgroup.events, and can take a held-back `populated`
+ * event with it, while every process's exit wakes its pidfd.
  *
  * Must never: sleep-poll, or wait past the caller's deadline. */
 #define _GNU_SOURCE
@@ -55,7 +58,7 @@ first_proc (const char *dir)
 /* A pidfd of a process still in @dir (-1 when @dir is empty). A pid that
  * exits between the read and pidfd_open is read again, never waited on. */
 int
-af_cgroup_v1_watch_fd (const char *dir, gboolean *empty)
+af_cgroup_member_pidfd (const char *dir, gboolean *empty)
 {
   for (;;) {
     int pid = first_proc (dir);
@@ -99,24 +102,30 @@ af_cgroup_wait_empty (const char *dir, int events_fd, gint64 deadline_us)
     events_path = g_build_filename (dir, "cgroup.events", NULL);
     events_fd = own_fd = open (events_path, O_RDONLY | O_CLOEXEC);
   }
-  if (events_fd >= 0) {
-    /* Reading before polling arms the event: kernfs reports POLLPRI for a
-     * change after this open file's last read, so none is missed. */
-    while (!(empty = af_cgroup_events_say_empty (events_fd))) {
-      struct pollfd pfd = { events_fd, POLLPRI, 0 };
-      int rc = poll (&pfd, 1, ms_until (deadline_us));
-      /* A ready file past the deadline ends the wait too: the deadline
-       * holds whatever the file keeps saying. */
-      if (rc == 0 || (rc < 0 && errno != EINTR) || g_get_monotonic_time () >= deadline_us)
-        break;
-    }
-    if (own_fd >= 0)
-      close (own_fd);
-    return empty;
+  if (events_fd < 0)
+    return af_cgroup_wait_members (dir, deadline_us);
+  /* Reading before polling arms the event: kernfs reports POLLPRI for a
+   * change after this open file's last read, so none is missed. */
+  while (!(empty = af_cgroup_events_say_empty (events_fd))) {
+    struct pollfd pfd = { events_fd, POLLPRI, 0 };
+    int rc = poll (&pfd, 1, ms_until (deadline_us));
+    /* A ready file past the deadline ends the wait too: the deadline
+     * holds whatever the file keeps saying. */
+    if (rc == 0 || (rc < 0 && errno != EINTR) || g_get_monotonic_time () >= deadline_us)
+      break;
   }
+  if (own_fd >= 0)
+    close (own_fd);
+  return empty;
+}
+
+gboolean
+af_cgroup_wait_members (const char *dir, gint64 deadline_us)
+{
+  gboolean empty = FALSE;
 
   for (;;) {
-    int fd = af_cgroup_v1_watch_fd (dir, &empty);
+    int fd = af_cgroup_member_pidfd (dir, &empty);
     struct pollfd pfd = { fd, POLLIN, 0 };
     int rc;
 
@@ -132,13 +141,16 @@ af_cgroup_wait_empty (const char *dir, int events_fd, gint64 deadline_us)
 }
 
 gboolean
-af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gint64 deadline_us)
+af_cgroup_rmdir_when_empty (const char *dir, int events_fd, gboolean by_members, gint64 deadline_us)
 {
+  gboolean empty;
+
   if (rmdir (dir) == 0 || errno == ENOENT)
     return TRUE;
   if (errno != EBUSY)
     return FALSE;
   /* A killed process is still exiting: wait for the event, then again. */
-  return af_cgroup_wait_empty (dir, events_fd, deadline_us) &&
-         (rmdir (dir) == 0 || errno == ENOENT);
+  empty = by_members ? af_cgroup_wait_members (dir, deadline_us)
+                     : af_cgroup_wait_empty (dir, events_fd, deadline_us);
+  return empty && (rmdir (dir) == 0 || errno == ENOENT);
 }

@@ -559,6 +559,7 @@ af_cgroup_new_for_pid (int pid, GError **error)
   if (cg->track == NULL) {
     cg->mode = AF_CGROUP_MODE_NONE;
   } else {
+    cg->adopted = TRUE;
     cg->cmd_parent = g_strdup (cg->track);
     cg->mem_sb = g_strdup (cg->mem_cmds);
     cg->oom_counted = cg->mem_cmds != NULL;
@@ -624,7 +625,7 @@ af_cgroup_free (AfCgroup *cg)
   {
     gint64 deadline = g_get_monotonic_time () + AF_CGROUP_RMDIR_WAIT_US;
     for (guint i = cg->dirs ? cg->dirs->len : 0; i > 0; i--)
-      af_cgroup_rmdir_when_empty (g_ptr_array_index (cg->dirs, i - 1), -1, deadline);
+      af_cgroup_rmdir_when_empty (g_ptr_array_index (cg->dirs, i - 1), -1, FALSE, deadline);
   }
   g_clear_pointer (&cg->dirs, g_ptr_array_unref);
   g_free (cg->track);

@@ -54,8 +54,21 @@ make_cgroup_with_child (const char *root, pid_t *ret_pid)
   return dir;
 }
 
+typedef enum {
+  WAIT_EVENTS,      /* an open cgroup.events given */
+  WAIT_OPEN_EVENTS, /* -1: the helper opens it (v1: falls back to pidfds) */
+  WAIT_MEMBERS,     /* the members' pidfds */
+} WaitHow;
+
+static gboolean
+wait_empty (const char *dir, int events_fd, WaitHow how, gint64 deadline)
+{
+  return how == WAIT_MEMBERS ? af_cgroup_wait_members (dir, deadline)
+                             : af_cgroup_wait_empty (dir, events_fd, deadline);
+}
+
 static void
-check_wait (const char *root, gboolean with_events)
+check_wait (const char *root, WaitHow how)
 {
   g_autofree char *dir = NULL;
   g_autofree char *events = NULL;
@@ -69,7 +82,7 @@ check_wait (const char *root, gboolean with_events)
     return;
   }
   dir = make_cgroup_with_child (root, &pid);
-  if (with_events) {
+  if (how == WAIT_EVENTS) {
     events = g_build_filename (dir, "cgroup.events", NULL);
     events_fd = open (events, O_RDONLY | O_CLOEXEC);
     g_assert_cmpint (events_fd, >=, 0);
@@ -77,7 +90,7 @@ check_wait (const char *root, gboolean with_events)
 
   /* A live process: the wait ends at its deadline, not before. */
   t0 = g_get_monotonic_time ();
-  g_assert_false (af_cgroup_wait_empty (dir, events_fd, t0 + 100 * 1000));
+  g_assert_false (wait_empty (dir, events_fd, how, t0 + 100 * 1000));
   g_assert_cmpint (g_get_monotonic_time () - t0, >=, 95 * 1000);
   g_assert_cmpint (rmdir (dir), ==, -1);
   g_assert_cmpint (errno, ==, EBUSY);
@@ -87,7 +100,8 @@ check_wait (const char *root, gboolean with_events)
    * racing the exit succeeds. */
   g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
   t0 = g_get_monotonic_time ();
-  g_assert_true (af_cgroup_rmdir_when_empty (dir, events_fd, t0 + 5 * G_USEC_PER_SEC));
+  g_assert_true (
+      af_cgroup_rmdir_when_empty (dir, events_fd, how == WAIT_MEMBERS, t0 + 5 * G_USEC_PER_SEC));
   g_assert_cmpint (g_get_monotonic_time () - t0, <, 4 * G_USEC_PER_SEC);
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
@@ -111,7 +125,7 @@ static void
 test_wait_v2 (void)
 {
   if (v2_root () != NULL)
-    check_wait (v2_root (), TRUE);
+    check_wait (v2_root (), WAIT_EVENTS);
   else
     g_test_skip ("no cgroup2 hierarchy mounted");
 }
@@ -121,7 +135,17 @@ test_wait_v2_opens_events (void)
 {
   /* The same with no open cgroup.events: the helper opens it itself. */
   if (v2_root () != NULL)
-    check_wait (v2_root (), FALSE);
+    check_wait (v2_root (), WAIT_OPEN_EVENTS);
+  else
+    g_test_skip ("no cgroup2 hierarchy mounted");
+}
+
+static void
+test_wait_v2_members (void)
+{
+  /* The pidfd wait, on v2: how a container's cgroup is waited on. */
+  if (v2_root () != NULL)
+    check_wait (v2_root (), WAIT_MEMBERS);
   else
     g_test_skip ("no cgroup2 hierarchy mounted");
 }
@@ -130,7 +154,7 @@ static void
 test_wait_v1 (void)
 {
   if (is_fs (CG_ROOT "/pids", CGROUP_SUPER_MAGIC))
-    check_wait (CG_ROOT "/pids", FALSE);
+    check_wait (CG_ROOT "/pids", WAIT_OPEN_EVENTS);
   else
     g_test_skip ("no cgroup v1 pids hierarchy mounted");
 }
@@ -168,9 +192,18 @@ test_wait_v2_removed (void)
   g_assert_true (af_cgroup_events_say_empty (events_fd));
   t0 = g_get_monotonic_time ();
   g_assert_true (af_cgroup_wait_empty (dir, events_fd, t0 + 5 * G_USEC_PER_SEC));
-  g_assert_true (af_cgroup_rmdir_when_empty (dir, events_fd, t0 + 5 * G_USEC_PER_SEC));
+  g_assert_true (af_cgroup_wait_members (dir, t0 + 5 * G_USEC_PER_SEC));
+  g_assert_true (af_cgroup_rmdir_when_empty (dir, events_fd, FALSE, t0 + 5 * G_USEC_PER_SEC));
+  g_assert_true (af_cgroup_rmdir_when_empty (dir, -1, TRUE, t0 + 5 * G_USEC_PER_SEC));
   g_assert_cmpint (g_get_monotonic_time () - t0, <, 4 * G_USEC_PER_SEC);
   close (events_fd);
+}
+
+static gboolean
+on_timeout (gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -270,6 +303,97 @@ test_when_empty_v2_removed (void)
     g_test_skip ("no cgroup2 hierarchy mounted");
 }
 
+typedef struct {
+  const char *dir;
+  pid_t pid;
+  int rmdir_errno;
+} Engine;
+
+/* Another thread plays a container engine ending the container while the
+ * main loop sleeps in poll: kill, reap, remove. Started right after the
+ * process joined (`populated 1`, notified), so its `populated 0` comes
+ * within the kernel's 10 ms between two cgroup.events notifications: held
+ * back, then dropped with the removed cgroup. A removal wakes no poller. */
+static gpointer
+end_container (gpointer data)
+{
+  Engine *e = data;
+  int status;
+
+  g_usleep (1000); /* the main loop is in poll by now */
+  kill (e->pid, SIGKILL);
+  waitpid (e->pid, &status, 0);
+  e->rmdir_errno = rmdir (e->dir) == 0 ? 0 : errno;
+  return NULL;
+}
+
+/* A command's end in a container's cgroup (adopted): the watch must report
+ * it however the engine's removal races the kernel's events. */
+static void
+test_when_empty_adopted_removed (void)
+{
+  g_autofree char *name = g_strdup_printf ("af-exec-test-adopted-%d", (int)getpid ());
+  g_autofree char *dir = NULL;
+  g_autoptr (GError) error = NULL;
+  AfCgroup cg = { 0 };
+  AfCgroupCmd *cmd;
+  Engine engine = { 0 };
+  GThread *thread;
+  char pid_text[32];
+  const int *fds;
+  int n_fds, fired = 0;
+  gboolean timed_out = FALSE;
+  guint timer;
+  pid_t pid;
+
+  if (v2_root () == NULL) {
+    g_test_skip ("no cgroup2 hierarchy mounted");
+    return;
+  }
+  if (geteuid () != 0 || access (v2_root (), W_OK) != 0) {
+    g_test_skip ("needs root and a writable cgroup hierarchy");
+    return;
+  }
+  dir = g_build_filename (v2_root (), name, NULL);
+  g_assert_cmpint (mkdir (dir, 0755), ==, 0);
+  cg.mode = is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC) ? AF_CGROUP_MODE_V2 : AF_CGROUP_MODE_HYBRID;
+  cg.cmd_parent = dir;
+  cg.adopted = TRUE;
+  cmd = af_cgroup_cmd_new (&cg, &error);
+  g_assert_no_error (error);
+  g_assert_true (cmd->by_members);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    for (;;)
+      pause ();
+  }
+  fds = af_cgroup_cmd_fds (cmd, &n_fds);
+  g_snprintf (pid_text, sizeof pid_text, "%d", (int)pid);
+  g_assert_cmpint (write (fds[0], pid_text, strlen (pid_text)), ==, (gssize)strlen (pid_text));
+  g_assert_false (af_cgroup_cmd_when_empty (cmd, on_empty, &fired));
+  engine.dir = cmd->dir;
+  engine.pid = pid;
+  thread = g_thread_new ("engine", end_container, &engine);
+
+  timer = g_timeout_add (5000, on_timeout, &timed_out);
+  while (fired == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timer);
+  g_thread_join (thread);
+  g_assert_cmpint (engine.rmdir_errno, ==, 0);
+  /* Reported at the exit, not found when the timer woke the loop (a new
+   * poll of a removed cgroup's file is ready at once). */
+  g_assert_false (timed_out);
+  g_assert_cmpint (fired, ==, 1);
+  g_assert_true (af_cgroup_cmd_is_empty (cmd));
+  af_cgroup_cmd_free (cmd); /* its directory is gone already */
+  g_assert_cmpint (rmdir (dir), ==, 0);
+}
+
 static void
 test_when_empty_v1 (void)
 {
@@ -285,10 +409,13 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/af-exec/cgroup-wait/v2-events", test_wait_v2);
   g_test_add_func ("/af-exec/cgroup-wait/v2-opens-events", test_wait_v2_opens_events);
+  g_test_add_func ("/af-exec/cgroup-wait/v2-members", test_wait_v2_members);
   g_test_add_func ("/af-exec/cgroup-wait/v2-removed", test_wait_v2_removed);
   g_test_add_func ("/af-exec/cgroup-wait/v1-pidfd", test_wait_v1);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2", test_when_empty_v2);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2-removed", test_when_empty_v2_removed);
+  g_test_add_func ("/af-exec/cgroup-wait/when-empty-adopted-removed",
+                   test_when_empty_adopted_removed);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-v1", test_when_empty_v1);
   return g_test_run ();
 }
