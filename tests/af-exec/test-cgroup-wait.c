@@ -121,33 +121,32 @@ v2_root (void)
   return NULL;
 }
 
-static void
-test_wait_v2 (void)
+/* The cgroup2 hierarchy, writable; NULL with the test skipped otherwise. */
+static const char *
+require_v2 (void)
 {
-  if (v2_root () != NULL)
-    check_wait (v2_root (), WAIT_EVENTS);
-  else
+  const char *root = v2_root ();
+
+  if (root == NULL) {
     g_test_skip ("no cgroup2 hierarchy mounted");
+    return NULL;
+  }
+  if (geteuid () != 0 || access (root, W_OK) != 0) {
+    g_test_skip ("needs root and a writable cgroup hierarchy");
+    return NULL;
+  }
+  return root;
 }
 
 static void
-test_wait_v2_opens_events (void)
+test_wait_v2 (gconstpointer data)
 {
-  /* The same with no open cgroup.events: the helper opens it itself. */
-  if (v2_root () != NULL)
-    check_wait (v2_root (), WAIT_OPEN_EVENTS);
-  else
-    g_test_skip ("no cgroup2 hierarchy mounted");
-}
-
-static void
-test_wait_v2_members (void)
-{
-  /* The pidfd wait, on v2: how a container's cgroup is waited on. */
-  if (v2_root () != NULL)
-    check_wait (v2_root (), WAIT_MEMBERS);
-  else
-    g_test_skip ("no cgroup2 hierarchy mounted");
+  /* WAIT_EVENTS; WAIT_OPEN_EVENTS (the helper opens cgroup.events itself);
+   * WAIT_MEMBERS (the pidfd wait, on v2: how a container's cgroup is
+   * waited on). */
+  const char *root = require_v2 ();
+  if (root)
+    check_wait (root, GPOINTER_TO_INT (data));
 }
 
 static void
@@ -166,21 +165,16 @@ test_wait_v1 (void)
 static void
 test_wait_v2_removed (void)
 {
+  const char *root;
   g_autofree char *dir = NULL;
   g_autofree char *events = NULL;
   int events_fd, status;
   pid_t pid;
   gint64 t0;
 
-  if (v2_root () == NULL) {
-    g_test_skip ("no cgroup2 hierarchy mounted");
+  if ((root = require_v2 ()) == NULL)
     return;
-  }
-  if (geteuid () != 0 || access (v2_root (), W_OK) != 0) {
-    g_test_skip ("needs root and a writable cgroup hierarchy");
-    return;
-  }
-  dir = make_cgroup_with_child (v2_root (), &pid);
+  dir = make_cgroup_with_child (root, &pid);
   events = g_build_filename (dir, "cgroup.events", NULL);
   events_fd = open (events, O_RDONLY | O_CLOEXEC);
   g_assert_cmpint (events_fd, >=, 0);
@@ -213,6 +207,28 @@ on_empty (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A process of ours (sleeping) placed in @cmd's cgroup, as the init
+ * places a command. */
+static pid_t
+start_in_cmd (AfCgroupCmd *cmd)
+{
+  char pid_text[32];
+  const int *fds;
+  int n_fds;
+  pid_t pid = fork ();
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    for (;;)
+      pause ();
+  }
+  fds = af_cgroup_cmd_fds (cmd, &n_fds);
+  g_snprintf (pid_text, sizeof pid_text, "%d", (int)pid);
+  g_assert_cmpint (write (fds[0], pid_text, strlen (pid_text)), ==, (gssize)strlen (pid_text));
+  return pid;
+}
+
 /* The asynchronous watch a command's end uses (cgroup-cmd.c), on a real
  * cgroup: nothing is reported while a process lives; after its kill the
  * callback comes from the main loop (v2: cgroup.events, v1: a pidfd), and
@@ -225,9 +241,7 @@ check_when_empty (AfCgroupMode mode, const char *parent, gboolean removed_outsid
   g_autoptr (GError) error = NULL;
   AfCgroup cg = { 0 };
   AfCgroupCmd *cmd;
-  char pid_text[32];
-  const int *fds;
-  int n_fds, fired = 0, status;
+  int fired = 0, status;
   pid_t pid;
   gint64 deadline;
 
@@ -242,16 +256,7 @@ check_when_empty (AfCgroupMode mode, const char *parent, gboolean removed_outsid
   g_assert_no_error (error);
   g_assert_true ((mode == AF_CGROUP_MODE_V1) == (cmd->events_fd < 0));
 
-  pid = fork ();
-  g_assert_cmpint (pid, >=, 0);
-  if (pid == 0) {
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-    for (;;)
-      pause ();
-  }
-  fds = af_cgroup_cmd_fds (cmd, &n_fds);
-  g_snprintf (pid_text, sizeof pid_text, "%d", (int)pid);
-  g_assert_cmpint (write (fds[0], pid_text, strlen (pid_text)), ==, (gssize)strlen (pid_text));
+  pid = start_in_cmd (cmd);
 
   g_assert_false (af_cgroup_cmd_is_empty (cmd));
   g_assert_false (af_cgroup_cmd_when_empty (cmd, on_empty, &fired));
@@ -333,28 +338,21 @@ static void
 test_when_empty_adopted_removed (void)
 {
   g_autofree char *name = g_strdup_printf ("af-exec-test-adopted-%d", (int)getpid ());
+  const char *root;
   g_autofree char *dir = NULL;
   g_autoptr (GError) error = NULL;
   AfCgroup cg = { 0 };
   AfCgroupCmd *cmd;
   Engine engine = { 0 };
   GThread *thread;
-  char pid_text[32];
-  const int *fds;
-  int n_fds, fired = 0;
+  int fired = 0;
   gboolean timed_out = FALSE;
   guint timer;
   pid_t pid;
 
-  if (v2_root () == NULL) {
-    g_test_skip ("no cgroup2 hierarchy mounted");
+  if ((root = require_v2 ()) == NULL)
     return;
-  }
-  if (geteuid () != 0 || access (v2_root (), W_OK) != 0) {
-    g_test_skip ("needs root and a writable cgroup hierarchy");
-    return;
-  }
-  dir = g_build_filename (v2_root (), name, NULL);
+  dir = g_build_filename (root, name, NULL);
   g_assert_cmpint (mkdir (dir, 0755), ==, 0);
   cg.mode = is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC) ? AF_CGROUP_MODE_V2 : AF_CGROUP_MODE_HYBRID;
   cg.cmd_parent = dir;
@@ -363,16 +361,7 @@ test_when_empty_adopted_removed (void)
   g_assert_no_error (error);
   g_assert_true (cmd->by_members);
 
-  pid = fork ();
-  g_assert_cmpint (pid, >=, 0);
-  if (pid == 0) {
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-    for (;;)
-      pause ();
-  }
-  fds = af_cgroup_cmd_fds (cmd, &n_fds);
-  g_snprintf (pid_text, sizeof pid_text, "%d", (int)pid);
-  g_assert_cmpint (write (fds[0], pid_text, strlen (pid_text)), ==, (gssize)strlen (pid_text));
+  pid = start_in_cmd (cmd);
   g_assert_false (af_cgroup_cmd_when_empty (cmd, on_empty, &fired));
   engine.dir = cmd->dir;
   engine.pid = pid;
@@ -407,9 +396,12 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/af-exec/cgroup-wait/v2-events", test_wait_v2);
-  g_test_add_func ("/af-exec/cgroup-wait/v2-opens-events", test_wait_v2_opens_events);
-  g_test_add_func ("/af-exec/cgroup-wait/v2-members", test_wait_v2_members);
+  g_test_add_data_func ("/af-exec/cgroup-wait/v2-events", GINT_TO_POINTER (WAIT_EVENTS),
+                        test_wait_v2);
+  g_test_add_data_func ("/af-exec/cgroup-wait/v2-opens-events", GINT_TO_POINTER (WAIT_OPEN_EVENTS),
+                        test_wait_v2);
+  g_test_add_data_func ("/af-exec/cgroup-wait/v2-members", GINT_TO_POINTER (WAIT_MEMBERS),
+                        test_wait_v2);
   g_test_add_func ("/af-exec/cgroup-wait/v2-removed", test_wait_v2_removed);
   g_test_add_func ("/af-exec/cgroup-wait/v1-pidfd", test_wait_v1);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2", test_when_empty_v2);
