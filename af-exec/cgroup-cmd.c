@@ -57,11 +57,11 @@ make_cmd (AfCgroup *cg, GError **error)
     if ((cmd->fds[cmd->n_fds++] = af_cgroup_open_procs (pids_cmds, error)) < 0)
       return NULL;
   }
-  cmd->by_members = cg->mode == AF_CGROUP_MODE_V1 || cg->adopted;
   if (cg->mode != AF_CGROUP_MODE_V1) {
     g_autofree char *events = g_build_filename (cmd->dir, "cgroup.events", NULL);
     cmd->events_fd = open (events, O_RDONLY | O_CLOEXEC);
   }
+  cmd->by_members = cmd->events_fd < 0 || cg->adopted;
   return g_steal_pointer (&cmd);
 }
 
@@ -251,7 +251,7 @@ af_cgroup_cmd_when_empty (AfCgroupCmd *cmd, GSourceFunc func, gpointer data)
   }
   if (cmd->dir == NULL)
     return FALSE; /* callers without cgroups never wait (see exec.c) */
-  if (cmd->by_members || cmd->events_fd < 0)
+  if (cmd->by_members)
     return watch_members (cmd);
   /* kernfs signals a change of cgroup.events as POLLPRI. */
   src = g_unix_fd_source_new (cmd->events_fd, G_IO_PRI | G_IO_ERR);

@@ -50,7 +50,7 @@ struct _AfCgroupCmd {
   int fds[3];
   int n_fds;
   int events_fd; /* v2 cgroup.events, -1 in v1 */
-  /* Wait on members' pidfds, not on cgroup.events (v1, adopted cgroups). */
+  /* Wait on members' pidfds, not on cgroup.events (none: v1; adopted). */
   gboolean by_members;
   int member_fd;  /* pidfd of a process still in it being waited on, or -1 */
   gboolean empty; /* seen empty after the command ended: no kill needed */
