@@ -1,8 +1,8 @@
 /* test-cgroup-wait.c — waiting for a cgroup to empty, on real cgroups: the
  * v2 event (cgroup.events, in the unified tree of a hybrid host) and the v1
  * one (pidfds of the processes listed), its deadline, an rmdir racing a
- * killed process's exit, and a cgroup removed from outside while watched. Needs root and writable
- * cgroups; skips otherwise. */
+ * killed process's exit, and a cgroup removed from outside while watched.
+ * Needs root and writable cgroups; skips otherwise. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -286,26 +286,19 @@ check_when_empty (AfCgroupMode mode, const char *parent, gboolean removed_outsid
   g_assert_cmpint (rmdir (dir), ==, 0); /* empty: the command's was removed */
 }
 
-static void
-test_when_empty_v2 (void)
+/* The mode a command cgroup in the cgroup2 hierarchy is made under. */
+static AfCgroupMode
+v2_mode (void)
 {
-  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
-    check_when_empty (AF_CGROUP_MODE_V2, CG_ROOT, FALSE);
-  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
-    check_when_empty (AF_CGROUP_MODE_HYBRID, CG_ROOT "/unified", FALSE);
-  else
-    g_test_skip ("no cgroup2 hierarchy mounted");
+  return is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC) ? AF_CGROUP_MODE_V2 : AF_CGROUP_MODE_HYBRID;
 }
 
 static void
-test_when_empty_v2_removed (void)
+test_when_empty_v2 (gconstpointer removed_outside)
 {
-  if (is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC))
-    check_when_empty (AF_CGROUP_MODE_V2, CG_ROOT, TRUE);
-  else if (is_fs (CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
-    check_when_empty (AF_CGROUP_MODE_HYBRID, CG_ROOT "/unified", TRUE);
-  else
-    g_test_skip ("no cgroup2 hierarchy mounted");
+  const char *root = require_v2 ();
+  if (root)
+    check_when_empty (v2_mode (), root, GPOINTER_TO_INT (removed_outside));
 }
 
 typedef struct {
@@ -354,7 +347,7 @@ test_when_empty_adopted_removed (void)
     return;
   dir = g_build_filename (root, name, NULL);
   g_assert_cmpint (mkdir (dir, 0755), ==, 0);
-  cg.mode = is_fs (CG_ROOT, CGROUP2_SUPER_MAGIC) ? AF_CGROUP_MODE_V2 : AF_CGROUP_MODE_HYBRID;
+  cg.mode = v2_mode ();
   cg.cmd_parent = dir;
   cg.adopted = TRUE;
   cmd = af_cgroup_cmd_new (&cg, &error);
@@ -404,8 +397,10 @@ main (int argc, char **argv)
                         test_wait_v2);
   g_test_add_func ("/af-exec/cgroup-wait/v2-removed", test_wait_v2_removed);
   g_test_add_func ("/af-exec/cgroup-wait/v1-pidfd", test_wait_v1);
-  g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2", test_when_empty_v2);
-  g_test_add_func ("/af-exec/cgroup-wait/when-empty-v2-removed", test_when_empty_v2_removed);
+  g_test_add_data_func ("/af-exec/cgroup-wait/when-empty-v2", GINT_TO_POINTER (FALSE),
+                        test_when_empty_v2);
+  g_test_add_data_func ("/af-exec/cgroup-wait/when-empty-v2-removed", GINT_TO_POINTER (TRUE),
+                        test_when_empty_v2);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-adopted-removed",
                    test_when_empty_adopted_removed);
   g_test_add_func ("/af-exec/cgroup-wait/when-empty-v1", test_when_empty_v1);
